@@ -1,0 +1,259 @@
+//! Boards as data: core, clock and memory map, from TOML.
+//!
+//! Built-in presets live in `cores/boards/*.toml` and are compiled into the binary;
+//! users pass their own file with `--board path.toml`. Every value in a preset carries
+//! its source in a TOML comment.
+
+use crate::timing::CoreKind;
+use serde::{Deserialize, Serialize};
+
+/// The Private Peripheral Bus, modelled by the simulator itself; no region may overlap it.
+pub const PPB_BASE: u32 = 0xE000_0000;
+pub const PPB_SIZE: u32 = 0x0010_0000;
+/// Granularity of unicorn's ARM memory map (TARGET_PAGE_BITS = 10).
+pub const PAGE: u32 = 0x400;
+/// Largest memory region simbench will back with host memory.
+pub const MAX_REGION_BYTES: u64 = 1 << 30;
+
+/// What a memory region is, which decides how it is mapped and timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionKind {
+    /// Generic read/write/execute memory.
+    Code,
+    /// On-chip SRAM.
+    Sram,
+    /// Tightly coupled memory.
+    Tcm,
+    /// Internal flash: read and execute only; firmware stores fault.
+    Flash,
+    /// Execute-in-place serial flash: read and execute only.
+    Xip,
+    /// Vendor peripheral space the simulator does not model: reads return 0, writes are
+    /// dropped, and accesses are counted in the report.
+    PeripheralIgnore,
+}
+
+impl RegionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RegionKind::Code => "code",
+            RegionKind::Sram => "sram",
+            RegionKind::Tcm => "tcm",
+            RegionKind::Flash => "flash",
+            RegionKind::Xip => "xip",
+            RegionKind::PeripheralIgnore => "peripheral-ignore",
+        }
+    }
+    pub fn writable(self) -> bool {
+        matches!(self, RegionKind::Code | RegionKind::Sram | RegionKind::Tcm)
+    }
+    pub fn is_memory(self) -> bool {
+        self != RegionKind::PeripheralIgnore
+    }
+}
+
+/// One memory region of a board.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    pub name: String,
+    pub base: u32,
+    pub size: u32,
+    pub kind: RegionKind,
+    /// Extra cycles per read access (instruction fetch line or data read).
+    #[serde(default)]
+    pub read_wait: u32,
+    /// Extra cycles per data write.
+    #[serde(default)]
+    pub write_wait: u32,
+    /// Bytes delivered per instruction-fetch access (flash line / bus width): each line a
+    /// block touches costs `read_wait` once.
+    #[serde(default = "default_line")]
+    pub fetch_line_bytes: u32,
+}
+
+fn default_line() -> u32 {
+    4
+}
+
+impl Region {
+    pub fn end(&self) -> u64 {
+        self.base as u64 + self.size as u64
+    }
+    pub fn contains(&self, addr: u32) -> bool {
+        addr >= self.base && (addr as u64) < self.end()
+    }
+    pub fn contains_range(&self, addr: u32, len: u64) -> bool {
+        addr >= self.base && addr as u64 + len <= self.end()
+    }
+    /// Wait cycles to fetch the code bytes `[start, end)` from this region.
+    pub fn fetch_wait(&self, start: u32, end: u32) -> u32 {
+        if self.read_wait == 0 || end <= start {
+            return 0;
+        }
+        let line = self.fetch_line_bytes.max(1);
+        let lines = (end - 1) / line - start / line + 1;
+        lines * self.read_wait
+    }
+    /// Data accesses here cost extra cycles, so the simulator must hook them.
+    pub fn needs_data_hook(&self) -> bool {
+        self.kind.is_memory() && (self.read_wait > 0 || self.write_wait > 0)
+    }
+}
+
+/// A board: the core, its clock and the memory map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Board {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub core: CoreKind,
+    pub clock_mhz: f64,
+    pub regions: Vec<Region>,
+}
+
+/// The built-in presets: (name, TOML text).
+pub const PRESETS: &[(&str, &str)] = &[
+    ("generic-m4", include_str!("../boards/generic-m4.toml")),
+    ("generic-m33", include_str!("../boards/generic-m33.toml")),
+    ("generic-m7", include_str!("../boards/generic-m7.toml")),
+    ("lpc55s69", include_str!("../boards/lpc55s69.toml")),
+    ("mimxrt1011", include_str!("../boards/mimxrt1011.toml")),
+];
+
+impl Board {
+    /// Parse and validate a board description.
+    pub fn from_toml(text: &str) -> Result<Board, String> {
+        let board: Board = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        board.validate()?;
+        Ok(board)
+    }
+
+    /// A built-in preset by name.
+    pub fn preset(name: &str) -> Option<Board> {
+        PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| Board::from_toml(text).expect("built-in presets are valid (tested)"))
+    }
+
+    /// The zero-wait generic board of a core (`--core X` alone).
+    pub fn generic(core: CoreKind) -> Board {
+        Board::preset(&format!("generic-{}", core.name())).expect("generic presets exist")
+    }
+
+    pub fn clock_hz(&self) -> f64 {
+        self.clock_mhz * 1e6
+    }
+
+    pub fn region_of(&self, addr: u32) -> Option<(usize, &Region)> {
+        self.regions.iter().enumerate().find(|(_, r)| r.contains(addr))
+    }
+
+    /// Check the things a typo in a board file would otherwise turn into a confusing
+    /// emulator error later.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("board name is empty".into());
+        }
+        if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 10_000.0) {
+            return Err(format!("clock_mhz = {} is not a plausible clock (0 < MHz ≤ 10000)", self.clock_mhz));
+        }
+        if self.regions.is_empty() {
+            return Err("the board has no memory regions".into());
+        }
+        for r in &self.regions {
+            let what = format!("region '{}' ({:#010x}, size {:#x})", r.name, r.base, r.size);
+            if r.size == 0 {
+                return Err(format!("{what} has size 0"));
+            }
+            if r.end() > 1u64 << 32 {
+                return Err(format!("{what} extends past the 4 GiB address space"));
+            }
+            if r.base % PAGE != 0 || r.size % PAGE != 0 {
+                return Err(format!("{what}: base and size must be multiples of {PAGE:#x} bytes"));
+            }
+            if r.kind.is_memory() && r.size as u64 > MAX_REGION_BYTES {
+                return Err(format!("{what} is larger than the 1 GiB simbench backs with memory"));
+            }
+            if (r.base as u64) < PPB_BASE as u64 + PPB_SIZE as u64 && r.end() > PPB_BASE as u64 {
+                return Err(format!("{what} overlaps the Private Peripheral Bus (0xE0000000–0xE00FFFFF), which simbench models"));
+            }
+            if r.read_wait > 1000 || r.write_wait > 1000 {
+                return Err(format!("{what}: wait states above 1000 are not plausible"));
+            }
+            if r.fetch_line_bytes == 0 || !r.fetch_line_bytes.is_power_of_two() || r.fetch_line_bytes > 256 {
+                return Err(format!("{what}: fetch_line_bytes must be a power of two from 1 to 256"));
+            }
+        }
+        let mut sorted: Vec<&Region> = self.regions.iter().collect();
+        sorted.sort_by_key(|r| r.base);
+        for w in sorted.windows(2) {
+            if w[0].end() > w[1].base as u64 {
+                return Err(format!("regions '{}' and '{}' overlap", w[0].name, w[1].name));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_validates() {
+        for (name, text) in PRESETS {
+            let b = Board::from_toml(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&b.name, name);
+        }
+        assert_eq!(Board::generic(CoreKind::M7).core, CoreKind::M7);
+        assert_eq!(Board::preset("lpc55s69").unwrap().core, CoreKind::M33);
+        assert_eq!(Board::preset("mimxrt1011").unwrap().clock_mhz, 500.0);
+    }
+
+    #[test]
+    fn generic_boards_have_the_documented_map() {
+        for core in CoreKind::ALL {
+            let b = Board::generic(core);
+            let code = b.region_of(0).unwrap().1;
+            let sram = b.region_of(0x2000_0000).unwrap().1;
+            assert_eq!((code.size, sram.size), (4 << 20, 4 << 20));
+            assert_eq!((code.read_wait, sram.read_wait, sram.write_wait), (0, 0, 0));
+        }
+    }
+
+    #[test]
+    fn rejects_overlaps_ppb_and_bad_values() {
+        let base = "name='x'\ncore='m4'\nclock_mhz=100\n";
+        let region = |b: &str, s: &str| format!("[[regions]]\nname='r{b}'\nbase={b}\nsize={s}\nkind='sram'\n");
+        let overlap = format!("{base}{}{}", region("0x0", "0x2000"), region("0x1000", "0x1000"));
+        assert!(Board::from_toml(&overlap).unwrap_err().contains("overlap"));
+        let ppb = format!("{base}{}", region("0xE0000000", "0x1000"));
+        assert!(Board::from_toml(&ppb).unwrap_err().contains("Private Peripheral Bus"));
+        let odd = format!("{base}{}", region("0x10", "0x1000"));
+        assert!(Board::from_toml(&odd).unwrap_err().contains("multiples"));
+        let huge = format!("{base}{}", region("0x0", "0x80000000"));
+        assert!(Board::from_toml(&huge).unwrap_err().contains("1 GiB"));
+        assert!(Board::from_toml("name='x'\ncore='m99'\nclock_mhz=1\nregions=[]").is_err());
+        assert!(Board::from_toml(&format!("{base}")).is_err());
+    }
+
+    #[test]
+    fn fetch_wait_counts_lines_touched() {
+        let r = Region {
+            name: "flash".into(),
+            base: 0,
+            size: 0x1000,
+            kind: RegionKind::Flash,
+            read_wait: 3,
+            write_wait: 0,
+            fetch_line_bytes: 16,
+        };
+        // 0x0E..0x22 touches lines 0x00, 0x10, 0x20: 3 lines × 3 wait states.
+        assert_eq!(r.fetch_wait(0x0E, 0x22), 9);
+        assert_eq!(r.fetch_wait(0x10, 0x20), 3);
+    }
+}

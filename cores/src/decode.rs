@@ -1,0 +1,324 @@
+//! Thumb-2 decoding with capstone into [`Insn`]s.
+//!
+//! Runs once per translation block (results are cached by the simulator), so clarity
+//! matters more than speed here. Classification follows the instruction groups of the
+//! Cortex-M4 TRM instruction table (see `docs/timing-model.md`).
+
+use crate::insn::{Class, Insn, MemOperand, RegSet, REG_FLAGS, REG_PC, REG_S0};
+use capstone::arch::arm::{ArchExtraMode, ArchMode, ArmCC, ArmInsnDetail, ArmOperandType, ArmShift};
+use capstone::arch::{ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode, DetailsArchInsn};
+use capstone::{Capstone, RegId};
+
+/// Decodes Thumb code for M-profile cores.
+pub struct Decoder {
+    cs: Capstone,
+    /// capstone register id → simbench register number (see `insn.rs`), 255 = ignored.
+    reg_map: Vec<u8>,
+}
+
+/// Why a byte sequence could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub addr: u32,
+    pub message: String,
+}
+
+impl Decoder {
+    pub fn new() -> Result<Decoder, String> {
+        let cs = Capstone::new()
+            .arm()
+            .mode(ArchMode::Thumb)
+            .extra_mode([ArchExtraMode::MClass].iter().copied())
+            .detail(true)
+            .build()
+            .map_err(|e| format!("capstone: {e}"))?;
+        let mut reg_map = vec![255u8; 512];
+        for (id, slot) in reg_map.iter_mut().enumerate() {
+            if let Some(name) = cs.reg_name(RegId(id as u16)) {
+                *slot = reg_number(&name);
+            }
+        }
+        Ok(Decoder { cs, reg_map })
+    }
+
+    /// Decode up to `max` instructions from `code` (located at `addr`). Stops early at
+    /// bytes that do not decode; an empty result for non-empty input is an error.
+    pub fn decode(&self, code: &[u8], addr: u32, max: usize) -> Result<Vec<Insn>, DecodeError> {
+        let insns = self
+            .cs
+            .disasm_count(code, addr as u64, max)
+            .map_err(|e| DecodeError { addr, message: e.to_string() })?;
+        let mut out = Vec::with_capacity(insns.len());
+        for i in insns.iter() {
+            out.push(self.convert(i));
+        }
+        if out.is_empty() && !code.is_empty() {
+            return Err(DecodeError { addr, message: "no valid Thumb instruction".into() });
+        }
+        Ok(out)
+    }
+
+    /// Disassembly text of one instruction at `addr`, for diagnostics.
+    pub fn disassemble_one(&self, code: &[u8], addr: u32) -> Option<String> {
+        let insns = self.cs.disasm_count(code, addr as u64, 1).ok()?;
+        let i = insns.iter().next()?;
+        Some(format!("{} {}", i.mnemonic().unwrap_or("?"), i.op_str().unwrap_or("")).trim().to_string())
+    }
+
+    fn map_regs(&self, regs: &[RegId]) -> RegSet {
+        let mut set = RegSet::EMPTY;
+        for r in regs {
+            let n = self.reg_map.get(r.0 as usize).copied().unwrap_or(255);
+            match n {
+                255 => {}
+                // A d-register occupies two s-registers; d16+ do not exist on these cores.
+                n if n >= 100 => {
+                    let d = n - 100;
+                    if d < 16 {
+                        set = set.with(REG_S0 + 2 * d).with(REG_S0 + 2 * d + 1);
+                    }
+                }
+                n => set = set.with(n),
+            }
+        }
+        set
+    }
+
+    fn convert(&self, i: &capstone::Insn) -> Insn {
+        let name = self.cs.insn_name(i.id()).unwrap_or_default();
+        let mnemonic = i.mnemonic().unwrap_or("").to_string();
+        let addr = i.address() as u32;
+        let size = i.bytes().len() as u8;
+        let mut insn = Insn::new(addr, size, Class::Unknown);
+        insn.mnemonic = mnemonic;
+        let Ok(detail) = self.cs.insn_detail(i) else {
+            return insn;
+        };
+        insn.reads = self.map_regs(detail.regs_read());
+        insn.writes = self.map_regs(detail.regs_write());
+        let arch = detail.arch_detail();
+        let Some(arm) = arch.arm() else { return insn };
+        let ops: Vec<_> = arm.operands().collect();
+        insn.sets_flags = arm.update_flags() || insn.writes.contains(REG_FLAGS);
+        insn.shifted_operand = ops.iter().any(|o| {
+            !matches!(o.shift, ArmShift::Invalid)
+                && !matches!(o.op_type, ArmOperandType::Mem(_))
+                && !matches!(o.shift, ArmShift::Lsl(0) | ArmShift::Asr(0) | ArmShift::Lsr(0) | ArmShift::Ror(0))
+        });
+        let conditional = !matches!(arm.cc(), ArmCC::ARM_CC_AL | ArmCC::ARM_CC_INVALID);
+        insn.class = classify(&name, conditional, &ops, &self.reg_map);
+        insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
+        insn.mem = memory_operand(&name, &arm, &ops, &self.reg_map);
+        if let Some(m) = insn.mem {
+            insn.reads = insn.reads.with(m.base);
+            if let Some(ix) = m.index {
+                insn.reads = insn.reads.with(ix);
+            }
+        }
+        insn.writes_pc = insn.class.is_branch() || insn.writes.contains(REG_PC);
+        insn
+    }
+}
+
+/// capstone register name → simbench number; d-registers are returned as 100 + n.
+fn reg_number(name: &str) -> u8 {
+    match name {
+        "sp" => 13,
+        "lr" => 14,
+        "pc" => 15,
+        "sb" => 9,
+        "sl" => 10,
+        "fp" => 11,
+        "ip" => 12,
+        "apsr" | "apsr_nzcv" | "cpsr" | "itstate" => REG_FLAGS,
+        _ => {
+            let (prefix, num) = name.split_at(1);
+            match (prefix, num.parse::<u8>()) {
+                ("r", Ok(n)) if n < 16 => n,
+                ("s", Ok(n)) if n < 32 => REG_S0 + n,
+                ("d", Ok(n)) if n < 32 => 100 + n,
+                _ => 255,
+            }
+        }
+    }
+}
+
+fn operand_reg(op: &capstone::arch::arm::ArmOperand, reg_map: &[u8]) -> Option<u8> {
+    match op.op_type {
+        ArmOperandType::Reg(r) => reg_map.get(r.0 as usize).copied().filter(|&n| n != 255),
+        _ => None,
+    }
+}
+
+fn classify(name: &str, conditional: bool, ops: &[capstone::arch::arm::ArmOperand], reg_map: &[u8]) -> Class {
+    let starts = |p: &[&str]| p.iter().any(|s| name.starts_with(s));
+    if let Some(rest) = name.strip_prefix('v') {
+        return match rest {
+            r if r.starts_with("ldr") => Class::FpLoad,
+            r if r.starts_with("str") => Class::FpStore,
+            r if r.starts_with("ldm") || r.starts_with("pop") => Class::FpLoadMultiple,
+            r if r.starts_with("stm") || r.starts_with("push") => Class::FpStoreMultiple,
+            "mla" | "mls" | "nmla" | "nmls" | "fma" | "fms" | "fnma" | "fnms" => Class::FpMac,
+            "mul" | "nmul" => Class::FpMul,
+            "div" => Class::FpDiv,
+            "sqrt" => Class::FpSqrt,
+            "mov" => {
+                let core = ops.iter().filter_map(|o| operand_reg(o, reg_map)).any(|n| n < 16);
+                if core {
+                    Class::FpMove
+                } else {
+                    Class::FpAlu
+                }
+            }
+            _ => Class::FpAlu,
+        };
+    }
+    match name {
+        "ldrd" => return Class::LoadDouble,
+        "strd" => return Class::StoreDouble,
+        "tbb" | "tbh" => return Class::TableBranch,
+        "cbz" | "cbnz" => return Class::CompareBranch,
+        "b" => return if conditional { Class::BranchCond } else { Class::Branch },
+        "bl" => return Class::Branch,
+        "bx" | "blx" | "bxns" | "blxns" => return Class::BranchReg,
+        "it" => return Class::It,
+        "sdiv" | "udiv" => return Class::Div,
+        "mul" => return Class::Mul,
+        "mla" | "mls" => return Class::Mac,
+        "nop" | "yield" | "sev" | "dbg" | "hint" => return Class::Nop,
+        "dmb" | "dsb" => return Class::Barrier,
+        "isb" => return Class::Isb,
+        "bkpt" | "svc" | "udf" | "wfi" | "wfe" => return Class::Trap,
+        "mrs" | "msr" | "cpsid" | "cpsie" | "cps" | "tt" | "ttt" | "tta" | "ttat" | "sg" => return Class::System,
+        _ => {}
+    }
+    if starts(&["ldm", "pop"]) {
+        Class::LoadMultiple
+    } else if starts(&["stm", "push"]) {
+        Class::StoreMultiple
+    } else if starts(&["ldr", "lda"]) {
+        Class::Load
+    } else if starts(&["str", "stl"]) {
+        Class::Store
+    } else if starts(&["smull", "umull", "smlal", "umlal", "umaal", "smlsld"]) {
+        Class::MulLong
+    } else if starts(&["smla", "smls", "smmla", "smmls"]) {
+        Class::Mac
+    } else if starts(&["smul", "smuad", "smusd", "smmul"]) {
+        Class::Mul
+    } else if starts(&[
+        "sadd", "ssub", "sasx", "ssax", "qadd", "qsub", "qasx", "qsax", "qdadd", "qdsub", "shadd", "shsub", "shasx",
+        "shsax", "uadd", "usub", "uasx", "usax", "uqadd", "uqsub", "uqasx", "uqsax", "uhadd", "uhsub", "uhasx",
+        "uhsax", "sel", "usad", "ssat", "usat", "pkh", "sxtb16", "sxtab", "uxtb16", "uxtab", "sxtah", "uxtah",
+        "rev", "rbit", "clz",
+    ]) {
+        Class::Dsp
+    } else {
+        Class::Alu
+    }
+}
+
+/// Register-list length for multiple transfers (words for FP lists), 0 otherwise.
+/// LDM/STM name their base register first; PUSH/POP (and VPUSH/VPOP) have only the list.
+fn register_list_len(name: &str, class: &Class, ops: &[capstone::arch::arm::ArmOperand], reg_map: &[u8]) -> u8 {
+    let regs: Vec<u8> = ops.iter().filter_map(|o| operand_reg(o, reg_map)).collect();
+    let list = if name.contains("push") || name.contains("pop") { &regs[..] } else { regs.get(1..).unwrap_or(&[]) };
+    match class {
+        Class::LoadMultiple | Class::StoreMultiple => list.len() as u8,
+        Class::FpLoadMultiple | Class::FpStoreMultiple => {
+            list.iter().map(|&r| if r >= 100 { 2 } else if r >= REG_S0 { 1 } else { 0 }).sum()
+        }
+        _ => 0,
+    }
+}
+
+fn memory_operand(
+    name: &str,
+    arm: &ArmInsnDetail,
+    ops: &[capstone::arch::arm::ArmOperand],
+    reg_map: &[u8],
+) -> Option<MemOperand> {
+    let width = if name.ends_with("exb") || name.ends_with('b') && !name.starts_with("ldm") {
+        1
+    } else if name.ends_with('h') || name.ends_with("exh") {
+        2
+    } else if name.ends_with('d') {
+        8
+    } else {
+        4
+    };
+    let mut post_index = false;
+    let mut found: Option<MemOperand> = None;
+    for op in ops {
+        match &op.op_type {
+            ArmOperandType::Mem(m) => {
+                let base = reg_map.get(m.base().0 as usize).copied().unwrap_or(255);
+                if base == 255 {
+                    continue;
+                }
+                let index = reg_map.get(m.index().0 as usize).copied().filter(|&n| n != 255 && n < 16);
+                found = Some(MemOperand { base, index, writeback: false, pc_relative: base == REG_PC, width });
+            }
+            ArmOperandType::Imm(_) | ArmOperandType::Reg(_) if found.is_some() => post_index = true,
+            _ => {}
+        }
+    }
+    found.map(|mut m| {
+        m.writeback = arm.writeback() || post_index;
+        m
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(bytes: &[u8]) -> Insn {
+        let d = Decoder::new().unwrap();
+        d.decode(bytes, 0x1000, 1).unwrap().remove(0)
+    }
+
+    #[test]
+    fn classifies_common_thumb_instructions() {
+        // adds r0, r1, r2  (T1: 0x1888)
+        let i = one(&[0x88, 0x18]);
+        assert_eq!(i.class, Class::Alu);
+        assert!(i.reads.contains(1) && i.reads.contains(2) && i.writes.contains(0));
+        // ldr r0, [r1, #4]  (T1: 0x6848)
+        let i = one(&[0x48, 0x68]);
+        assert_eq!(i.class, Class::Load);
+        assert_eq!(i.mem.unwrap().base, 1);
+        // smlad r0, r1, r2, r3  (T1: fb21 3002)
+        let i = one(&[0x21, 0xfb, 0x02, 0x30]);
+        assert_eq!(i.class, Class::Mac);
+        // push {r4, r5, r6, lr}  (0xb570)
+        let i = one(&[0x70, 0xb5]);
+        assert_eq!(i.class, Class::StoreMultiple);
+        assert_eq!(i.nregs, 4);
+        // pop {r4, pc}  (0xbd10)
+        let i = one(&[0x10, 0xbd]);
+        assert_eq!(i.class, Class::LoadMultiple);
+        assert_eq!(i.nregs, 2);
+        assert!(i.writes_pc);
+        // bne.n +4  (0xd100)
+        let i = one(&[0x00, 0xd1]);
+        assert_eq!(i.class, Class::BranchCond);
+        // bkpt 0xab
+        let i = one(&[0xab, 0xbe]);
+        assert_eq!(i.class, Class::Trap);
+        // vmla.f32 s0, s1, s2  (ee00 0a81)
+        let i = one(&[0x00, 0xee, 0x81, 0x0a]);
+        assert_eq!(i.class, Class::FpMac);
+        // sdiv r0, r1, r2  (fb91 f0f2)
+        let i = one(&[0x91, 0xfb, 0xf2, 0xf0]);
+        assert_eq!(i.class, Class::Div);
+    }
+
+    #[test]
+    fn ldm_with_base_counts_only_the_list() {
+        // ldmia r0!, {r1, r2, r3}  (0xc80e)
+        let i = one(&[0x0e, 0xc8]);
+        assert_eq!(i.class, Class::LoadMultiple);
+        assert_eq!(i.nregs, 3);
+    }
+}

@@ -1,0 +1,216 @@
+//! Cortex-M7 (ARMv7E-M, 6-stage, in-order dual issue).
+//!
+//! Arm publishes no M7 cycle table [TR §3]. Structure and latencies follow LLVM's
+//! Arm-contributed ARMScheduleM7.td (issue width 2; LDM/STM/LDRD/STRD/TBB/DIV/system
+//! single-issue; MUL/MAC latency 2; FP ALU/MUL 3; FP DIV 16, SQRT 14) and the pairing
+//! rules measured on STM32H743 (jnk0le) [TR §3]: no load+load pairing unless on
+//! different banks (unknown statically: not paired), no store+store, MAC/MUL never pair
+//! with each other or with stores, DSP/bit-field ops only in the older slot, one
+//! shifted-operand op per cycle, FP arithmetic ops do not pair, LDM/STM ceil(N/2).
+
+use super::{is_control, BlockTiming, CoreKind, CoreModel};
+use crate::insn::{Class, Insn};
+
+pub struct CortexM7;
+
+/// Branch mispredict cost: LLVM "Mispredict cost for forward branches is 6" [TR §3].
+const MISPREDICT: u32 = 6;
+/// Indirect branches (BX, POP {pc}, LDR pc) until a BTAC is modelled: LLVM's
+/// MispredictPenalty 4 ("4 works better") [TR §3].
+const INDIRECT: u32 = 4;
+
+fn single_issue(insn: &Insn) -> bool {
+    matches!(
+        insn.class,
+        Class::LoadMultiple
+            | Class::StoreMultiple
+            | Class::LoadDouble
+            | Class::StoreDouble
+            | Class::TableBranch
+            | Class::Div
+            | Class::System
+            | Class::Barrier
+            | Class::Isb
+            | Class::Trap
+            | Class::FpDiv
+            | Class::FpSqrt
+            | Class::FpLoadMultiple
+            | Class::FpStoreMultiple
+            | Class::Unknown
+    )
+}
+
+fn is_mul(insn: &Insn) -> bool {
+    matches!(insn.class, Class::Mul | Class::Mac | Class::MulLong)
+}
+
+fn fp_arith(insn: &Insn) -> bool {
+    matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpMove)
+}
+
+/// Counts against the one-shifted-operand-per-cycle limit (bit-field, extend and DSP
+/// ops count too) [TR §3 Mastodon observations].
+fn uses_shifter(insn: &Insn) -> bool {
+    insn.shifted_operand || insn.class == Class::Dsp
+}
+
+/// Whether `younger` may issue in the same cycle as `older` [TR §3].
+fn can_pair(older: &Insn, younger: &Insn) -> bool {
+    if single_issue(older) || single_issue(younger) || older.class.is_branch() || older.writes_pc {
+        return false;
+    }
+    let both = |f: fn(&Insn) -> bool| f(older) && f(younger);
+    if both(|i| i.class.is_load()) || both(|i| i.class.is_store()) {
+        return false;
+    }
+    if (is_mul(older) && (is_mul(younger) || younger.class.is_store())) || (is_mul(younger) && older.class.is_store()) {
+        return false;
+    }
+    if younger.class == Class::Dsp || both(uses_shifter) || both(fp_arith) {
+        return false;
+    }
+    // The younger must not need the older's result in the same cycle.
+    !younger.reads.intersects(older.writes)
+}
+
+/// (issue cycles, result latency, extra latency when the result feeds an address).
+fn issue_and_latency(insn: &Insn) -> (u32, u32) {
+    let byte_or_half = insn.mem.is_some_and(|m| m.width < 4);
+    match insn.class {
+        // [TR §3] word loads usable by the late ALU the next cycle; byte/half +1.
+        Class::Load | Class::FpLoad => (1, 1 + byte_or_half as u32),
+        Class::LoadDouble => (1, 1),
+        // [TR §3] LDM/STM/PUSH/POP ceil(N/2).
+        Class::LoadMultiple | Class::StoreMultiple => (insn.nregs.div_ceil(2).max(1) as u32, 1),
+        Class::FpLoadMultiple | Class::FpStoreMultiple => (insn.nregs.div_ceil(2).max(1) as u32, 1),
+        // [TR §3] MUL/MAC latency 2; SDIV/UDIV latency 7 (LLVM).
+        Class::Mul | Class::Mac | Class::MulLong => (1, 2),
+        Class::Div => (1, 7),
+        // [TR §3] SSAT/QADD latency 2 (LLVM); other DSP 1.
+        Class::Dsp if insn.mnemonic.starts_with('q') || insn.mnemonic.contains("sat") => (1, 2),
+        // [TR §3] FP ALU/MUL 3, FP MAC accumulate chain 3, VDIV 16, VSQRT 14 (blocking).
+        Class::FpAlu | Class::FpMul | Class::FpMac => (1, 3),
+        Class::FpDiv => (16, 16),
+        Class::FpSqrt => (14, 14),
+        // ISB refills the pipeline: 1 + the refill a mispredict costs.
+        Class::Isb => (1 + MISPREDICT, 1),
+        Class::TableBranch => (2, 1),
+        _ => (1, 1),
+    }
+}
+
+impl CoreModel for CortexM7 {
+    fn kind(&self) -> CoreKind {
+        CoreKind::M7
+    }
+
+    fn block_cycles(&self, insns: &[Insn]) -> BlockTiming {
+        let mut ready = [0u32; 64];
+        let ready_at = |ready: &[u32; 64], insn: &Insn| -> u32 {
+            let mut t = 0;
+            for r in 0..64u8 {
+                if insn.reads.contains(r) {
+                    // Address and shifted operands are consumed a stage earlier [TR §3].
+                    let early = insn.mem.is_some_and(|m| m.base == r || m.index == Some(r)) || uses_shifter(insn);
+                    // (Only results produced inside this block can still be in flight.)
+                    let r_ready = ready[r as usize];
+                    t = t.max(if r_ready > 0 { r_ready + early as u32 } else { 0 });
+                }
+            }
+            t
+        };
+        let mut start = Vec::with_capacity(insns.len() + 1);
+        let mut next_free = 0u32; // first cycle a new (unpaired) instruction can issue
+        let mut open_slot: Option<(usize, u32)> = None; // older instruction that may take a partner
+        for (i, insn) in insns.iter().enumerate() {
+            let (issue, latency) = issue_and_latency(insn);
+            let operands_ready = ready_at(&ready, insn);
+            let paired = match open_slot {
+                Some((j, c)) if can_pair(&insns[j], insn) && operands_ready <= c => Some(c),
+                _ => None,
+            };
+            let begin = match paired {
+                Some(c) => {
+                    open_slot = None;
+                    c
+                }
+                None => {
+                    let b = next_free.max(operands_ready);
+                    next_free = b + issue;
+                    open_slot = if issue == 1 { Some((i, b)) } else { None };
+                    b
+                }
+            };
+            start.push(begin);
+            for r in 0..64u8 {
+                if insn.writes.contains(r) {
+                    ready[r as usize] = begin + latency;
+                }
+            }
+        }
+        start.push(next_free);
+        BlockTiming { start }
+    }
+
+    fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
+        if !is_control(last) {
+            return 0;
+        }
+        let backward = target.is_some_and(|t| t.addr <= last.addr);
+        match last.class {
+            // Static prediction until a BTAC is modelled: unconditional direct branches
+            // and backward conditional ones are predicted taken (the predicted-taken
+            // branch dual-issues with the target [TR §3]: no extra cycle); forward
+            // conditional ones predicted not taken.
+            Class::Branch => 0,
+            Class::BranchCond | Class::CompareBranch if taken && !backward => MISPREDICT,
+            Class::BranchCond | Class::CompareBranch => 0,
+            _ if taken => INDIRECT,
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::MemOperand;
+
+    fn alu(a: u32, rd: u8, rn: u8) -> Insn {
+        Insn::new(a, 2, Class::Alu).reading(&[rn]).writing(&[rd])
+    }
+
+    #[test]
+    fn independent_alu_ops_dual_issue_dependent_ones_do_not() {
+        // Two independent ADDs issue together (issue width 2, two ALUs [TR §3]): 1 cycle.
+        assert_eq!(CortexM7.block_cycles(&[alu(0, 0, 1), alu(2, 2, 3)]).start, vec![0, 0, 1]);
+        // ADD r0,r1 ; ADD r2,r0 : the second needs the first's result: 2 cycles.
+        assert_eq!(CortexM7.block_cycles(&[alu(0, 0, 1), alu(2, 2, 0)]).start, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn mac_pairs_with_load_but_not_with_mac_or_store() {
+        let ld = Insn::new(0, 2, Class::Load).writing(&[4]).with_mem(MemOperand { base: 1, width: 4, ..Default::default() });
+        let mac = |a, acc: u8| Insn::new(a, 4, Class::Mac).reading(&[2, 3, acc]).writing(&[acc]);
+        // LDR + SMLAD (independent) pair: 1 cycle [TR §3: load + MAC allowed].
+        assert_eq!(CortexM7.block_cycles(&[ld, mac(2, 0)]).start, vec![0, 0, 1]);
+        // SMLAD + SMLAD never pair: 2 cycles.
+        assert_eq!(CortexM7.block_cycles(&[mac(0, 0), mac(4, 5)]).total(), 2);
+    }
+
+    #[test]
+    fn ldm_costs_half_the_register_count() {
+        // POP {r4-r11} = 8 registers: ceil(8/2) = 4 cycles [TR §3].
+        assert_eq!(CortexM7.block_cycles(&[Insn::new(0, 2, Class::LoadMultiple).with_nregs(8)]).total(), 4);
+    }
+
+    #[test]
+    fn forward_taken_conditional_branch_mispredicts() {
+        let b = Insn::new(0x100, 2, Class::BranchCond);
+        let fwd = Insn::new(0x120, 2, Class::Alu);
+        let back = Insn::new(0x80, 2, Class::Alu);
+        assert_eq!(CortexM7.branch_penalty(&b, true, Some(&fwd)), MISPREDICT);
+        assert_eq!(CortexM7.branch_penalty(&b, true, Some(&back)), 0);
+        assert_eq!(CortexM7.branch_penalty(&b, false, None), 0);
+    }
+}

@@ -1,0 +1,129 @@
+//! Core timing models: from a decoded block to cycles.
+//!
+//! Each model answers two questions the simulator asks:
+//! 1. `block_cycles`: when does each instruction of a straight-line block issue, relative
+//!    to the block start, and how long does the whole block take (static cost)?
+//! 2. `branch_penalty`: how many extra cycles does the block's last instruction cost once
+//!    the next block shows whether it was taken (refill, misprediction)?
+//!
+//! Every number comes from a row of `../shared/docs/timing-references.md` (cited as
+//! `[TR §x.y]`), or is a hand count explained where it is used.
+
+mod m33;
+mod m4;
+mod m7;
+
+use crate::insn::{Class, Insn};
+use serde::{Deserialize, Serialize};
+
+pub use m33::CortexM33;
+pub use m4::CortexM4;
+pub use m7::CortexM7;
+
+/// The cores simbench models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoreKind {
+    M4,
+    M33,
+    M7,
+}
+
+impl CoreKind {
+    pub const ALL: [CoreKind; 3] = [CoreKind::M4, CoreKind::M33, CoreKind::M7];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CoreKind::M4 => "m4",
+            CoreKind::M33 => "m33",
+            CoreKind::M7 => "m7",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CoreKind> {
+        match s.to_ascii_lowercase().trim_start_matches("cortex-") {
+            "m4" | "m4f" => Some(CoreKind::M4),
+            "m33" => Some(CoreKind::M33),
+            "m7" => Some(CoreKind::M7),
+            _ => None,
+        }
+    }
+
+    /// SCB CPUID reset value: implementer 0x41 (Arm), variant, architecture 0xF,
+    /// part number, revision. Values of the revisions the reference boards carry:
+    /// Cortex-M4 r0p1 (TRM 100166), Cortex-M33 r0p4 (TRM 100230), Cortex-M7 r1p2
+    /// (TRM DDI 0489F, the revision of i.MX RT1010 and STM32H7 parts).
+    pub fn cpuid(self) -> u32 {
+        match self {
+            CoreKind::M4 => 0x410F_C241,
+            CoreKind::M33 => 0x410F_D214,
+            CoreKind::M7 => 0x411F_C272,
+        }
+    }
+
+    /// The timing model for this core.
+    pub fn model(self) -> Box<dyn CoreModel> {
+        match self {
+            CoreKind::M4 => Box::new(CortexM4),
+            CoreKind::M33 => Box::new(CortexM33),
+            CoreKind::M7 => Box::new(CortexM7),
+        }
+    }
+}
+
+/// Issue times of a block's instructions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockTiming {
+    /// `start[i]` = cycle (from the block start) at which instruction `i` begins;
+    /// `start[n]` = the block's total static cost.
+    pub start: Vec<u32>,
+}
+
+impl BlockTiming {
+    pub fn total(&self) -> u32 {
+        *self.start.last().unwrap_or(&0)
+    }
+}
+
+/// A core's timing rules. Implementations are pure functions of the instructions, so
+/// they are unit-tested on hand-written sequences.
+pub trait CoreModel: Send + Sync {
+    fn kind(&self) -> CoreKind;
+
+    /// Static issue schedule of a straight-line block (no memory wait states, branch
+    /// assumed not taken / falling through).
+    fn block_cycles(&self, insns: &[Insn]) -> BlockTiming;
+
+    /// Extra cycles for the block's final instruction `last` once the next block is
+    /// known: `taken` when execution went somewhere other than the next sequential
+    /// address; `target` is the first instruction that ran next, when known.
+    fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32;
+}
+
+/// Turn per-instruction costs into a schedule (for single-issue cores).
+pub(crate) fn schedule_from_costs(costs: impl Iterator<Item = u32>) -> BlockTiming {
+    let mut start = vec![0u32];
+    let mut t = 0u32;
+    for c in costs {
+        t += c;
+        start.push(t);
+    }
+    BlockTiming { start }
+}
+
+/// M3/M4 pipeline refill after a taken branch, `P` in the TRM: "ranges from 1 to 3
+/// depending on the alignment and width of the target instruction" [TR §1.1]. Hand
+/// count used here: 2 for a 16-bit or word-aligned target (the widely measured 3-cycle
+/// taken branch = 1 + 2), 3 when the target is a 32-bit instruction that straddles a
+/// word boundary and needs two fetches.
+pub(crate) fn refill_m4(target: Option<&Insn>) -> u32 {
+    match target {
+        Some(t) if t.size == 4 && t.addr % 4 != 0 => 3,
+        _ => 2,
+    }
+}
+
+/// Whether `insn` is a control transfer whose taken path costs a refill.
+pub(crate) fn is_control(insn: &Insn) -> bool {
+    insn.class.is_branch() || insn.writes_pc || matches!(insn.class, Class::Isb)
+}
