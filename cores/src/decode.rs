@@ -6,7 +6,7 @@
 
 use crate::insn::{Class, Insn, MemOperand, RegSet, REG_FLAGS, REG_PC, REG_S0};
 use capstone::arch::arm::{ArchExtraMode, ArchMode, ArmCC, ArmInsnDetail, ArmOperandType, ArmShift};
-use capstone::arch::{ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode, DetailsArchInsn};
+use capstone::arch::{BuildsCapstone, BuildsCapstoneExtraMode, DetailsArchInsn};
 use capstone::{Capstone, RegId};
 
 /// Decodes Thumb code for M-profile cores.

@@ -1,0 +1,7 @@
+//! simbench-profiles: reports built from the simulator's measurements, and renderers.
+
+pub mod render;
+pub mod report;
+
+pub use render::{render, Format};
+pub use report::Report;

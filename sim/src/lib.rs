@@ -1,1 +1,17 @@
-pub mod cli { pub fn main() -> i32 { 0 } }
+//! simbench-sim: the emulator side of simbench.
+//!
+//! `image` parses firmware ELFs, `machine` runs them on unicorn with the timing models of
+//! `simbench-cores` attached, `ppb` and `semihost` are the debug-facing system peripherals,
+//! `report` assembles the measurements, `cli` is the command line.
+
+pub mod cli;
+pub mod error;
+pub mod image;
+pub mod machine;
+pub mod ppb;
+pub mod report;
+pub mod semihost;
+
+pub use error::SimError;
+pub use image::Image;
+pub use machine::{run, Echo, RunOptions, RunResult, Stop};

@@ -1,0 +1,117 @@
+//! The run report: what the simulator measured, in one serialisable structure.
+//!
+//! Everything outside `host` is a pure function of the ELF and the options, so two runs
+//! give byte-identical JSON there. The schema is documented in `docs/report-schema.md`;
+//! bump `SCHEMA` when a field changes meaning or disappears.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "simbench.report/1";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub schema: String,
+    pub simbench_version: String,
+    pub firmware: FirmwareInfo,
+    pub board: BoardInfo,
+    pub timing: TimingInfo,
+    pub outcome: Outcome,
+    pub instructions: u64,
+    pub cycles: u64,
+    pub cpi: f64,
+    /// Latency at the board clock, in microseconds.
+    pub latency_us: f64,
+    pub regions: Vec<RegionStats>,
+    /// Instructions executed per class (see `cores::insn::Class::name`).
+    pub instruction_mix: BTreeMap<String, u64>,
+    /// Values written to ITM stimulus ports 1–31, stamped with the modelled cycle.
+    pub markers: Vec<Marker>,
+    pub markers_dropped: u64,
+    /// System-control registers accessed that simbench keeps as plain storage.
+    pub unmodelled_registers: Vec<RegisterAccess>,
+    /// Everything the firmware printed (semihosting and ITM port 0), up to 1 MiB.
+    pub firmware_output: String,
+    pub firmware_output_truncated: bool,
+    /// Host-dependent figures: the only part that differs between identical runs.
+    pub host: HostInfo,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FirmwareInfo {
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub entry: String,
+    pub initial_sp: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BoardInfo {
+    pub name: String,
+    pub core: String,
+    pub clock_mhz: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TimingInfo {
+    /// Which model produced the numbers.
+    pub model: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Outcome {
+    /// "exit", "fault" or "limit".
+    pub kind: String,
+    /// Firmware exit status (kind "exit").
+    pub exit_status: Option<i64>,
+    /// What went wrong and what to do (kinds "fault" and "limit").
+    pub message: Option<String>,
+    pub pc: Option<String>,
+    pub symbol: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RegionStats {
+    pub name: String,
+    pub kind: String,
+    pub base: String,
+    pub size: u64,
+    /// Instructions fetched from this region.
+    pub instructions_fetched: u64,
+    pub fetch_wait_cycles: u64,
+    /// Data reads/writes: counted where data accesses are hooked (regions with wait
+    /// states, peripheral regions, or every region with `--count-accesses`); null elsewhere.
+    pub data_reads: Option<u64>,
+    pub data_writes: Option<u64>,
+    pub data_wait_cycles: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Marker {
+    pub port: u8,
+    pub value: u32,
+    pub cycles: u64,
+    pub pc: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegisterAccess {
+    pub address: String,
+    pub reads: u64,
+    pub writes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HostInfo {
+    pub wall_seconds: f64,
+    /// Simulated million instructions per host second.
+    pub simulated_mips: f64,
+    pub blocks_decoded: u64,
+}
+
+/// `0x` + 8 hex digits: addresses in reports.
+pub fn hex32(v: u32) -> String {
+    format!("{v:#010x}")
+}

@@ -1,0 +1,64 @@
+//! Errors that stop simbench before or around a run, and their exit codes.
+//!
+//! Firmware faults and limits are not errors here: they are run outcomes and still
+//! produce a (partial) report; see `run::Outcome`.
+
+use std::fmt;
+
+/// Exit codes, documented in the README.
+pub mod exit_code {
+    pub const OK: i32 = 0;
+    pub const FIRMWARE_NONZERO: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const BAD_INPUT: i32 = 3;
+    pub const FIRMWARE_FAULT: i32 = 4;
+    pub const LIMIT: i32 = 5;
+    pub const INTERNAL: i32 = 6;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimError {
+    /// Wrong command-line use.
+    Usage(String),
+    /// A file that cannot be read.
+    Io(String),
+    /// The firmware file is not a usable Cortex-M ELF.
+    BadElf(String),
+    /// The board description is invalid, or the image does not fit it.
+    BadBoard(String),
+    /// The emulator could not be set up (a bug or an unsupported host).
+    Internal(String),
+}
+
+impl SimError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SimError::Usage(_) => exit_code::USAGE,
+            SimError::Io(_) | SimError::BadElf(_) | SimError::BadBoard(_) => exit_code::BAD_INPUT,
+            SimError::Internal(_) => exit_code::INTERNAL,
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SimError::Usage(_) => "usage",
+            SimError::Io(_) => "io",
+            SimError::BadElf(_) => "bad-elf",
+            SimError::BadBoard(_) => "bad-board",
+            SimError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Usage(m) => write!(f, "usage error: {m}"),
+            SimError::Io(m) => write!(f, "{m}"),
+            SimError::BadElf(m) => write!(f, "bad firmware ELF: {m}"),
+            SimError::BadBoard(m) => write!(f, "bad board: {m}"),
+            SimError::Internal(m) => write!(f, "internal error: {m} (please report this)"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}

@@ -1,0 +1,170 @@
+//! Firmware images: what an ELF puts where, and the names of its code.
+//!
+//! Loading follows what a debugger's `load` does on a board: each PT_LOAD segment's file
+//! bytes go to its physical address (LMA). Copying `.data` to RAM and zeroing `.bss` is the
+//! firmware's own start-up code's job, as on hardware.
+
+use crate::error::SimError;
+use goblin::elf::{header, program_header, sym, Elf};
+
+/// Largest firmware file simbench reads (a Cortex-M image is a few MiB at most).
+pub const MAX_ELF_BYTES: u64 = 256 << 20;
+
+/// One loadable piece of the image.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub paddr: u32,
+    pub vaddr: u32,
+    pub data: Vec<u8>,
+    pub mem_size: u32,
+    pub executable: bool,
+}
+
+/// A function or object symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    /// Address with the Thumb bit cleared.
+    pub addr: u32,
+    pub size: u32,
+    pub is_func: bool,
+}
+
+/// A parsed firmware image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub entry: u32,
+    pub segments: Vec<Segment>,
+    /// Sorted by address.
+    pub symbols: Vec<Symbol>,
+}
+
+fn bad(msg: impl Into<String>) -> SimError {
+    SimError::BadElf(msg.into())
+}
+
+impl Image {
+    /// Read and parse a firmware file.
+    pub fn from_file(path: &std::path::Path) -> Result<Image, SimError> {
+        let meta = std::fs::metadata(path).map_err(|e| SimError::Io(format!("cannot read '{}': {e}", path.display())))?;
+        if meta.len() > MAX_ELF_BYTES {
+            return Err(bad(format!("'{}' is {} bytes; simbench reads firmware up to {} MiB", path.display(), meta.len(), MAX_ELF_BYTES >> 20)));
+        }
+        let bytes = std::fs::read(path).map_err(|e| SimError::Io(format!("cannot read '{}': {e}", path.display())))?;
+        Image::parse(&bytes)
+    }
+
+    /// Parse an ELF held in memory. Checks the header by hand first so each kind of
+    /// wrong file gets its own message; never panics on malformed input.
+    pub fn parse(bytes: &[u8]) -> Result<Image, SimError> {
+        if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+            return Err(bad("not an ELF file (no \\x7fELF magic). Pass the linker's .elf/.axf output, not a .bin or .hex"));
+        }
+        if bytes.len() < 52 {
+            return Err(bad(format!("truncated ELF: {} bytes, shorter than a 32-bit ELF header (52)", bytes.len())));
+        }
+        match bytes[header::EI_CLASS] {
+            header::ELFCLASS32 => {}
+            header::ELFCLASS64 => return Err(bad("this is a 64-bit ELF (ELFCLASS64); Cortex-M firmware is 32-bit ARM. Did you pass a host binary?")),
+            c => return Err(bad(format!("invalid ELF class byte {c}"))),
+        }
+        match bytes[header::EI_DATA] {
+            header::ELFDATA2LSB => {}
+            header::ELFDATA2MSB => return Err(bad("big-endian ELF; simbench models little-endian Cortex-M cores")),
+            d => return Err(bad(format!("invalid ELF data-encoding byte {d}"))),
+        }
+        let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+        if machine != header::EM_ARM {
+            return Err(bad(format!(
+                "ELF machine is {} ({machine}), not ARM (40). Build the firmware for a Cortex-M target (arm-none-eabi-gcc -mcpu=cortex-m7 …)",
+                header::machine_to_str(machine)
+            )));
+        }
+        // goblin is careful, but a panic on hostile input must still become an error.
+        let parsed = std::panic::catch_unwind(|| Elf::parse(bytes).map(|elf| Image::from_elf(&elf, bytes)));
+        match parsed {
+            Ok(Ok(image)) => image,
+            Ok(Err(e)) => Err(bad(format!("malformed or truncated ELF: {e}"))),
+            Err(_) => Err(bad("malformed ELF (the parser gave up)")),
+        }
+    }
+
+    fn from_elf(elf: &Elf, bytes: &[u8]) -> Result<Image, SimError> {
+        let mut segments = Vec::new();
+        for ph in elf.program_headers.iter().filter(|p| p.p_type == program_header::PT_LOAD) {
+            if ph.p_filesz == 0 {
+                continue;
+            }
+            let end = ph.p_offset.checked_add(ph.p_filesz).filter(|&e| e <= bytes.len() as u64).ok_or_else(|| {
+                bad(format!(
+                    "truncated ELF: a segment's bytes [{:#x}, +{:#x}) lie past the end of the {}-byte file",
+                    ph.p_offset,
+                    ph.p_filesz,
+                    bytes.len()
+                ))
+            })?;
+            if ph.p_paddr.checked_add(ph.p_filesz).is_none_or(|e| e > 1 << 32) || ph.p_memsz > 1 << 32 {
+                return Err(bad(format!("segment at {:#x} size {:#x} does not fit the 32-bit address space", ph.p_paddr, ph.p_filesz)));
+            }
+            segments.push(Segment {
+                paddr: ph.p_paddr as u32,
+                vaddr: ph.p_vaddr as u32,
+                data: bytes[ph.p_offset as usize..end as usize].to_vec(),
+                mem_size: ph.p_memsz as u32,
+                executable: ph.p_flags & program_header::PF_X != 0,
+            });
+        }
+        if segments.is_empty() {
+            return Err(bad("the ELF has no loadable segment with contents (PT_LOAD with file bytes): nothing to run"));
+        }
+        let mut symbols: Vec<Symbol> = elf
+            .syms
+            .iter()
+            .filter(|s| matches!(s.st_type(), sym::STT_FUNC | sym::STT_OBJECT | sym::STT_NOTYPE) && s.st_shndx != 0)
+            .filter_map(|s| {
+                let name = elf.strtab.get_at(s.st_name)?;
+                // Skip mapping symbols ($t, $d) and empty names.
+                if name.is_empty() || name.starts_with('$') {
+                    return None;
+                }
+                let is_func = s.st_type() == sym::STT_FUNC;
+                let addr = if is_func { (s.st_value as u32) & !1 } else { s.st_value as u32 };
+                Some(Symbol { name: name.to_string(), addr, size: s.st_size as u32, is_func })
+            })
+            .collect();
+        symbols.sort_by(|a, b| (a.addr, !a.is_func, &a.name).cmp(&(b.addr, !b.is_func, &b.name)));
+        Ok(Image { entry: elf.entry as u32, segments, symbols })
+    }
+
+    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
+        self.symbols.iter().find(|s| s.name == name)
+    }
+
+    /// `name+0xoff` for an address inside a function, for error messages.
+    pub fn describe(&self, addr: u32) -> String {
+        let idx = self.symbols.partition_point(|s| s.addr <= addr);
+        let best = self.symbols[..idx]
+            .iter()
+            .rev()
+            .find(|s| s.is_func && (addr < s.addr.saturating_add(s.size.max(1)) || s.size == 0));
+        match best {
+            Some(s) if addr == s.addr => s.name.clone(),
+            Some(s) => format!("{}+{:#x}", s.name, addr - s.addr),
+            None => "no symbol".to_string(),
+        }
+    }
+
+    /// Read a little-endian word from the image's load contents.
+    pub fn read_word(&self, addr: u32) -> Option<u32> {
+        self.segments.iter().find_map(|s| {
+            let off = addr.checked_sub(s.paddr)? as usize;
+            let b = s.data.get(off..off + 4)?;
+            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        })
+    }
+
+    /// Lowest address of executable contents.
+    pub fn lowest_code_addr(&self) -> Option<u32> {
+        self.segments.iter().filter(|s| s.executable).map(|s| s.paddr).min()
+    }
+}

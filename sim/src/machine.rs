@@ -1,0 +1,723 @@
+//! The machine: unicorn set up as the board's Cortex-M, with simbench's timing attached.
+//!
+//! Timing works at translation-block granularity (architecture.md, "Key decisions"): the
+//! block hook looks the block up in a cache (decoding it with capstone and costing it
+//! with the core model on first sight), charges the previous block's branch penalty now
+//! that the next address shows whether it was taken, and adds the block's static cost.
+//! Memory hooks are installed only on regions whose data accesses cost wait states (or
+//! everywhere with `count_accesses`), so zero-wait firmware runs at near-raw speed.
+
+use crate::image::Image;
+use crate::ppb::{Ppb, PpbEvent};
+use crate::semihost::{self, GuestMemory};
+use rustc_hash::FxHashMap;
+use simbench_cores::board::{Board, RegionKind, PPB_BASE, PPB_SIZE};
+use simbench_cores::{Class, CoreModel, Decoder, Insn};
+use std::io::Write;
+use std::time::{Duration, Instant};
+use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot};
+use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
+
+/// Largest translation block simbench decodes (QEMU caps blocks well below this).
+const MAX_BLOCK_BYTES: u32 = 4096;
+/// Firmware output kept in the report.
+const MAX_CAPTURED_OUTPUT: usize = 1 << 20;
+/// Markers kept in the report; later ones are counted as dropped.
+const MAX_MARKERS: usize = 1 << 20;
+/// How often (in blocks) the wall-clock deadline is checked.
+const DEADLINE_CHECK_BLOCKS: u32 = 1 << 14;
+
+/// Where firmware output goes while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Echo {
+    Stdout,
+    Stderr,
+    Quiet,
+}
+
+/// Everything that shapes a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub board: Board,
+    pub vtor: Option<u32>,
+    pub max_cycles: Option<u64>,
+    pub max_instructions: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub count_accesses: bool,
+    pub echo: Echo,
+}
+
+/// Why the run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stop {
+    Exit(i64),
+    Fault { kind: String, message: String, pc: u32 },
+    Limit { message: String, pc: u32 },
+}
+
+/// A marker written to an ITM stimulus port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkerEvent {
+    pub port: u8,
+    pub value: u32,
+    pub cycles: u64,
+    pub pc: u32,
+}
+
+/// Per-region counters.
+#[derive(Clone, Debug, Default)]
+pub struct RegionCounters {
+    pub instructions_fetched: u64,
+    pub fetch_wait_cycles: u64,
+    pub data_reads: u64,
+    pub data_writes: u64,
+    pub data_wait_cycles: u64,
+    pub hooked: bool,
+}
+
+/// What a finished run measured.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub stop: Stop,
+    pub cycles: u64,
+    pub instructions: u64,
+    pub regions: Vec<RegionCounters>,
+    pub instruction_mix: Vec<(Class, u64)>,
+    pub markers: Vec<MarkerEvent>,
+    pub markers_dropped: u64,
+    pub output: Vec<u8>,
+    pub output_truncated: bool,
+    pub unmodelled_registers: Vec<(u32, u64, u64)>,
+    pub blocks_decoded: u64,
+    pub initial_sp: u32,
+    pub initial_pc: u32,
+    pub wall: Duration,
+}
+
+/// A decoded, costed translation block.
+struct Block {
+    start: u32,
+    end: u32,
+    /// Address of each instruction.
+    addrs: Box<[u32]>,
+    /// Cycle offset (from block entry) at which each instruction starts, plus the total.
+    offsets: Box<[u32]>,
+    first: Option<Insn>,
+    last: Option<Insn>,
+    region: usize,
+    fetch_wait: u32,
+    executions: u64,
+    classes: Box<[(Class, u32)]>,
+}
+
+impl Block {
+    fn total(&self) -> u32 {
+        *self.offsets.last().unwrap_or(&0)
+    }
+    /// Index of the instruction at `pc` (the first if `pc` is not in this block).
+    fn index_of(&self, pc: u32) -> usize {
+        self.addrs.binary_search(&pc).unwrap_or(0)
+    }
+}
+
+const NO_BLOCK: usize = usize::MAX;
+const NO_REGION: usize = usize::MAX;
+
+/// The simulator's state, owned by unicorn and reached from every hook.
+struct State {
+    model: Box<dyn CoreModel>,
+    decoder: Decoder,
+    board: Board,
+    image: Image,
+    blocks: Vec<Block>,
+    index: FxHashMap<u32, usize>,
+    /// Start addresses of cached blocks per 1 KiB page, for invalidation on code writes.
+    pages: FxHashMap<u32, Vec<u32>>,
+    cur: usize,
+    cycles: u64,
+    /// Cycle count when the current block was entered (after the previous penalty).
+    block_entry: u64,
+    /// Dynamic cycles (wait states) added since the current block was entered.
+    dyn_in_block: u64,
+    instructions: u64,
+    insns_before_block: u64,
+    max_cycles: u64,
+    max_instructions: u64,
+    deadline: Option<Instant>,
+    deadline_countdown: u32,
+    stop: Option<Stop>,
+    /// Instruction index within the current block at which the run stopped, and whether
+    /// that instruction completed (exit) or not (fault).
+    stop_at: Option<(usize, bool)>,
+    ppb: Ppb,
+    echo: Echo,
+    output: Vec<u8>,
+    output_truncated: bool,
+    markers: Vec<MarkerEvent>,
+    markers_dropped: u64,
+    regions: Vec<RegionCounters>,
+    heap_info: [u32; 4],
+    blocks_decoded: u64,
+    /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
+    bad_access: Option<(MemType, u64, usize)>,
+}
+
+impl State {
+    /// Modelled cycle at which the instruction at `pc` (in the current block) starts.
+    fn now_at(&self, pc: u32) -> u64 {
+        match self.blocks.get(self.cur) {
+            Some(b) => self.block_entry + b.offsets[b.index_of(pc)] as u64 + self.dyn_in_block,
+            None => self.cycles,
+        }
+    }
+
+    fn emit(&mut self, fd: u8, bytes: &[u8]) {
+        let room = MAX_CAPTURED_OUTPUT.saturating_sub(self.output.len());
+        self.output.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.output_truncated |= bytes.len() > room;
+        let result = match (self.echo, fd) {
+            (Echo::Quiet, _) => Ok(()),
+            (Echo::Stderr, _) | (Echo::Stdout, 2) => std::io::stderr().write_all(bytes),
+            (Echo::Stdout, _) => std::io::stdout().write_all(bytes).and_then(|_| std::io::stdout().flush()),
+        };
+        let _ = result; // a closed pipe must not stop the simulation
+    }
+
+    /// Decode and cost the block at `addr`, returning its cache index.
+    fn build_block(&mut self, addr: u32, code: &[u8]) -> usize {
+        let insns = self.decoder.decode(code, addr, usize::MAX).unwrap_or_default();
+        let timing = self.model.block_cycles(&insns);
+        let end = insns.last().map(|i| i.next_addr()).unwrap_or(addr + code.len() as u32);
+        let region = self.board.region_of(addr).map(|(i, _)| i).unwrap_or(NO_REGION);
+        let fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
+        let offsets: Box<[u32]> = timing.start.iter().map(|&c| c + fetch_wait).collect();
+        let mut classes: Vec<(Class, u32)> = Vec::new();
+        for i in &insns {
+            match classes.iter_mut().find(|(c, _)| *c == i.class) {
+                Some(e) => e.1 += 1,
+                None => classes.push((i.class, 1)),
+            }
+        }
+        let block = Block {
+            start: addr,
+            end,
+            addrs: insns.iter().map(|i| i.addr).collect(),
+            offsets,
+            first: insns.first().cloned(),
+            last: insns.last().cloned(),
+            region,
+            fetch_wait,
+            executions: 0,
+            classes: classes.into_boxed_slice(),
+        };
+        let idx = self.blocks.len();
+        self.blocks.push(block);
+        self.index.insert(addr, idx);
+        self.pages.entry(addr >> 10).or_default().push(addr);
+        self.blocks_decoded += 1;
+        idx
+    }
+
+    /// Forget cached blocks on the page of `addr` (code memory was written).
+    fn invalidate_page(&mut self, addr: u32) {
+        if let Some(starts) = self.pages.remove(&(addr >> 10)) {
+            for s in starts {
+                self.index.remove(&s);
+            }
+        }
+    }
+
+    /// Charge the previous block's branch outcome and enter block `idx`.
+    fn enter(&mut self, idx: usize) {
+        if let Some(prev) = self.blocks.get(self.cur) {
+            if let Some(last) = &prev.last {
+                let taken = self.blocks[idx].start != prev.end;
+                self.cycles += self.model.branch_penalty(last, taken, self.blocks[idx].first.as_ref()) as u64;
+            }
+        }
+        let b = &mut self.blocks[idx];
+        b.executions += 1;
+        self.cur = idx;
+        self.block_entry = self.cycles;
+        self.dyn_in_block = 0;
+        self.cycles += b.total() as u64;
+        self.insns_before_block = self.instructions;
+        self.instructions += b.addrs.len() as u64;
+    }
+
+    fn add_wait(&mut self, cycles: u64) {
+        self.cycles += cycles;
+        self.dyn_in_block += cycles;
+    }
+
+    fn describe(&self, pc: u32) -> String {
+        format!("pc {pc:#010x} ({})", self.image.describe(pc))
+    }
+
+    fn set_stop(&mut self, stop: Stop, at: Option<(usize, bool)>) {
+        if self.stop.is_none() {
+            self.stop = Some(stop);
+            self.stop_at = at;
+        }
+    }
+}
+
+/// Semihosting's view of guest memory.
+struct UcMemory<'a, 'b>(&'a mut Unicorn<'b, State>);
+
+impl GuestMemory for UcMemory<'_, '_> {
+    fn read(&self, addr: u32, len: usize) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.0.mem_read(addr as u64, &mut buf).ok().map(|_| buf)
+    }
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> bool {
+        self.0.mem_write(addr as u64, bytes).is_ok()
+    }
+}
+
+fn internal(what: &str, e: unicorn_engine::unicorn_const::uc_error) -> crate::error::SimError {
+    crate::error::SimError::Internal(format!("{what}: unicorn error {e:?}"))
+}
+
+/// Initial SP and PC: from the vector table (`--vtor`, a vector-table symbol, or the
+/// lowest code address), else the ELF entry point with SP at the top of the largest RAM.
+pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(u32, u32), crate::error::SimError> {
+    let writable = |a: u32| board.regions.iter().any(|r| r.kind.writable() && (r.contains(a) || (r.end() == a as u64 && a != 0)));
+    let executable = |a: u32| board.regions.iter().any(|r| r.kind.is_memory() && r.contains(a));
+    let valid = |base: u32| -> Option<(u32, u32)> {
+        let sp = image.read_word(base)?;
+        let pc = image.read_word(base.checked_add(4)?)?;
+        (pc & 1 == 1 && executable(pc & !1) && sp % 4 == 0 && writable(sp)).then_some((sp, pc & !1))
+    };
+    if let Some(v) = vtor {
+        return valid(v).ok_or_else(|| {
+            crate::error::SimError::BadElf(format!(
+                "no valid vector table at --vtor {v:#010x}: word 0 must be an initial SP inside RAM of board '{}' and word 1 an odd (Thumb) reset address inside its memory",
+                board.name
+            ))
+        });
+    }
+    const NAMES: [&str; 5] = ["__isr_vector", "__vector_table", "g_pfnVectors", "__Vectors", "vector_table"];
+    let candidates = NAMES.iter().filter_map(|n| image.symbol(n).map(|s| s.addr)).chain(image.lowest_code_addr());
+    for base in candidates {
+        if let Some(found) = valid(base) {
+            return Ok(found);
+        }
+    }
+    let sp = board
+        .regions
+        .iter()
+        .filter(|r| r.kind.writable())
+        .max_by_key(|r| r.size)
+        .map(|r| r.end() as u32)
+        .ok_or_else(|| crate::error::SimError::BadBoard(format!("board '{}' has no RAM for a stack", board.name)))?;
+    if !executable(image.entry & !1) {
+        return Err(crate::error::SimError::BadElf(format!(
+            "no vector table found and the ELF entry point {:#010x} is outside the memory of board '{}'; pass --vtor ADDR",
+            image.entry, board.name
+        )));
+    }
+    Ok((sp, image.entry & !1))
+}
+
+/// Build the machine, run the firmware to its end, and collect the measurements.
+pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::SimError> {
+    use crate::error::SimError;
+    let board = opts.board.clone();
+    // Every byte of the image must land in the board's memory.
+    for seg in &image.segments {
+        let ok = board.regions.iter().any(|r| r.kind.is_memory() && r.contains_range(seg.paddr, seg.data.len() as u64));
+        if !ok {
+            return Err(SimError::BadBoard(format!(
+                "the ELF loads {} bytes at {:#010x}–{:#010x}, outside every memory region of board '{}'. Link for this board (runtime/boards/*.ld) or pick the board the firmware was built for (simbench boards)",
+                seg.data.len(),
+                seg.paddr,
+                seg.paddr as u64 + seg.data.len() as u64,
+                board.name
+            )));
+        }
+    }
+    let (sp, pc) = reset_vector(&image, &board, opts.vtor)?;
+    let heap_info = heap_info(&image, &board, sp);
+    let core = board.core;
+    let state = State {
+        model: core.model(),
+        decoder: Decoder::new().map_err(SimError::Internal)?,
+        board: board.clone(),
+        image,
+        blocks: Vec::new(),
+        index: FxHashMap::default(),
+        pages: FxHashMap::default(),
+        cur: NO_BLOCK,
+        cycles: 0,
+        block_entry: 0,
+        dyn_in_block: 0,
+        instructions: 0,
+        insns_before_block: 0,
+        max_cycles: opts.max_cycles.unwrap_or(u64::MAX),
+        max_instructions: opts.max_instructions.unwrap_or(u64::MAX),
+        deadline: opts.timeout.map(|t| Instant::now() + t),
+        deadline_countdown: DEADLINE_CHECK_BLOCKS,
+        stop: None,
+        stop_at: None,
+        ppb: Ppb::new(core.cpuid(), board.clock_hz()),
+        echo: opts.echo,
+        output: Vec::new(),
+        output_truncated: false,
+        markers: Vec::new(),
+        markers_dropped: 0,
+        regions: vec![RegionCounters::default(); board.regions.len()],
+        heap_info,
+        blocks_decoded: 0,
+        bad_access: None,
+    };
+    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
+    let cpu = match core {
+        simbench_cores::CoreKind::M4 => ArmCpuModel::CORTEX_M4,
+        simbench_cores::CoreKind::M33 => ArmCpuModel::CORTEX_M33,
+        simbench_cores::CoreKind::M7 => ArmCpuModel::CORTEX_M7,
+    };
+    uc.ctl_set_cpu_model(cpu as i32).map_err(|e| internal("selecting the CPU model", e))?;
+
+    map_board(&mut uc, &board, opts.count_accesses)?;
+    map_ppb(&mut uc)?;
+    let segments = uc.get_data().image.segments.clone();
+    for seg in &segments {
+        uc.mem_write(seg.paddr as u64, &seg.data).map_err(|e| internal("loading a segment", e))?;
+    }
+    install_code_write_invalidation(&mut uc, &board, &segments)?;
+    install_hooks(&mut uc)?;
+
+    uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
+    let started = Instant::now();
+    let result = uc.emu_start(pc as u64 | 1, u64::MAX, 0, 0);
+    let wall = started.elapsed();
+    finish(&mut uc, result, sp, pc, wall)
+}
+
+/// SYS_HEAPINFO answer: heap between the linker's heap symbols (or `end`) and the stack.
+fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
+    let sym = |names: &[&str]| names.iter().find_map(|n| image.symbol(n).map(|s| s.addr));
+    let ram = board.regions.iter().find(|r| r.kind.writable() && (r.contains(sp) || r.end() == sp as u64));
+    let heap_base = sym(&["__heap_start__", "__HeapBase", "_end", "end"]).unwrap_or(0);
+    let heap_limit = sym(&["__heap_end__", "__HeapLimit"]).unwrap_or(sp);
+    let stack_limit = sym(&["__stack_limit__", "__StackLimit"]).or(ram.map(|r| r.base)).unwrap_or(0);
+    [heap_base, heap_limit, sp, stack_limit]
+}
+
+fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<(), crate::error::SimError> {
+    for (ri, r) in board.regions.iter().enumerate() {
+        if r.kind == RegionKind::PeripheralIgnore {
+            uc.mmio_map(
+                r.base as u64,
+                r.size as u64,
+                Some(move |uc: &mut Unicorn<State>, _off: u64, _size: usize| {
+                    uc.get_data_mut().regions[ri].data_reads += 1;
+                    0u64
+                }),
+                Some(move |uc: &mut Unicorn<State>, _off: u64, _size: usize, _v: u64| {
+                    uc.get_data_mut().regions[ri].data_writes += 1;
+                }),
+            )
+            .map_err(|e| internal("mapping a peripheral region", e))?;
+            uc.get_data_mut().regions[ri].hooked = true;
+            continue;
+        }
+        let prot = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
+        uc.mem_map(r.base as u64, r.size as u64, prot).map_err(|e| internal(&format!("mapping region '{}'", r.name), e))?;
+        if r.needs_data_hook() || count_all {
+            let (rw, ww) = (r.read_wait as u64, r.write_wait as u64);
+            uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, _addr, _size, _v| {
+                let st = uc.get_data_mut();
+                let wait = if kind == MemType::WRITE {
+                    st.regions[ri].data_writes += 1;
+                    ww
+                } else {
+                    st.regions[ri].data_reads += 1;
+                    rw
+                };
+                st.regions[ri].data_wait_cycles += wait;
+                st.add_wait(wait);
+                true
+            })
+            .map_err(|e| internal("adding a memory hook", e))?;
+            uc.get_data_mut().regions[ri].hooked = true;
+        }
+    }
+    Ok(())
+}
+
+fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
+    uc.mmio_map(
+        PPB_BASE as u64,
+        PPB_SIZE as u64,
+        Some(|uc: &mut Unicorn<State>, off: u64, _size: usize| {
+            let pc = pc_of(uc);
+            let st = uc.get_data_mut();
+            let now = st.now_at(pc);
+            st.ppb.read(PPB_BASE + off as u32, now) as u64
+        }),
+        Some(|uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
+            let pc = pc_of(uc);
+            let st = uc.get_data_mut();
+            let now = st.now_at(pc);
+            match st.ppb.write(PPB_BASE + off as u32, size, value as u32, now) {
+                PpbEvent::None => {}
+                PpbEvent::Text(bytes) => st.emit(1, &bytes),
+                PpbEvent::Marker { port, value } => {
+                    if st.markers.len() < MAX_MARKERS {
+                        st.markers.push(MarkerEvent { port, value, cycles: now, pc });
+                    } else {
+                        st.markers_dropped += 1;
+                    }
+                }
+            }
+        }),
+    )
+    .map_err(|e| internal("mapping the Private Peripheral Bus", e))
+}
+
+/// Cached block costs must be dropped when code memory is written (code copied to RAM
+/// or patched). Hook writes only over executable segments in writable memory.
+fn install_code_write_invalidation(uc: &mut Unicorn<State>, board: &Board, segments: &[crate::image::Segment]) -> Result<(), crate::error::SimError> {
+    for seg in segments.iter().filter(|s| s.executable) {
+        for addr in [seg.paddr, seg.vaddr] {
+            let in_ram = board.regions.iter().any(|r| r.kind.writable() && r.contains(addr));
+            if !in_ram || seg.mem_size == 0 {
+                continue;
+            }
+            let end = addr as u64 + seg.mem_size as u64 - 1;
+            uc.add_mem_hook(HookType::MEM_WRITE, addr as u64, end, |uc, _k, a, _s, _v| {
+                uc.get_data_mut().invalidate_page(a as u32);
+                true
+            })
+            .map_err(|e| internal("adding a code-write hook", e))?;
+        }
+    }
+    Ok(())
+}
+
+fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
+    uc.add_block_hook(1, 0, |uc, addr, size| {
+        let addr = addr as u32;
+        let idx = match uc.get_data().index.get(&addr) {
+            Some(&i) => i,
+            None => {
+                let len = if size == 0 { 4 } else { size.min(MAX_BLOCK_BYTES) } as usize;
+                let mut code = vec![0u8; len];
+                if uc.mem_read(addr as u64, &mut code).is_err() {
+                    code.truncate(2);
+                    let _ = uc.mem_read(addr as u64, &mut code);
+                }
+                uc.get_data_mut().build_block(addr, &code)
+            }
+        };
+        let st = uc.get_data_mut();
+        st.enter(idx);
+        let over_cycles = st.cycles > st.max_cycles;
+        let over_insns = st.instructions > st.max_instructions;
+        st.deadline_countdown -= 1;
+        let over_time = if st.deadline_countdown == 0 {
+            st.deadline_countdown = DEADLINE_CHECK_BLOCKS;
+            st.deadline.is_some_and(|d| Instant::now() >= d)
+        } else {
+            false
+        };
+        if over_cycles || over_insns || over_time {
+            let what = if over_cycles {
+                format!("--max-cycles {} reached", st.max_cycles)
+            } else if over_insns {
+                format!("--max-instructions {} reached", st.max_instructions)
+            } else {
+                "--timeout reached (host wall-clock time)".to_string()
+            };
+            let message = format!(
+                "{what} at {} after {} cycles: the firmware did not exit. If it is a runaway loop, the pc shows where; if it just needs longer, raise the limit",
+                st.describe(addr),
+                st.cycles
+            );
+            st.set_stop(Stop::Limit { message, pc: addr }, None);
+            let _ = uc.emu_stop();
+        }
+    })
+    .map_err(|e| internal("adding the block hook", e))?;
+
+    uc.add_intr_hook(|uc, intno| {
+        let pc = pc_of(uc);
+        let mut insn = [0u8; 2];
+        let _ = uc.mem_read(pc as u64, &mut insn);
+        let at = {
+            let st = uc.get_data();
+            st.blocks.get(st.cur).map(|b| b.index_of(pc))
+        };
+        // EXCP_BKPT = 7 (QEMU's target/arm numbering, which unicorn passes through).
+        if intno == 7 && insn == [0xAB, 0xBE] {
+            serve_semihosting(uc, pc, at);
+            return;
+        }
+        let st = uc.get_data_mut();
+        let (kind, what) = match intno {
+            1 => ("undefined-instruction", "an undefined or unsupported instruction (UsageFault UNDEFINSTR)".to_string()),
+            2 => ("svc", "SVC: exception entry is not modelled yet, so supervisor calls cannot be served".to_string()),
+            7 => ("breakpoint", format!("a BKPT #{:#04x} that is not semihosting (BKPT 0xAB)", insn[0])),
+            17 => ("no-coprocessor", "an FPU instruction with the FPU disabled (UsageFault NOCP): set CPACR.CP10/CP11 first".to_string()),
+            18 => ("invalid-state", "a jump to a non-Thumb (even) address (UsageFault INVSTATE)".to_string()),
+            19 => ("stack-overflow", "a stack-limit violation (UsageFault STKOF)".to_string()),
+            22 => ("unaligned", "an unaligned access that the core does not allow (UsageFault UNALIGNED)".to_string()),
+            n => ("exception", format!("processor exception {n}")),
+        };
+        let message = format!("firmware fault: {what} at {}. Fix the firmware; exceptions are reported, not delivered to handlers", st.describe(pc));
+        st.set_stop(Stop::Fault { kind: kind.into(), message, pc }, at.map(|i| (i, false)));
+        let _ = uc.emu_stop();
+    })
+    .map_err(|e| internal("adding the interrupt hook", e))?;
+
+    let invalid = HookType::MEM_READ_UNMAPPED
+        | HookType::MEM_WRITE_UNMAPPED
+        | HookType::MEM_FETCH_UNMAPPED
+        | HookType::MEM_WRITE_PROT
+        | HookType::MEM_FETCH_PROT
+        | HookType::MEM_READ_PROT;
+    uc.add_mem_hook(invalid, 1, 0, |uc, kind, addr, size, _v| {
+        uc.get_data_mut().bad_access = Some((kind, addr, size));
+        false
+    })
+    .map_err(|e| internal("adding the invalid-access hook", e))?;
+    Ok(())
+}
+
+fn serve_semihosting(uc: &mut Unicorn<State>, pc: u32, at: Option<usize>) {
+    let op = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32;
+    let r1 = uc.reg_read(RegisterARM::R1).unwrap_or(0) as u32;
+    let ctx = {
+        let st = uc.get_data();
+        semihost::Context { cycles: st.now_at(pc), clock_hz: st.board.clock_hz(), heap_info: st.heap_info }
+    };
+    let action = semihost::handle(op, r1, &mut UcMemory(uc), &ctx);
+    let resume = |uc: &mut Unicorn<State>, r0: u32| {
+        let _ = uc.reg_write(RegisterARM::R0, r0 as u64);
+        let _ = uc.reg_write(RegisterARM::PC, (pc as u64 + 2) | 1);
+    };
+    match action {
+        semihost::Action::Resume { r0 } => resume(uc, r0),
+        semihost::Action::Output { fd, bytes, r0 } => {
+            uc.get_data_mut().emit(fd, &bytes);
+            resume(uc, r0);
+        }
+        semihost::Action::Exit(status) => {
+            uc.get_data_mut().set_stop(Stop::Exit(status), at.map(|i| (i, true)));
+            let _ = uc.emu_stop();
+        }
+        semihost::Action::Unsupported { op, name } => {
+            let st = uc.get_data_mut();
+            let message = format!(
+                "firmware fault: semihosting call {op:#x} ({name}) at {} is not supported. simbench serves SYS_WRITEC, SYS_WRITE0, SYS_WRITE (fds 1, 2), SYS_CLOCK, SYS_TIME, SYS_ELAPSED, SYS_TICKFREQ, SYS_HEAPINFO, SYS_ERRNO, SYS_EXIT and SYS_EXIT_EXTENDED",
+                st.describe(pc)
+            );
+            st.set_stop(Stop::Fault { kind: "unsupported-semihosting".into(), message, pc }, at.map(|i| (i, false)));
+            let _ = uc.emu_stop();
+        }
+        semihost::Action::BadArgs(why) => {
+            let st = uc.get_data_mut();
+            let message = format!("firmware fault: {why} (semihosting call at {})", st.describe(pc));
+            st.set_stop(Stop::Fault { kind: "bad-semihosting-argument".into(), message, pc }, at.map(|i| (i, false)));
+            let _ = uc.emu_stop();
+        }
+    }
+}
+
+/// Turn unicorn's return and the state into the run's result.
+fn finish(
+    uc: &mut Unicorn<State>,
+    result: Result<(), unicorn_engine::unicorn_const::uc_error>,
+    sp0: u32,
+    pc0: u32,
+    wall: Duration,
+) -> Result<RunResult, crate::error::SimError> {
+    let pc = pc_of(uc);
+    let sp = uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
+    let st = uc.get_data_mut();
+    if st.stop.is_none() {
+        let at = st.blocks.get(st.cur).map(|b| (b.index_of(pc), false));
+        let (kind, what) = match (result, st.bad_access) {
+            (Err(_), Some((kind, addr, size))) => {
+                let access = match kind {
+                    MemType::READ_UNMAPPED => "read of unmapped address",
+                    MemType::WRITE_UNMAPPED => "write to unmapped address",
+                    MemType::FETCH_UNMAPPED => "instruction fetch from unmapped address",
+                    MemType::WRITE_PROT => "write to read-only memory (flash) at",
+                    MemType::FETCH_PROT => "instruction fetch from non-executable memory at",
+                    _ => "invalid access at",
+                };
+                let region = st.board.region_of(addr as u32).map(|(_, r)| format!(" (region '{}')", r.name)).unwrap_or_default();
+                let hint = if matches!(kind, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED) {
+                    format!(
+                        "Nothing is mapped there on board '{}': fix the pointer, or map the range in a board file (kind = \"peripheral-ignore\" for vendor peripherals)",
+                        st.board.name
+                    )
+                } else {
+                    "Fix the firmware (a bad pointer or jump)".to_string()
+                };
+                let kind_name = match kind {
+                    MemType::FETCH_UNMAPPED | MemType::FETCH_PROT => "unmapped-fetch",
+                    MemType::WRITE_PROT => "write-to-flash",
+                    _ => "unmapped-access",
+                };
+                (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
+            }
+            (Err(e), None) => ("emulator-error", format!("the emulator stopped with {e:?} at {}", st.describe(pc))),
+            (Ok(()), _) => ("stopped", format!("execution stopped unexpectedly at {}", st.describe(pc))),
+        };
+        let mut message = format!("firmware fault: {what}");
+        let sp_in_ram = st.board.regions.iter().any(|r| r.kind.writable() && (r.contains(sp) || r.end() == sp as u64));
+        if !sp_in_ram {
+            message.push_str(&format!(". SP = {sp:#010x} is outside RAM: probably a stack overflow (initial SP was {sp0:#010x})"));
+        }
+        let kind = if !sp_in_ram { "stack-overflow" } else { kind };
+        st.set_stop(Stop::Fault { kind: kind.into(), message, pc }, at);
+    }
+    // Settle the partially executed last block.
+    if let (Some((i, completed)), Some(b)) = (st.stop_at, st.blocks.get(st.cur)) {
+        let done = (i + completed as usize).min(b.addrs.len());
+        st.cycles = st.block_entry + b.offsets[done] as u64 + st.dyn_in_block;
+        st.instructions = st.insns_before_block + done as u64;
+    }
+    // Instruction mix and fetch counts from block execution counts. The last block is
+    // counted whole (its partial tail is at most one block's worth of instructions).
+    let mut mix: FxHashMap<Class, u64> = FxHashMap::default();
+    for b in &st.blocks {
+        if b.executions == 0 {
+            continue;
+        }
+        for &(c, n) in b.classes.iter() {
+            *mix.entry(c).or_default() += n as u64 * b.executions;
+        }
+        if let Some(r) = st.regions.get_mut(b.region) {
+            r.instructions_fetched += b.addrs.len() as u64 * b.executions;
+            r.fetch_wait_cycles += b.fetch_wait as u64 * b.executions;
+        }
+    }
+    let mut instruction_mix: Vec<(Class, u64)> = mix.into_iter().collect();
+    instruction_mix.sort_by_key(|(c, _)| c.name());
+    Ok(RunResult {
+        stop: st.stop.clone().expect("stop set above"),
+        cycles: st.cycles,
+        instructions: st.instructions,
+        regions: st.regions.clone(),
+        instruction_mix,
+        markers: std::mem::take(&mut st.markers),
+        markers_dropped: st.markers_dropped,
+        output: std::mem::take(&mut st.output),
+        output_truncated: st.output_truncated,
+        unmodelled_registers: st.ppb.unmodelled.iter().map(|(a, (r, w))| (*a, *r, *w)).collect(),
+        blocks_decoded: st.blocks_decoded,
+        initial_sp: sp0,
+        initial_pc: pc0,
+        wall,
+    })
+}
+
+/// The PC as unicorn sees it inside a hook (`pc_read` fails for M-class mode flags).
+fn pc_of(uc: &Unicorn<State>) -> u32 {
+    uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32
+}

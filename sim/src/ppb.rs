@@ -1,0 +1,267 @@
+//! The Private Peripheral Bus (0xE0000000–0xE00FFFFF): ITM, DWT, SysTick and SCB.
+//!
+//! unicorn leaves this range unmapped, so simbench models the registers firmware uses to
+//! talk to a debugger and to time itself. Counters run on *modelled* cycles, passed in as
+//! `now`, so DWT CYCCNT and SysTick agree with the report. Pure logic, no emulator types:
+//! unit-tested directly. Register addresses: Armv7-M / Armv8-M Architecture Reference
+//! Manual (ITM, DWT, SysTick, SCB chapters).
+
+use std::collections::BTreeMap;
+
+pub const ITM_STIM_END: u32 = 0xE000_0080;
+pub const DWT_CTRL: u32 = 0xE000_1000;
+pub const DWT_CYCCNT: u32 = 0xE000_1004;
+pub const SYST_CSR: u32 = 0xE000_E010;
+pub const SYST_RVR: u32 = 0xE000_E014;
+pub const SYST_CVR: u32 = 0xE000_E018;
+pub const SYST_CALIB: u32 = 0xE000_E01C;
+pub const SCB_CPUID: u32 = 0xE000_ED00;
+pub const SCB_CPACR: u32 = 0xE000_ED88;
+pub const DEMCR: u32 = 0xE000_EDFC;
+
+const DEMCR_TRCENA: u32 = 1 << 24;
+const CYCCNTENA: u32 = 1;
+/// DWT_CTRL reset value: NUMCOMP = 4 comparators in bits [31:28] (Cortex-M4/M7 TRMs).
+const DWT_CTRL_RESET: u32 = 0x4000_0000;
+
+/// What a PPB write means for the rest of the simulator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PpbEvent {
+    None,
+    /// Bytes written to ITM stimulus port 0 (text).
+    Text(Vec<u8>),
+    /// A value written to ITM stimulus port 1–31 (a marker).
+    Marker { port: u8, value: u32 },
+}
+
+/// Register state of the PPB.
+#[derive(Clone, Debug)]
+pub struct Ppb {
+    cpuid: u32,
+    clock_hz: f64,
+    demcr: u32,
+    dwt_ctrl: u32,
+    /// CYCCNT value when it last stopped or was written…
+    cyccnt_held: u32,
+    /// …and the modelled cycle at which it (re)started counting, when counting.
+    cyccnt_since: Option<u64>,
+    syst_csr: u32,
+    syst_rvr: u32,
+    /// (modelled cycle, current value then) when SysTick was enabled or last written.
+    syst_anchor: (u64, u32),
+    /// Cycle up to which COUNTFLAG has been reported (reads clear it).
+    syst_flag_checked: u64,
+    /// Other registers, kept as plain storage.
+    storage: BTreeMap<u32, u32>,
+    /// Accesses to registers without a model: address → (reads, writes).
+    pub unmodelled: BTreeMap<u32, (u64, u64)>,
+}
+
+impl Ppb {
+    pub fn new(cpuid: u32, clock_hz: f64) -> Ppb {
+        Ppb {
+            cpuid,
+            clock_hz,
+            demcr: 0,
+            dwt_ctrl: DWT_CTRL_RESET,
+            cyccnt_held: 0,
+            cyccnt_since: None,
+            syst_csr: 0,
+            syst_rvr: 0,
+            syst_anchor: (0, 0),
+            syst_flag_checked: 0,
+            storage: BTreeMap::new(),
+            unmodelled: BTreeMap::new(),
+        }
+    }
+
+    fn cyccnt(&self, now: u64) -> u32 {
+        match self.cyccnt_since {
+            Some(since) => self.cyccnt_held.wrapping_add(now.saturating_sub(since) as u32),
+            None => self.cyccnt_held,
+        }
+    }
+
+    /// CYCCNT counts only with both DEMCR.TRCENA and DWT_CTRL.CYCCNTENA set.
+    fn update_cyccnt_enable(&mut self, now: u64) {
+        let on = self.demcr & DEMCR_TRCENA != 0 && self.dwt_ctrl & CYCCNTENA != 0;
+        match (on, self.cyccnt_since) {
+            (true, None) => self.cyccnt_since = Some(now),
+            (false, Some(_)) => {
+                self.cyccnt_held = self.cyccnt(now);
+                self.cyccnt_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn systick_enabled(&self) -> bool {
+        self.syst_csr & 1 != 0
+    }
+
+    /// SysTick current value: counts down once per (modelled) cycle from the anchor
+    /// value, reloads RVR after reaching 0. Returns (value, wrapped since `since`).
+    fn systick_at(&self, now: u64) -> (u32, u64) {
+        let (t0, v0) = self.syst_anchor;
+        if !self.systick_enabled() {
+            return (v0, 0);
+        }
+        let elapsed = now.saturating_sub(t0);
+        if elapsed <= v0 as u64 {
+            return (v0 - elapsed as u32, 0);
+        }
+        let period = self.syst_rvr as u64 + 1;
+        let after_first_wrap = elapsed - v0 as u64 - 1;
+        let value = self.syst_rvr - (after_first_wrap % period) as u32;
+        (value, 1 + after_first_wrap / period)
+    }
+
+    /// Cycle of the most recent wrap to 0→reload, if any happened after `t0`.
+    fn systick_last_wrap(&self, now: u64) -> Option<u64> {
+        let (t0, v0) = self.syst_anchor;
+        let (_, wraps) = self.systick_at(now);
+        if wraps == 0 {
+            return None;
+        }
+        let period = self.syst_rvr as u64 + 1;
+        Some(t0 + v0 as u64 + 1 + (wraps - 1) * period)
+    }
+
+    /// Read `size` bytes at `addr` at modelled cycle `now`.
+    pub fn read(&mut self, addr: u32, now: u64) -> u32 {
+        match addr {
+            // ITM stimulus ports read 1 = FIFO ready, so firmware never waits.
+            0xE000_0000..ITM_STIM_END => 1,
+            DWT_CTRL => self.dwt_ctrl,
+            DWT_CYCCNT => self.cyccnt(now),
+            DEMCR => self.demcr,
+            SCB_CPUID => self.cpuid,
+            SYST_CSR => {
+                let flag = match self.systick_last_wrap(now) {
+                    Some(w) if w > self.syst_flag_checked => 1 << 16,
+                    _ => 0,
+                };
+                self.syst_flag_checked = now;
+                self.syst_csr | flag
+            }
+            SYST_RVR => self.syst_rvr,
+            SYST_CVR => self.systick_at(now).0,
+            // NOREF = 1, TENMS = cycles in 10 ms at the board clock (24 bits).
+            SYST_CALIB => (1 << 31) | (((self.clock_hz / 100.0) as u32).saturating_sub(1) & 0x00FF_FFFF),
+            _ => {
+                if addr != SCB_CPACR {
+                    self.unmodelled.entry(addr).or_default().0 += 1;
+                }
+                self.storage.get(&addr).copied().unwrap_or(0)
+            }
+        }
+    }
+
+    /// Write `value` (`size` bytes) at `addr` at modelled cycle `now`.
+    pub fn write(&mut self, addr: u32, size: usize, value: u32, now: u64) -> PpbEvent {
+        match addr {
+            0xE000_0000..ITM_STIM_END => {
+                let port = ((addr - 0xE000_0000) / 4) as u8;
+                if port == 0 {
+                    PpbEvent::Text(value.to_le_bytes()[..size.min(4)].to_vec())
+                } else {
+                    PpbEvent::Marker { port, value }
+                }
+            }
+            DWT_CTRL => {
+                // NUMCOMP and other ID fields are read-only.
+                self.dwt_ctrl = (DWT_CTRL_RESET & 0xF000_0000) | (value & 0x0FFF_FFFF);
+                self.update_cyccnt_enable(now);
+                PpbEvent::None
+            }
+            DWT_CYCCNT => {
+                self.cyccnt_held = value;
+                if self.cyccnt_since.is_some() {
+                    self.cyccnt_since = Some(now);
+                }
+                PpbEvent::None
+            }
+            DEMCR => {
+                self.demcr = value;
+                self.update_cyccnt_enable(now);
+                PpbEvent::None
+            }
+            SCB_CPUID | SYST_CALIB => PpbEvent::None,
+            SYST_CSR => {
+                let (current, _) = self.systick_at(now);
+                let was_enabled = self.systick_enabled();
+                self.syst_csr = value & 0x7;
+                if !was_enabled || !self.systick_enabled() {
+                    self.syst_anchor = (now, current);
+                }
+                PpbEvent::None
+            }
+            SYST_RVR => {
+                self.syst_rvr = value & 0x00FF_FFFF;
+                PpbEvent::None
+            }
+            SYST_CVR => {
+                // Any write clears the counter to 0 and clears COUNTFLAG.
+                self.syst_anchor = (now, 0);
+                self.syst_flag_checked = now;
+                PpbEvent::None
+            }
+            _ => {
+                if addr != SCB_CPACR {
+                    self.unmodelled.entry(addr).or_default().1 += 1;
+                }
+                self.storage.insert(addr, value);
+                PpbEvent::None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cyccnt_counts_modelled_cycles_only_when_enabled() {
+        let mut p = Ppb::new(0x410F_C241, 100e6);
+        assert_eq!(p.read(DWT_CYCCNT, 50), 0);
+        p.write(DWT_CTRL, 4, 1, 100); // CYCCNTENA without TRCENA: still stopped
+        assert_eq!(p.read(DWT_CYCCNT, 200), 0);
+        p.write(DEMCR, 4, DEMCR_TRCENA, 300);
+        assert_eq!(p.read(DWT_CYCCNT, 1300), 1000);
+        p.write(DWT_CYCCNT, 4, 5, 1400);
+        assert_eq!(p.read(DWT_CYCCNT, 1410), 15);
+        p.write(DWT_CTRL, 4, 0, 1500); // stop: holds 105
+        assert_eq!(p.read(DWT_CYCCNT, 9999), 105);
+        assert_eq!(p.read(DWT_CTRL, 0) >> 28, 4);
+    }
+
+    #[test]
+    fn systick_counts_down_and_reloads() {
+        let mut p = Ppb::new(0, 100e6);
+        p.write(SYST_RVR, 4, 99, 0);
+        p.write(SYST_CVR, 4, 0, 0);
+        p.write(SYST_CSR, 4, 0b101, 1000); // enable, processor clock; current value 0
+        // At the first cycle it reloads to 99, then counts down.
+        assert_eq!(p.read(SYST_CVR, 1001), 99);
+        assert_eq!(p.read(SYST_CVR, 1011), 89);
+        // COUNTFLAG set after a wrap, cleared by reading CSR.
+        assert_eq!(p.read(SYST_CSR, 1011) & (1 << 16), 1 << 16);
+        assert_eq!(p.read(SYST_CSR, 1012) & (1 << 16), 0);
+        assert_eq!(p.read(SYST_CVR, 1101), 99); // 100 cycles later: one full period
+    }
+
+    #[test]
+    fn itm_ports_and_storage() {
+        let mut p = Ppb::new(0x411F_C272, 500e6);
+        assert_eq!(p.read(0xE000_0000, 0), 1);
+        assert_eq!(p.write(0xE000_0000, 1, b'A' as u32, 0), PpbEvent::Text(vec![b'A']));
+        assert_eq!(p.write(0xE000_0014, 4, 7, 0), PpbEvent::Marker { port: 5, value: 7 });
+        assert_eq!(p.read(SCB_CPUID, 0), 0x411F_C272);
+        p.write(SCB_CPACR, 4, 0xF << 20, 0);
+        assert_eq!(p.read(SCB_CPACR, 0), 0xF << 20);
+        p.write(0xE000_ED08, 4, 0x6000_2000, 0); // VTOR: storage, counted as unmodelled
+        assert_eq!(p.read(0xE000_ED08, 0), 0x6000_2000);
+        assert_eq!(p.unmodelled.get(&0xE000_ED08), Some(&(1, 1)));
+    }
+}

@@ -1,0 +1,78 @@
+//! From a finished run to the report structure of `simbench-profiles`.
+
+use crate::image::Image;
+use crate::machine::{RunOptions, RunResult, Stop};
+use sha2::{Digest, Sha256};
+use simbench_profiles::report::{self, hex32, BoardInfo, FirmwareInfo, HostInfo, Marker, Outcome, RegionStats, RegisterAccess, Report, TimingInfo};
+
+/// Build the report. `file_name` and `bytes` describe the firmware file as given.
+pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r: &RunResult) -> Report {
+    let board = &opts.board;
+    let outcome = match &r.stop {
+        Stop::Exit(status) => Outcome { kind: "exit".into(), exit_status: Some(*status), message: None, pc: None, symbol: None },
+        Stop::Fault { kind, message, pc } => Outcome {
+            kind: "fault".into(),
+            exit_status: None,
+            message: Some(format!("[{kind}] {message}")),
+            pc: Some(hex32(*pc)),
+            symbol: Some(image.describe(*pc)),
+        },
+        Stop::Limit { message, pc } => Outcome {
+            kind: "limit".into(),
+            exit_status: None,
+            message: Some(message.clone()),
+            pc: Some(hex32(*pc)),
+            symbol: Some(image.describe(*pc)),
+        },
+    };
+    let regions = board
+        .regions
+        .iter()
+        .zip(&r.regions)
+        .map(|(reg, c)| RegionStats {
+            name: reg.name.clone(),
+            kind: reg.kind.name().into(),
+            base: hex32(reg.base),
+            size: reg.size as u64,
+            instructions_fetched: c.instructions_fetched,
+            fetch_wait_cycles: c.fetch_wait_cycles,
+            data_reads: c.hooked.then_some(c.data_reads),
+            data_writes: c.hooked.then_some(c.data_writes),
+            data_wait_cycles: c.data_wait_cycles,
+        })
+        .collect();
+    let secs = r.wall.as_secs_f64();
+    Report {
+        schema: report::SCHEMA.into(),
+        simbench_version: env!("CARGO_PKG_VERSION").into(),
+        firmware: FirmwareInfo {
+            file: file_name.into(),
+            bytes: bytes.len() as u64,
+            sha256: format!("{:x}", Sha256::digest(bytes)),
+            entry: hex32(r.initial_pc),
+            initial_sp: hex32(r.initial_sp),
+        },
+        board: BoardInfo { name: board.name.clone(), core: board.core.name().into(), clock_mhz: board.clock_mhz },
+        timing: TimingInfo {
+            model: format!("{}-block-v1", board.core.name()),
+            description: "static issue timing per translation block (cores/src/timing), branch penalties from the next block, region wait states for instruction fetch and hooked data accesses".into(),
+        },
+        outcome,
+        instructions: r.instructions,
+        cycles: r.cycles,
+        cpi: if r.instructions > 0 { r.cycles as f64 / r.instructions as f64 } else { 0.0 },
+        latency_us: r.cycles as f64 / board.clock_mhz,
+        regions,
+        instruction_mix: r.instruction_mix.iter().map(|(c, n)| (c.name().to_string(), *n)).collect(),
+        markers: r.markers.iter().map(|m| Marker { port: m.port, value: m.value, cycles: m.cycles, pc: hex32(m.pc) }).collect(),
+        markers_dropped: r.markers_dropped,
+        unmodelled_registers: r.unmodelled_registers.iter().map(|&(a, rd, wr)| RegisterAccess { address: hex32(a), reads: rd, writes: wr }).collect(),
+        firmware_output: String::from_utf8_lossy(&r.output).into_owned(),
+        firmware_output_truncated: r.output_truncated,
+        host: HostInfo {
+            wall_seconds: secs,
+            simulated_mips: if secs > 0.0 { r.instructions as f64 / secs / 1e6 } else { 0.0 },
+            blocks_decoded: r.blocks_decoded,
+        },
+    }
+}
