@@ -250,6 +250,14 @@ impl State {
         self.dyn_in_block += cycles;
     }
 
+    /// The instruction at `pc` as text, from the image's bytes.
+    fn disassemble(&self, pc: u32) -> String {
+        let bytes: Vec<u8> = (0..4u32).filter_map(|i| self.image.read_word(pc + i).map(|w| w as u8)).collect();
+        self.decoder
+            .disassemble_one(&bytes, pc)
+            .unwrap_or_else(|| format!("bytes {}", bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")))
+    }
+
     fn describe(&self, pc: u32) -> String {
         format!("pc {pc:#010x} ({})", self.image.describe(pc))
     }
@@ -664,6 +672,9 @@ fn finish(
                     _ => "unmapped-access",
                 };
                 (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
+            }
+            (Err(unicorn_engine::unicorn_const::uc_error::INSN_INVALID), None) => {
+                ("undefined-instruction", format!("an undefined or unsupported instruction ({}) at {}", st.disassemble(pc), st.describe(pc)))
             }
             (Err(e), None) => ("emulator-error", format!("the emulator stopped with {e:?} at {}", st.describe(pc))),
             (Ok(()), _) => ("stopped", format!("execution stopped unexpectedly at {}", st.describe(pc))),

@@ -100,31 +100,32 @@ impl Ppb {
     }
 
     /// SysTick current value: counts down once per (modelled) cycle from the anchor
-    /// value, reloads RVR after reaching 0. Returns (value, wrapped since `since`).
-    fn systick_at(&self, now: u64) -> (u32, u64) {
+    /// value and reloads RVR on the cycle after reaching 0.
+    fn systick_at(&self, now: u64) -> u32 {
         let (t0, v0) = self.syst_anchor;
-        if !self.systick_enabled() {
-            return (v0, 0);
-        }
         let elapsed = now.saturating_sub(t0);
+        if !self.systick_enabled() {
+            return v0;
+        }
         if elapsed <= v0 as u64 {
-            return (v0 - elapsed as u32, 0);
+            return v0 - elapsed as u32;
         }
         let period = self.syst_rvr as u64 + 1;
-        let after_first_wrap = elapsed - v0 as u64 - 1;
-        let value = self.syst_rvr - (after_first_wrap % period) as u32;
-        (value, 1 + after_first_wrap / period)
+        self.syst_rvr - ((elapsed - v0 as u64 - 1) % period) as u32
     }
 
-    /// Cycle of the most recent wrap to 0→reload, if any happened after `t0`.
-    fn systick_last_wrap(&self, now: u64) -> Option<u64> {
+    /// Cycle at which the counter most recently reached 0 (the event that sets
+    /// COUNTFLAG), if it did after the anchor. From the anchor value v0 it reaches 0
+    /// after v0 cycles (or, starting at 0, after the reload: one full period), then
+    /// once per period.
+    fn systick_last_zero(&self, now: u64) -> Option<u64> {
         let (t0, v0) = self.syst_anchor;
-        let (_, wraps) = self.systick_at(now);
-        if wraps == 0 {
+        if !self.systick_enabled() {
             return None;
         }
         let period = self.syst_rvr as u64 + 1;
-        Some(t0 + v0 as u64 + 1 + (wraps - 1) * period)
+        let first = t0 + if v0 > 0 { v0 as u64 } else { period };
+        (now >= first).then(|| first + (now - first) / period * period)
     }
 
     /// Read `size` bytes at `addr` at modelled cycle `now`.
@@ -137,7 +138,7 @@ impl Ppb {
             DEMCR => self.demcr,
             SCB_CPUID => self.cpuid,
             SYST_CSR => {
-                let flag = match self.systick_last_wrap(now) {
+                let flag = match self.systick_last_zero(now) {
                     Some(w) if w > self.syst_flag_checked => 1 << 16,
                     _ => 0,
                 };
@@ -145,7 +146,7 @@ impl Ppb {
                 self.syst_csr | flag
             }
             SYST_RVR => self.syst_rvr,
-            SYST_CVR => self.systick_at(now).0,
+            SYST_CVR => self.systick_at(now),
             // NOREF = 1, TENMS = cycles in 10 ms at the board clock (24 bits).
             SYST_CALIB => (1 << 31) | (((self.clock_hz / 100.0) as u32).saturating_sub(1) & 0x00FF_FFFF),
             _ => {
@@ -188,7 +189,7 @@ impl Ppb {
             }
             SCB_CPUID | SYST_CALIB => PpbEvent::None,
             SYST_CSR => {
-                let (current, _) = self.systick_at(now);
+                let current = self.systick_at(now);
                 let was_enabled = self.systick_enabled();
                 self.syst_csr = value & 0x7;
                 if !was_enabled || !self.systick_enabled() {
@@ -245,10 +246,13 @@ mod tests {
         // At the first cycle it reloads to 99, then counts down.
         assert_eq!(p.read(SYST_CVR, 1001), 99);
         assert_eq!(p.read(SYST_CVR, 1011), 89);
-        // COUNTFLAG set after a wrap, cleared by reading CSR.
-        assert_eq!(p.read(SYST_CSR, 1011) & (1 << 16), 1 << 16);
-        assert_eq!(p.read(SYST_CSR, 1012) & (1 << 16), 0);
-        assert_eq!(p.read(SYST_CVR, 1101), 99); // 100 cycles later: one full period
+        // Reloading from 0 is not a count to 0: COUNTFLAG stays clear…
+        assert_eq!(p.read(SYST_CSR, 1011) & (1 << 16), 0);
+        // …until the counter reaches 0 at cycle 1100, then reading CSR clears it.
+        assert_eq!(p.read(SYST_CVR, 1100), 0);
+        assert_eq!(p.read(SYST_CSR, 1100) & (1 << 16), 1 << 16);
+        assert_eq!(p.read(SYST_CSR, 1150) & (1 << 16), 0);
+        assert_eq!(p.read(SYST_CVR, 1101), 99); // reloaded: one full period of 100 cycles
     }
 
     #[test]
