@@ -6,6 +6,9 @@
 //! that the next address shows whether it was taken, and adds the block's static cost.
 //! Memory hooks are installed only on regions whose data accesses cost wait states (or
 //! everywhere with `count_accesses`), so zero-wait firmware runs at near-raw speed.
+//! (Any memory hook, even over a small range, sends every load and store through
+//! unicorn's slow path: measured 2.5× slower on dot_bench. That is also why code writes
+//! are not hooked; a re-translated block is recognised by its changed size instead.)
 
 use crate::image::Image;
 use crate::ppb::{Ppb, PpbEvent};
@@ -97,6 +100,9 @@ pub struct RunResult {
 /// A decoded, costed translation block.
 struct Block {
     start: u32,
+    /// Size unicorn gave for the translation block: a different size at the same address
+    /// means the code there was rewritten and re-translated, so the cache entry is stale.
+    tb_size: u32,
     end: u32,
     /// Address of each instruction.
     addrs: Box<[u32]>,
@@ -131,8 +137,6 @@ struct State {
     image: Image,
     blocks: Vec<Block>,
     index: FxHashMap<u32, usize>,
-    /// Start addresses of cached blocks per 1 KiB page, for invalidation on code writes.
-    pages: FxHashMap<u32, Vec<u32>>,
     cur: usize,
     cycles: u64,
     /// Cycle count when the current block was entered (after the previous penalty).
@@ -184,7 +188,7 @@ impl State {
     }
 
     /// Decode and cost the block at `addr`, returning its cache index.
-    fn build_block(&mut self, addr: u32, code: &[u8]) -> usize {
+    fn build_block(&mut self, addr: u32, tb_size: u32, code: &[u8]) -> usize {
         let insns = self.decoder.decode(code, addr, usize::MAX).unwrap_or_default();
         let timing = self.model.block_cycles(&insns);
         let end = insns.last().map(|i| i.next_addr()).unwrap_or(addr + code.len() as u32);
@@ -200,6 +204,7 @@ impl State {
         }
         let block = Block {
             start: addr,
+            tb_size,
             end,
             addrs: insns.iter().map(|i| i.addr).collect(),
             offsets,
@@ -213,18 +218,8 @@ impl State {
         let idx = self.blocks.len();
         self.blocks.push(block);
         self.index.insert(addr, idx);
-        self.pages.entry(addr >> 10).or_default().push(addr);
         self.blocks_decoded += 1;
         idx
-    }
-
-    /// Forget cached blocks on the page of `addr` (code memory was written).
-    fn invalidate_page(&mut self, addr: u32) {
-        if let Some(starts) = self.pages.remove(&(addr >> 10)) {
-            for s in starts {
-                self.index.remove(&s);
-            }
-        }
     }
 
     /// Charge the previous block's branch outcome and enter block `idx`.
@@ -355,7 +350,6 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         image,
         blocks: Vec::new(),
         index: FxHashMap::default(),
-        pages: FxHashMap::default(),
         cur: NO_BLOCK,
         cycles: 0,
         block_entry: 0,
@@ -393,7 +387,6 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     for seg in &segments {
         uc.mem_write(seg.paddr as u64, &seg.data).map_err(|e| internal("loading a segment", e))?;
     }
-    install_code_write_invalidation(&mut uc, &board, &segments)?;
     install_hooks(&mut uc)?;
 
     uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
@@ -485,31 +478,15 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
     .map_err(|e| internal("mapping the Private Peripheral Bus", e))
 }
 
-/// Cached block costs must be dropped when code memory is written (code copied to RAM
-/// or patched). Hook writes only over executable segments in writable memory.
-fn install_code_write_invalidation(uc: &mut Unicorn<State>, board: &Board, segments: &[crate::image::Segment]) -> Result<(), crate::error::SimError> {
-    for seg in segments.iter().filter(|s| s.executable) {
-        for addr in [seg.paddr, seg.vaddr] {
-            let in_ram = board.regions.iter().any(|r| r.kind.writable() && r.contains(addr));
-            if !in_ram || seg.mem_size == 0 {
-                continue;
-            }
-            let end = addr as u64 + seg.mem_size as u64 - 1;
-            uc.add_mem_hook(HookType::MEM_WRITE, addr as u64, end, |uc, _k, a, _s, _v| {
-                uc.get_data_mut().invalidate_page(a as u32);
-                true
-            })
-            .map_err(|e| internal("adding a code-write hook", e))?;
-        }
-    }
-    Ok(())
-}
-
 fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
     uc.add_block_hook(1, 0, |uc, addr, size| {
         let addr = addr as u32;
-        let idx = match uc.get_data().index.get(&addr) {
-            Some(&i) => i,
+        let cached = {
+            let st = uc.get_data();
+            st.index.get(&addr).copied().filter(|&i| st.blocks[i].tb_size == size)
+        };
+        let idx = match cached {
+            Some(i) => i,
             None => {
                 let len = if size == 0 { 4 } else { size.min(MAX_BLOCK_BYTES) } as usize;
                 let mut code = vec![0u8; len];
@@ -517,7 +494,7 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
                     code.truncate(2);
                     let _ = uc.mem_read(addr as u64, &mut code);
                 }
-                uc.get_data_mut().build_block(addr, &code)
+                uc.get_data_mut().build_block(addr, size, &code)
             }
         };
         let st = uc.get_data_mut();
