@@ -148,6 +148,12 @@ impl Board {
         self.clock_mhz * 1e6
     }
 
+    /// The RAM region a stack pointer value belongs to: inside it, or at its top (a
+    /// full-descending stack starts one past the end).
+    pub fn stack_region(&self, sp: u32) -> Option<&Region> {
+        self.regions.iter().find(|r| r.kind.writable() && (r.contains(sp) || (r.end() == sp as u64 && sp != 0)))
+    }
+
     pub fn region_of(&self, addr: u32) -> Option<(usize, &Region)> {
         self.regions.iter().enumerate().find(|(_, r)| r.contains(addr))
     }

@@ -156,10 +156,7 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
         Some(t) => return Err(SimError::Usage(format!("--timeout {t}: give a positive number of seconds"))),
         None => None,
     };
-    let bytes = std::fs::read(path).map_err(|e| SimError::Io(format!("cannot read firmware '{}': {e}", path.display())))?;
-    if bytes.len() as u64 > crate::image::MAX_ELF_BYTES {
-        return Err(SimError::BadElf(format!("'{}' is larger than {} MiB", path.display(), crate::image::MAX_ELF_BYTES >> 20)));
-    }
+    let bytes = crate::image::read_firmware(path)?;
     let image = Image::parse(&bytes)?;
     let echo = if args.quiet {
         Echo::Quiet

@@ -39,6 +39,16 @@ pub struct Image {
     pub symbols: Vec<Symbol>,
 }
 
+/// Read a firmware file, refusing anything larger than [`MAX_ELF_BYTES`].
+pub fn read_firmware(path: &std::path::Path) -> Result<Vec<u8>, SimError> {
+    let unreadable = |e: std::io::Error| SimError::Io(format!("cannot read firmware '{}': {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if meta.len() > MAX_ELF_BYTES {
+        return Err(bad(format!("'{}' is {} bytes; simbench reads firmware up to {} MiB", path.display(), meta.len(), MAX_ELF_BYTES >> 20)));
+    }
+    std::fs::read(path).map_err(unreadable)
+}
+
 fn bad(msg: impl Into<String>) -> SimError {
     SimError::BadElf(msg.into())
 }
@@ -46,12 +56,7 @@ fn bad(msg: impl Into<String>) -> SimError {
 impl Image {
     /// Read and parse a firmware file.
     pub fn from_file(path: &std::path::Path) -> Result<Image, SimError> {
-        let meta = std::fs::metadata(path).map_err(|e| SimError::Io(format!("cannot read '{}': {e}", path.display())))?;
-        if meta.len() > MAX_ELF_BYTES {
-            return Err(bad(format!("'{}' is {} bytes; simbench reads firmware up to {} MiB", path.display(), meta.len(), MAX_ELF_BYTES >> 20)));
-        }
-        let bytes = std::fs::read(path).map_err(|e| SimError::Io(format!("cannot read '{}': {e}", path.display())))?;
-        Image::parse(&bytes)
+        Image::parse(&read_firmware(path)?)
     }
 
     /// Parse an ELF held in memory. Checks the header by hand first so each kind of

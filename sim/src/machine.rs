@@ -285,12 +285,11 @@ fn internal(what: &str, e: unicorn_engine::unicorn_const::uc_error) -> crate::er
 /// Initial SP and PC: from the vector table (`--vtor`, a vector-table symbol, or the
 /// lowest code address), else the ELF entry point with SP at the top of the largest RAM.
 pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(u32, u32), crate::error::SimError> {
-    let writable = |a: u32| board.regions.iter().any(|r| r.kind.writable() && (r.contains(a) || (r.end() == a as u64 && a != 0)));
     let executable = |a: u32| board.regions.iter().any(|r| r.kind.is_memory() && r.contains(a));
     let valid = |base: u32| -> Option<(u32, u32)> {
         let sp = image.read_word(base)?;
         let pc = image.read_word(base.checked_add(4)?)?;
-        (pc & 1 == 1 && executable(pc & !1) && sp % 4 == 0 && writable(sp)).then_some((sp, pc & !1))
+        (pc & 1 == 1 && executable(pc & !1) && sp % 4 == 0 && board.stack_region(sp).is_some()).then_some((sp, pc & !1))
     };
     if let Some(v) = vtor {
         return valid(v).ok_or_else(|| {
@@ -399,7 +398,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
 /// SYS_HEAPINFO answer: heap between the linker's heap symbols (or `end`) and the stack.
 fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
     let sym = |names: &[&str]| names.iter().find_map(|n| image.symbol(n).map(|s| s.addr));
-    let ram = board.regions.iter().find(|r| r.kind.writable() && (r.contains(sp) || r.end() == sp as u64));
+    let ram = board.stack_region(sp);
     let heap_base = sym(&["__heap_start__", "__HeapBase", "_end", "end"]).unwrap_or(0);
     let heap_limit = sym(&["__heap_end__", "__HeapLimit"]).unwrap_or(sp);
     let stack_limit = sym(&["__stack_limit__", "__StackLimit"]).or(ram.map(|r| r.base)).unwrap_or(0);
@@ -657,7 +656,7 @@ fn finish(
             (Ok(()), _) => ("stopped", format!("execution stopped unexpectedly at {}", st.describe(pc))),
         };
         let mut message = format!("firmware fault: {what}");
-        let sp_in_ram = st.board.regions.iter().any(|r| r.kind.writable() && (r.contains(sp) || r.end() == sp as u64));
+        let sp_in_ram = st.board.stack_region(sp).is_some();
         if !sp_in_ram {
             message.push_str(&format!(". SP = {sp:#010x} is outside RAM: probably a stack overflow (initial SP was {sp0:#010x})"));
         }
