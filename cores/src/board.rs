@@ -71,6 +71,45 @@ pub struct Region {
     /// block touches costs `read_wait` once.
     #[serde(default = "default_line")]
     pub fetch_line_bytes: u32,
+    /// Accesses go through the board's caches (`[icache]`/`[dcache]`) when those are
+    /// enabled, and through the flash accelerator for `flash` regions.
+    #[serde(default)]
+    pub cacheable: bool,
+    /// Cycles to fill one cache or accelerator line from this region on a miss
+    /// (`detailed` timing). 0 means `read_wait` (one access's latency).
+    #[serde(default)]
+    pub line_fill_cycles: u32,
+}
+
+/// A set-associative cache (Cortex-M7 L1 caches, or a SoC-level cache such as the
+/// STM32L5 ICACHE).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    pub size_bytes: u32,
+    pub ways: u32,
+    pub line_bytes: u32,
+    /// On at reset (a SoC cache the firmware is assumed to enable), rather than switched
+    /// on by the firmware through SCB CCR.IC / CCR.DC (the Cortex-M7 L1 caches).
+    #[serde(default)]
+    pub enabled_at_reset: bool,
+}
+
+/// A flash accelerator in front of `flash` regions (STM32 ART, LPC55 flash controller):
+/// a few lines of flash kept in buffers, plus sequential prefetch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceleratorConfig {
+    /// Bytes one flash read delivers (the accelerator's line).
+    pub line_bytes: u32,
+    /// Instruction lines kept (fully associative, least recently used replaced).
+    pub instruction_lines: u32,
+    /// Data (literal pool, constant table) lines kept.
+    #[serde(default)]
+    pub data_lines: u32,
+    /// The next sequential line is read while the current one executes.
+    #[serde(default)]
+    pub prefetch: bool,
 }
 
 fn default_line() -> u32 {
@@ -100,6 +139,14 @@ impl Region {
     pub fn needs_data_hook(&self) -> bool {
         self.kind.is_memory() && (self.read_wait > 0 || self.write_wait > 0)
     }
+    /// Cycles to fill one cache/accelerator line from here.
+    pub fn fill_cycles(&self) -> u32 {
+        if self.line_fill_cycles > 0 {
+            self.line_fill_cycles
+        } else {
+            self.read_wait
+        }
+    }
 }
 
 /// A board: the core, its clock and the memory map.
@@ -112,6 +159,12 @@ pub struct Board {
     pub core: CoreKind,
     pub clock_mhz: f64,
     pub regions: Vec<Region>,
+    #[serde(default)]
+    pub icache: Option<CacheConfig>,
+    #[serde(default)]
+    pub dcache: Option<CacheConfig>,
+    #[serde(default)]
+    pub accelerator: Option<AcceleratorConfig>,
 }
 
 /// The built-in presets: (name, TOML text).
@@ -194,6 +247,26 @@ impl Board {
                 return Err(format!("{what}: fetch_line_bytes must be a power of two from 1 to 256"));
             }
         }
+        for (what, c) in [("icache", &self.icache), ("dcache", &self.dcache)] {
+            if let Some(c) = c {
+                let ok = c.line_bytes.is_power_of_two()
+                    && (4..=256).contains(&c.line_bytes)
+                    && c.ways >= 1
+                    && c.size_bytes % (c.ways * c.line_bytes) == 0
+                    && (c.size_bytes / (c.ways * c.line_bytes)).is_power_of_two()
+                    && c.size_bytes <= 1 << 20;
+                if !ok {
+                    return Err(format!(
+                        "[{what}]: size_bytes must be ways × line_bytes × a power-of-two number of sets (≤ 1 MiB), line_bytes a power of two from 4 to 256"
+                    ));
+                }
+            }
+        }
+        if let Some(a) = &self.accelerator {
+            if !a.line_bytes.is_power_of_two() || !(4..=256).contains(&a.line_bytes) || a.instruction_lines > 4096 || a.data_lines > 4096 {
+                return Err("[accelerator]: line_bytes must be a power of two from 4 to 256 and at most 4096 lines".into());
+            }
+        }
         let mut sorted: Vec<&Region> = self.regions.iter().collect();
         sorted.sort_by_key(|r| r.base);
         for w in sorted.windows(2) {
@@ -257,6 +330,8 @@ mod tests {
             read_wait: 3,
             write_wait: 0,
             fetch_line_bytes: 16,
+            cacheable: false,
+            line_fill_cycles: 0,
         };
         // 0x0E..0x22 touches lines 0x00, 0x10, 0x20: 3 lines × 3 wait states.
         assert_eq!(r.fetch_wait(0x0E, 0x22), 9);

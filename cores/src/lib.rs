@@ -7,9 +7,11 @@
 pub mod board;
 pub mod decode;
 pub mod insn;
+pub mod memsys;
 pub mod timing;
 
 pub use board::{Board, Region, RegionKind};
 pub use decode::Decoder;
 pub use insn::{Class, Insn};
-pub use timing::{BlockTiming, CoreKind, CoreModel};
+pub use memsys::{Fidelity, MemorySystem};
+pub use timing::{BlockTiming, BranchPredictor, CoreKind, CoreModel, Prediction};

@@ -7,8 +7,8 @@
 //! LDM/STM of N registers N cycles, NOP/IT pairing with a preceding 16-bit instruction,
 //! 16-bit not-taken branches dual-issued, taken branches 2 cycles, FP MAC latency 3.
 
-use super::m4::{m4_cost, DIV_STATIC};
-use super::{is_control, BlockTiming, CoreKind, CoreModel};
+use super::m4::m4_cost;
+use super::{early_termination_divide, is_control, BlockTiming, CoreKind, CoreModel, DIV_STATIC};
 use crate::insn::{Class, Insn, RegSet};
 
 pub struct CortexM33;
@@ -103,7 +103,13 @@ impl CoreModel for CortexM33 {
             }
         }
         start.push(t);
-        BlockTiming { start }
+        BlockTiming { start, early_flags: false }
+    }
+
+    /// No M33 divide timing is published [TR §2]; LLVM schedules the M33 with the M4
+    /// model, so the M4's early-termination rule is used.
+    fn divide_cycles(&self, dividend: u32, divisor: u32, signed: bool) -> Option<u32> {
+        Some(early_termination_divide(dividend, divisor, signed))
     }
 
     fn branch_penalty(&self, last: &Insn, taken: bool, _target: Option<&Insn>) -> u32 {

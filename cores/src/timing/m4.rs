@@ -3,14 +3,10 @@
 //! Rows: TRM 100166 §3.3.1 instruction table [TR §1.1], pipelining rules of the TRM text
 //! reproduced by TI [TR §1.2], FPU table [TR §1.3].
 
-use super::{is_control, refill_m4, schedule_from_costs, BlockTiming, CoreKind, CoreModel};
+use super::{early_termination_divide, is_control, refill_m4, schedule_from_costs, BlockTiming, CoreKind, CoreModel, DIV_STATIC};
 use crate::insn::{Class, Insn};
 
 pub struct CortexM4;
-
-/// Cycles of SDIV/UDIV before operand-dependent early termination is modelled: the
-/// midpoint of the TRM's 2–12 range [TR §1.1].
-pub(crate) const DIV_STATIC: u32 = 7;
 
 /// Issue cost of one instruction given the instruction before it in the block.
 pub(crate) fn m4_cost(insn: &Insn, prev: Option<&Insn>) -> u32 {
@@ -120,6 +116,10 @@ impl CoreModel for CortexM4 {
         } else {
             0
         }
+    }
+
+    fn divide_cycles(&self, dividend: u32, divisor: u32, signed: bool) -> Option<u32> {
+        Some(early_termination_divide(dividend, divisor, signed))
     }
 }
 

@@ -8,13 +8,16 @@
 //! with each other or with stores, DSP/bit-field ops only in the older slot, one
 //! shifted-operand op per cycle, FP arithmetic ops do not pair, LDM/STM ceil(N/2).
 
-use super::{is_control, BlockTiming, CoreKind, CoreModel};
-use crate::insn::{Class, Insn};
+use super::{is_control, BlockTiming, CoreKind, CoreModel, Prediction};
+use crate::insn::{Class, Insn, REG_FLAGS};
 
 pub struct CortexM7;
 
-/// Branch mispredict cost: LLVM "Mispredict cost for forward branches is 6" [TR §3].
+/// Branch mispredict cost: LLVM "Mispredict cost for forward branches is 6" [TR §3];
+/// measured 6 when the flags were set ≥ 3 cycles before the branch (jnk0le, STM32H743).
 const MISPREDICT: u32 = 6;
+/// Measured mispredict cost when the flags are set late (jnk0le, STM32H743) [TR §3].
+const MISPREDICT_LATE_FLAGS: u32 = 8;
 /// Indirect branches (BX, POP {pc}, LDR pc) until a BTAC is modelled: LLVM's
 /// MispredictPenalty 4 ("4 works better") [TR §3].
 const INDIRECT: u32 = 4;
@@ -149,7 +152,16 @@ impl CoreModel for CortexM7 {
             }
         }
         start.push(next_free);
-        BlockTiming { start }
+        // How early the final branch's condition was known: the last flag-setting
+        // instruction before it, if any in this block [TR §3 mispredict 8 vs 6].
+        let early_flags = match insns.split_last() {
+            Some((_, body)) => match body.iter().rposition(|i| i.writes.contains(REG_FLAGS)) {
+                Some(j) => start[insns.len() - 1] >= start[j] + 3,
+                None => true,
+            },
+            None => true,
+        };
+        BlockTiming { start, early_flags }
     }
 
     fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
@@ -168,6 +180,38 @@ impl CoreModel for CortexM7 {
             _ if taken => INDIRECT,
             _ => 0,
         }
+    }
+
+    /// With the BTAC [`super::BranchPredictor`]: a correctly predicted branch costs
+    /// nothing extra (a predicted-taken branch dual-issues with its target [TR §3]); a
+    /// wrong direction or target costs the measured mispredict, 6 or 8 cycles by how
+    /// early the flags were set. A branch the BTAC has no entry for is predicted not
+    /// taken (fetch runs on sequentially).
+    fn predicted_branch_penalty(
+        &self,
+        last: &Insn,
+        taken: bool,
+        target: Option<&Insn>,
+        prediction: Option<Prediction>,
+        early_flags: bool,
+    ) -> u32 {
+        if !is_control(last) || last.class == Class::Isb {
+            return 0;
+        }
+        let correct = match prediction {
+            Some(p) => p.taken == taken && (!taken || target.is_none_or(|t| t.addr == p.target)),
+            None => !taken,
+        };
+        let conditional = matches!(last.class, Class::BranchCond | Class::CompareBranch) || last.reads.contains(REG_FLAGS);
+        match (correct, conditional && !early_flags) {
+            (true, _) => 0,
+            (false, true) => MISPREDICT_LATE_FLAGS,
+            (false, false) => MISPREDICT,
+        }
+    }
+
+    fn has_predictor(&self) -> bool {
+        true
     }
 }
 
@@ -202,6 +246,35 @@ mod tests {
     fn ldm_costs_half_the_register_count() {
         // POP {r4-r11} = 8 registers: ceil(8/2) = 4 cycles [TR §3].
         assert_eq!(CortexM7.block_cycles(&[Insn::new(0, 2, Class::LoadMultiple).with_nregs(8)]).total(), 4);
+    }
+
+    #[test]
+    fn btac_prediction_decides_the_penalty() {
+        let b = Insn::new(0x100, 2, Class::BranchCond).reading(&[REG_FLAGS]);
+        let target = Insn::new(0x80, 2, Class::Alu);
+        let hit = Some(Prediction { taken: true, target: 0x80 });
+        // Predicted taken and taken: free [TR §3 "predicted taken branch can dual-issue"].
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, true, Some(&target), hit, false), 0);
+        // Predicted taken, fell through (loop exit), flags set just before: 8 [TR §3].
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, hit, false), 8);
+        // Same with flags set ≥ 3 cycles earlier: 6 [TR §3].
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, hit, true), 6);
+        // No BTAC entry: predicted not taken; taken costs the mispredict.
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, true, Some(&target), None, true), 6);
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, None, false), 0);
+    }
+
+    #[test]
+    fn early_flags_reflect_the_distance_from_the_flag_setter() {
+        let cmp = Insn::new(0, 2, Class::Alu).reading(&[0]).writing(&[REG_FLAGS]);
+        let b = Insn::new(2, 2, Class::BranchCond).reading(&[REG_FLAGS]);
+        assert!(!CortexM7.block_cycles(&[cmp.clone(), b.clone()]).early_flags);
+        // A dependent ALU chain after the compare (the first pairs with it, cycle 0; then
+        // cycles 1, 2, 3); the branch pairs with the last: issued 3 cycles after CMP.
+        let chain = |a| Insn::new(a, 2, Class::Alu).reading(&[1]).writing(&[1]);
+        let seq = [cmp, chain(2), chain(4), chain(6), chain(8), Insn { addr: 10, ..b }];
+        assert_eq!(CortexM7.block_cycles(&seq).start[5], 3);
+        assert!(CortexM7.block_cycles(&seq).early_flags);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod m33;
 mod m4;
 mod m7;
+mod predictor;
 
 use crate::insn::{Class, Insn};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use m33::CortexM33;
 pub use m4::CortexM4;
 pub use m7::CortexM7;
+pub use predictor::{BranchPredictor, Prediction};
 
 /// The cores simbench models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +79,9 @@ pub struct BlockTiming {
     /// `start[i]` = cycle (from the block start) at which instruction `i` begins;
     /// `start[n]` = the block's total static cost.
     pub start: Vec<u32>,
+    /// The final conditional branch's flags were set at least 3 cycles before it issued
+    /// (or before the block), which shortens a misprediction on Cortex-M7 [TR §3].
+    pub early_flags: bool,
 }
 
 impl BlockTiming {
@@ -98,6 +103,51 @@ pub trait CoreModel: Send + Sync {
     /// known: `taken` when execution went somewhere other than the next sequential
     /// address; `target` is the first instruction that ran next, when known.
     fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32;
+
+    /// Cores with a dynamic branch predictor (Cortex-M7's BTAC) answer this in
+    /// `detailed` timing: the penalty given what the predictor guessed (`None` when it
+    /// had no entry for the branch). Others fall back to [`CoreModel::branch_penalty`].
+    fn predicted_branch_penalty(
+        &self,
+        last: &Insn,
+        taken: bool,
+        target: Option<&Insn>,
+        _prediction: Option<Prediction>,
+        _early_flags: bool,
+    ) -> u32 {
+        self.branch_penalty(last, taken, target)
+    }
+
+    /// Whether this core has a dynamic branch predictor worth simulating.
+    fn has_predictor(&self) -> bool {
+        false
+    }
+
+    /// Cycles SDIV/UDIV take with these operands (`detailed` timing), when the core
+    /// terminates division early; `None` when the static cost in `block_cycles` stands.
+    fn divide_cycles(&self, _dividend: u32, _divisor: u32, _signed: bool) -> Option<u32> {
+        None
+    }
+}
+
+/// Static SDIV/UDIV cost used inside block schedules of M4 and M33 (the midpoint of the
+/// TRM's 2–12 range [TR §1.1]); `detailed` timing corrects it per execution.
+pub const DIV_STATIC: u32 = 7;
+
+/// Cortex-M4 divide with early termination [TR §1.1: "2–12 (early termination on leading
+/// zeros/ones of operands)"]. The TRM gives only the range. The shape follows Arm's
+/// published rule for the Cortex-R4 divider (TRM DDI 0363G §C.8: latency grows with
+/// `clz(divisor) − clz(dividend) + 1`, the number of quotient bits, magnitudes of
+/// negative operands for SDIV); the rate is chosen so the M4's documented extremes come
+/// out: 0 quotient bits → 2 cycles, 32 → 12. Division by zero terminates at once (2).
+pub fn early_termination_divide(dividend: u32, divisor: u32, signed: bool) -> u32 {
+    let mag = |v: u32| if signed && (v as i32) < 0 { (v as i32).unsigned_abs() } else { v };
+    let (a, b) = (mag(dividend), mag(divisor));
+    if b == 0 {
+        return 2;
+    }
+    let bits = (b.leading_zeros() as i32 - a.leading_zeros() as i32 + 1).max(0) as u32;
+    2 + (10 * bits).div_ceil(32)
 }
 
 /// Turn per-instruction costs into a schedule (for single-issue cores).
@@ -108,7 +158,7 @@ pub(crate) fn schedule_from_costs(costs: impl Iterator<Item = u32>) -> BlockTimi
         t += c;
         start.push(t);
     }
-    BlockTiming { start }
+    BlockTiming { start, early_flags: false }
 }
 
 /// M3/M4 pipeline refill after a taken branch, `P` in the TRM: "ranges from 1 to 3
@@ -120,6 +170,24 @@ pub(crate) fn refill_m4(target: Option<&Insn>) -> u32 {
     match target {
         Some(t) if t.size == 4 && t.addr % 4 != 0 => 3,
         _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn divide_spans_the_m4_range_by_quotient_bits() {
+        // [TR §1.1] 2–12 cycles: dividend smaller than divisor → no quotient bits → 2.
+        assert_eq!(early_termination_divide(3, 100, false), 2);
+        assert_eq!(early_termination_divide(5, 0, false), 2);
+        // 0xFFFF_FFFF / 1: 32 quotient bits → 12.
+        assert_eq!(early_termination_divide(u32::MAX, 1, false), 12);
+        // 1000 / 10: clz 22 vs 28 → 7 bits → 2 + ceil(70/32) = 5.
+        assert_eq!(early_termination_divide(1000, 10, false), 5);
+        // SDIV uses magnitudes: -1000 / 10 costs the same as 1000 / 10.
+        assert_eq!(early_termination_divide((-1000i32) as u32, 10, true), 5);
     }
 }
 

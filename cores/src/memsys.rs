@@ -1,0 +1,474 @@
+//! Memory-system timing: what instruction fetches and data accesses cost beyond the
+//! core's own pipeline, per region kind.
+//!
+//! Three mechanisms, each configured by the board (see `board.rs` and the presets):
+//! - plain wait states: every fetch line / data access to a region costs its `read_wait`
+//!   (`write_wait`);
+//! - a flash accelerator in front of `flash` regions (STM32 ART, LPC55 flash controller):
+//!   recently used flash lines are held in buffers and the next sequential line is read
+//!   while the current one executes, so straight-line code stalls only when it runs
+//!   through a line faster than the flash delivers the next one;
+//! - set-associative caches (Cortex-M7 L1 I/D, STM32L5 ICACHE) over `cacheable` regions:
+//!   a hit is free, a miss costs the region's `line_fill_cycles`.
+//!
+//! `Fidelity::Fast` keeps only plain wait states and treats cached or accelerated regions
+//! as always hitting (a warm steady state); `Fidelity::Detailed` models the buffers.
+//! Pure logic without an emulator, so it is unit-tested on address sequences.
+
+use crate::board::{AcceleratorConfig, Board, CacheConfig, Region, RegionKind};
+
+/// How much of the memory system (and core) to model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fidelity {
+    /// Static block costs, branch outcomes and region wait states.
+    Fast,
+    /// Adds caches, accelerator line buffers and prefetch, operand-dependent divide and
+    /// the Cortex-M7 branch predictor.
+    Detailed,
+}
+
+impl Fidelity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fidelity::Fast => "fast",
+            Fidelity::Detailed => "detailed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Fidelity> {
+        match s {
+            "fast" => Some(Fidelity::Fast),
+            "detailed" => Some(Fidelity::Detailed),
+            _ => None,
+        }
+    }
+}
+
+/// A set-associative cache of line tags with least-recently-used replacement.
+///
+/// Arm does not document the Cortex-M7 replacement policy in the sources we carry
+/// (timing-references §3); LRU is the assumption, stated in docs/timing-model.md.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    line_shift: u32,
+    sets: u32,
+    ways: u32,
+    /// `tags[set * ways + way]` = line number, or `u32::MAX` when invalid.
+    tags: Vec<u32>,
+    /// Last-use stamp per way, for LRU.
+    used: Vec<u64>,
+    clock: u64,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Cache {
+    pub fn new(size_bytes: u32, ways: u32, line_bytes: u32) -> Cache {
+        let sets = (size_bytes / (ways * line_bytes)).max(1);
+        Cache {
+            line_shift: line_bytes.trailing_zeros(),
+            sets,
+            ways,
+            tags: vec![u32::MAX; (sets * ways) as usize],
+            used: vec![0; (sets * ways) as usize],
+            clock: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    pub fn from_config(c: &CacheConfig) -> Cache {
+        Cache::new(c.size_bytes, c.ways, c.line_bytes)
+    }
+
+    pub fn line_bytes(&self) -> u32 {
+        1 << self.line_shift
+    }
+
+    /// Look `addr` up; on a miss the line is allocated (replacing the least recently used
+    /// way). Returns whether it hit.
+    pub fn access(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        self.access_line(line)
+    }
+
+    fn access_line(&mut self, line: u32) -> bool {
+        self.clock += 1;
+        let set = (line % self.sets) as usize;
+        let ways = self.ways as usize;
+        let slots = set * ways..set * ways + ways;
+        if let Some(w) = slots.clone().find(|&i| self.tags[i] == line) {
+            self.used[w] = self.clock;
+            self.hits += 1;
+            return true;
+        }
+        let victim = slots.min_by_key(|&i| (self.tags[i] != u32::MAX, self.used[i])).unwrap_or(set * ways);
+        self.tags[victim] = line;
+        self.used[victim] = self.clock;
+        self.misses += 1;
+        false
+    }
+
+    /// Whether the line holding `addr` is present (no state change).
+    pub fn contains(&self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = (line % self.sets) as usize;
+        let ways = self.ways as usize;
+        self.tags[set * ways..set * ways + ways].contains(&line)
+    }
+
+    pub fn invalidate(&mut self) {
+        self.tags.fill(u32::MAX);
+    }
+}
+
+/// A flash accelerator: instruction and data line buffers plus sequential prefetch.
+#[derive(Clone, Debug)]
+pub struct Accelerator {
+    line_shift: u32,
+    instr: Option<Cache>,
+    data: Option<Cache>,
+    prefetch: bool,
+    /// The line being prefetched and the cycle it is in the buffer.
+    prefetched: Option<(u32, u64)>,
+}
+
+impl Accelerator {
+    pub fn new(c: &AcceleratorConfig) -> Accelerator {
+        let lines = |n: u32| (n > 0).then(|| Cache::new(n * c.line_bytes, n, c.line_bytes));
+        Accelerator {
+            line_shift: c.line_bytes.trailing_zeros(),
+            instr: lines(c.instruction_lines),
+            data: lines(c.data_lines),
+            prefetch: c.prefetch,
+            prefetched: None,
+        }
+    }
+
+    pub fn line_bytes(&self) -> u32 {
+        1 << self.line_shift
+    }
+
+    /// Wait cycles for the core to get instruction line `line` (a line number) at cycle
+    /// `t`, when a flash read takes `fill` cycles.
+    fn fetch_line(&mut self, line: u32, t: u64, fill: u32) -> u32 {
+        let addr = line << self.line_shift;
+        let hit = self.instr.as_mut().is_some_and(|c| c.access(addr));
+        let wait = if hit {
+            0
+        } else {
+            match self.prefetched {
+                Some((l, ready)) if l == line => ready.saturating_sub(t) as u32,
+                _ => fill,
+            }
+        };
+        if self.prefetch {
+            // The next sequential line is read as soon as this one has arrived.
+            let arrived = t + wait as u64;
+            let next = line.wrapping_add(1);
+            match self.prefetched {
+                Some((l, _)) if l == next => {}
+                _ => self.prefetched = Some((next, arrived + fill as u64)),
+            }
+        }
+        wait
+    }
+
+    fn data_read(&mut self, addr: u32, fill: u32) -> u32 {
+        let hit = self.data.as_mut().is_some_and(|c| c.access(addr));
+        if hit {
+            0
+        } else {
+            fill
+        }
+    }
+}
+
+/// Per-region facts the memory system needs on every access.
+#[derive(Clone, Debug)]
+struct RegionTiming {
+    kind: RegionKind,
+    read_wait: u32,
+    write_wait: u32,
+    fill: u32,
+    fetch_line_bytes: u32,
+    cacheable: bool,
+}
+
+impl RegionTiming {
+    fn of(r: &Region) -> RegionTiming {
+        RegionTiming {
+            kind: r.kind,
+            read_wait: r.read_wait,
+            write_wait: r.write_wait,
+            fill: r.fill_cycles(),
+            fetch_line_bytes: r.fetch_line_bytes.max(1),
+            cacheable: r.cacheable,
+        }
+    }
+}
+
+/// How a region's instruction fetches are timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FetchPath {
+    Free,
+    /// `read_wait` per `fetch_line_bytes` line touched: static, precomputed per block.
+    Plain,
+    ICache,
+    Accelerator,
+}
+
+/// Hit/miss counters for the report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// The board's memory system as seen by one core.
+#[derive(Clone, Debug)]
+pub struct MemorySystem {
+    fidelity: Fidelity,
+    regions: Vec<RegionTiming>,
+    icache: Option<Cache>,
+    dcache: Option<Cache>,
+    icache_on: bool,
+    dcache_on: bool,
+    accel: Option<Accelerator>,
+}
+
+impl MemorySystem {
+    pub fn new(board: &Board, fidelity: Fidelity) -> MemorySystem {
+        MemorySystem {
+            fidelity,
+            regions: board.regions.iter().map(RegionTiming::of).collect(),
+            icache: board.icache.as_ref().map(Cache::from_config),
+            dcache: board.dcache.as_ref().map(Cache::from_config),
+            icache_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
+            dcache_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
+            accel: board.accelerator.as_ref().map(Accelerator::new),
+        }
+    }
+
+    pub fn fidelity(&self) -> Fidelity {
+        self.fidelity
+    }
+
+    /// SCB CCR.IC / CCR.DC as the firmware last wrote them (Cortex-M7 L1 caches).
+    pub fn set_caches_enabled(&mut self, icache: bool, dcache: bool) {
+        self.icache_on = icache && self.icache.is_some();
+        self.dcache_on = dcache && self.dcache.is_some();
+    }
+
+    pub fn caches_enabled(&self) -> (bool, bool) {
+        (self.icache_on, self.dcache_on)
+    }
+
+    fn fetch_path(&self, region: usize) -> FetchPath {
+        let Some(r) = self.regions.get(region) else { return FetchPath::Free };
+        let cached = r.cacheable && self.icache.is_some();
+        let accelerated = r.kind == RegionKind::Flash && self.accel.is_some();
+        match self.fidelity {
+            // Fast: caches and accelerators always hit.
+            Fidelity::Fast if cached || accelerated => FetchPath::Free,
+            Fidelity::Detailed if cached && self.icache_on => FetchPath::ICache,
+            Fidelity::Detailed if accelerated => FetchPath::Accelerator,
+            _ if r.read_wait > 0 => FetchPath::Plain,
+            _ => FetchPath::Free,
+        }
+    }
+
+    /// Whether a block's fetch cost in `region` is a constant the simulator may cache
+    /// with the block (see [`Region::fetch_wait`]) rather than ask [`Self::fetch`] for
+    /// on every execution.
+    pub fn fetch_is_static(&self, region: usize) -> bool {
+        matches!(self.fetch_path(region), FetchPath::Free | FetchPath::Plain)
+    }
+
+    /// Wait cycles to fetch one execution of a block: instructions at `addrs` (the block
+    /// ends at `end`) that start at cycles `entry + offsets[i]` without fetch stalls.
+    /// Each line the block touches is requested when its first instruction is due.
+    pub fn fetch(&mut self, region: usize, addrs: &[u32], end: u32, offsets: &[u32], entry: u64) -> u32 {
+        let path = self.fetch_path(region);
+        let line_bytes = match path {
+            FetchPath::Free => return 0,
+            FetchPath::ICache => self.icache.as_ref().map_or(32, Cache::line_bytes),
+            FetchPath::Accelerator => self.accel.as_ref().map_or(16, Accelerator::line_bytes),
+            FetchPath::Plain => self.regions[region].fetch_line_bytes,
+        };
+        let r = &self.regions[region];
+        let (fill, plain_wait) = (r.fill, r.read_wait);
+        let shift = line_bytes.trailing_zeros();
+        let mut stall = 0u32;
+        let mut last_line: Option<u32> = None;
+        for (i, &a) in addrs.iter().enumerate() {
+            let e = addrs.get(i + 1).copied().unwrap_or(end).max(a + 1);
+            let t = entry + offsets.get(i).copied().unwrap_or(0) as u64;
+            for line in (a >> shift)..=((e - 1) >> shift) {
+                if last_line.is_some_and(|l| l >= line) {
+                    continue;
+                }
+                last_line = Some(line);
+                let now = t + stall as u64;
+                stall += match path {
+                    FetchPath::ICache => {
+                        let hit = self.icache.as_mut().is_none_or(|c| c.access(line << shift));
+                        if hit {
+                            0
+                        } else {
+                            fill
+                        }
+                    }
+                    FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_line(line, now, fill)),
+                    _ => plain_wait,
+                };
+            }
+        }
+        stall
+    }
+
+    /// Whether data accesses to `region` cost anything, so the simulator must hook them.
+    pub fn needs_data_hook(&self, region: usize) -> bool {
+        let Some(r) = self.regions.get(region) else { return false };
+        if !r.kind.is_memory() {
+            return false;
+        }
+        match self.fidelity {
+            Fidelity::Fast => !self.data_cached(r) && (r.read_wait > 0 || r.write_wait > 0),
+            Fidelity::Detailed => {
+                (r.cacheable && self.dcache.is_some()) || r.read_wait > 0 || r.write_wait > 0
+            }
+        }
+    }
+
+    fn data_cached(&self, r: &RegionTiming) -> bool {
+        (r.cacheable && self.dcache.is_some())
+            || (r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(|a| a.data.is_some()))
+    }
+
+    /// Wait cycles of one data access.
+    pub fn data(&mut self, region: usize, addr: u32, write: bool) -> u32 {
+        let Some(r) = self.regions.get(region) else { return 0 };
+        if self.fidelity == Fidelity::Fast {
+            return if self.data_cached(r) {
+                0
+            } else if write {
+                r.write_wait
+            } else {
+                r.read_wait
+            };
+        }
+        if r.cacheable && self.dcache_on {
+            // Write-back, write-allocate (the Armv7-M default attributes of the SRAM and
+            // code regions): a miss fills the line, reads and writes alike.
+            let fill = r.fill;
+            let hit = self.dcache.as_mut().is_none_or(|c| c.access(addr));
+            return if hit { 0 } else { fill };
+        }
+        if write {
+            return r.write_wait;
+        }
+        if r.kind == RegionKind::Flash {
+            let fill = r.fill;
+            if let Some(acc) = self.accel.as_mut() {
+                return acc.data_read(addr, fill);
+            }
+        }
+        r.read_wait
+    }
+
+    pub fn icache_stats(&self) -> Option<CacheStats> {
+        self.icache.as_ref().map(|c| CacheStats { hits: c.hits, misses: c.misses })
+    }
+
+    pub fn dcache_stats(&self) -> Option<CacheStats> {
+        self.dcache.as_ref().map(|c| CacheStats { hits: c.hits, misses: c.misses })
+    }
+
+    pub fn invalidate_icache(&mut self) {
+        if let Some(c) = self.icache.as_mut() {
+            c.invalidate();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board(extra: &str, region: &str) -> Board {
+        let text = format!("name='t'\ncore='m7'\nclock_mhz=100\n{extra}\n[[regions]]\n{region}\n[[regions]]\nname='ram'\nbase=0x20000000\nsize=0x10000\nkind='tcm'\n");
+        Board::from_toml(&text).unwrap()
+    }
+
+    #[test]
+    fn cache_hits_after_fill_and_evicts_lru() {
+        // 2 ways, 32-byte lines, 2 sets (128 bytes): lines 0, 2, 4 map to set 0.
+        let mut c = Cache::new(128, 2, 32);
+        assert!(!c.access(0x00));
+        assert!(c.access(0x1C)); // same line
+        assert!(!c.access(0x40)); // line 2, set 0, way 1
+        assert!(c.access(0x00)); // line 0 now most recent
+        assert!(!c.access(0x80)); // line 4 evicts LRU line 2
+        assert!(c.contains(0x00) && !c.contains(0x40));
+        assert_eq!((c.hits, c.misses), (2, 3));
+    }
+
+    #[test]
+    fn accelerator_prefetch_hides_wait_states_for_slow_enough_code() {
+        // 5 wait states, 8-byte lines, prefetch, no line cache. Straight-line 16-bit code,
+        // one instruction per cycle: a line holds 4 instructions = 4 cycles, so each
+        // sequential line arrives 5 cycles after the previous one: 1 stall per line after
+        // the first (which pays the full 5).
+        let b = board(
+            "[accelerator]\nline_bytes=8\ninstruction_lines=0\nprefetch=true",
+            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5",
+        );
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        let addrs: Vec<u32> = (0..16).map(|i| i * 2).collect();
+        let offsets: Vec<u32> = (0..16).collect();
+        // Line 0 at t=0: 5. Line 1 needed at t=4 (+5 stall so far = 9), ready at 5+5=10: 1.
+        // Line 2 needed at 8+6=14, ready at 10+5=15: 1. Line 3 at 12+7=19, ready 20: 1.
+        assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 8);
+        // Without prefetch every line pays 5.
+        let b = board("[accelerator]\nline_bytes=8\ninstruction_lines=0", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 20);
+    }
+
+    #[test]
+    fn accelerator_line_cache_makes_loops_free_after_the_first_pass() {
+        let b = board(
+            "[accelerator]\nline_bytes=16\ninstruction_lines=4\nprefetch=false",
+            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=3",
+        );
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        let addrs = [0x100, 0x104, 0x108, 0x10C, 0x110];
+        let offsets = [0, 1, 2, 3, 4];
+        assert_eq!(m.fetch(0, &addrs, 0x114, &offsets, 0), 6); // two lines, 3 each
+        assert_eq!(m.fetch(0, &addrs, 0x114, &offsets, 100), 0);
+        // Fast fidelity treats the accelerator as always hitting.
+        let mut f = MemorySystem::new(&b, Fidelity::Fast);
+        assert!(f.fetch_is_static(0));
+        assert_eq!(f.fetch(0, &addrs, 0x114, &offsets, 0), 0);
+    }
+
+    #[test]
+    fn l1_caches_follow_ccr_and_charge_line_fills() {
+        let b = board(
+            "[icache]\nsize_bytes=1024\nways=2\nline_bytes=32\n[dcache]\nsize_bytes=1024\nways=4\nline_bytes=32",
+            "name='xip'\nbase=0x60000000\nsize=0x100000\nkind='xip'\ncacheable=true\nread_wait=20\nline_fill_cycles=90",
+        );
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        let addrs = [0x6000_0000, 0x6000_0004];
+        // Caches off at reset (M7: SCB CCR.IC = 0): every 4-byte fetch line pays read_wait.
+        assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 40);
+        assert_eq!(m.data(0, 0x6000_1000, false), 20);
+        m.set_caches_enabled(true, true);
+        assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 90); // one line fill
+        assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 0);
+        assert_eq!(m.data(0, 0x6000_1000, false), 90);
+        assert_eq!(m.data(0, 0x6000_101C, false), 0); // same 32-byte line
+        assert_eq!(m.data(1, 0x2000_0000, true), 0); // TCM: never cached, no wait
+        assert!(m.needs_data_hook(0) && !m.needs_data_hook(1));
+    }
+}
