@@ -20,6 +20,7 @@ fn fixture() -> Image {
 fn opts() -> RunOptions {
     RunOptions {
         board: Board::generic(simbench_cores::CoreKind::M4),
+        fidelity: simbench_cores::Fidelity::Detailed,
         vtor: None,
         max_cycles: None,
         max_instructions: None,

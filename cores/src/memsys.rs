@@ -284,6 +284,11 @@ impl MemorySystem {
         matches!(self.fetch_path(region), FetchPath::Free | FetchPath::Plain)
     }
 
+    /// Whether fetches from `region` cost nothing at all.
+    pub fn fetch_is_free(&self, region: usize) -> bool {
+        self.fetch_path(region) == FetchPath::Free
+    }
+
     /// Wait cycles to fetch one execution of a block: instructions at `addrs` (the block
     /// ends at `end`) that start at cycles `entry + offsets[i]` without fetch stalls.
     /// Each line the block touches is requested when its first instruction is due.

@@ -63,7 +63,7 @@ pub fn text(r: &Report) -> String {
     };
     let _ = writeln!(s, "  outcome       {outcome}");
     let _ = writeln!(s, "  instructions  {}", group(r.instructions));
-    let _ = writeln!(s, "  cycles        {}   ({} timing model)", group(r.cycles), r.timing.model);
+    let _ = writeln!(s, "  cycles        {}   ({} timing model, {} mode)", group(r.cycles), r.timing.model, r.timing.mode);
     let _ = writeln!(s, "  CPI           {:.3}", r.cpi);
     let _ = writeln!(s, "  latency       {} at {} MHz", latency(r.latency_us), r.board.clock_mhz);
     let _ = writeln!(s, "\n  {:<20} {:<18} {:>14} {:>10} {:>12} {:>12} {:>10}", "region", "kind", "insn fetched", "fetch ws", "data reads", "data writes", "data ws");
@@ -82,6 +82,14 @@ pub fn text(r: &Report) -> String {
         );
     }
     let _ = writeln!(s, "  (data accesses are counted only where hooked: '-' = zero-wait, not counted; --count-accesses counts all)");
+    let caches: Vec<String> = [("I-cache", r.timing.icache), ("D-cache", r.timing.dcache)]
+        .iter()
+        .filter_map(|(n, c)| c.map(|c| format!("{n} {} hits / {} misses", group(c.hits), group(c.misses))))
+        .chain(r.timing.branch_predictor.map(|p| format!("branch predictor {} branches / {} mispredicted", group(p.branches), group(p.mispredicted))))
+        .collect();
+    if !caches.is_empty() {
+        let _ = writeln!(s, "  {}", caches.join(", "));
+    }
     if !r.instruction_mix.is_empty() {
         let mut mix: Vec<_> = r.instruction_mix.iter().collect();
         mix.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

@@ -57,7 +57,28 @@ pub struct BoardInfo {
 pub struct TimingInfo {
     /// Which model produced the numbers.
     pub model: String,
+    /// `fast` or `detailed` (`--timing`).
+    pub mode: String,
     pub description: String,
+    /// Instruction/data cache hits and misses (null where the board has no such cache).
+    pub icache: Option<CacheCounters>,
+    pub dcache: Option<CacheCounters>,
+    /// Cortex-M7 BTAC in detailed timing: branches looked up and mispredicted.
+    pub branch_predictor: Option<PredictorCounters>,
+    /// SDIV/UDIV executions timed from their operands (detailed timing, M4/M33).
+    pub divides_timed: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CacheCounters {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PredictorCounters {
+    pub branches: u64,
+    pub mispredicted: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -5,7 +5,7 @@ use crate::image::Image;
 use crate::machine::{self, Echo, RunOptions, Stop};
 use clap::{Args, Parser, Subcommand};
 use simbench_cores::board::{Board, PRESETS};
-use simbench_cores::CoreKind;
+use simbench_cores::{CoreKind, Fidelity};
 use simbench_profiles::{render, Format};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +51,11 @@ struct RunArgs {
     /// Report format: text or json.
     #[arg(long, default_value = "text")]
     format: String,
+    /// Timing fidelity: `detailed` (caches, flash accelerator buffers, operand-dependent
+    /// divide, Cortex-M7 branch predictor) or `fast` (static block costs, branch
+    /// outcomes, region wait states; caches and accelerators always hit).
+    #[arg(long, default_value = "detailed")]
+    timing: String,
     /// Write the report to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -147,10 +152,15 @@ fn list_boards(format: &str) -> Result<String, SimError> {
     }
 }
 
+pub fn parse_fidelity(s: &str) -> Result<Fidelity, SimError> {
+    Fidelity::parse(s).ok_or_else(|| SimError::Usage(format!("unknown --timing '{s}': fast or detailed")))
+}
+
 fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
     let path = args.firmware.as_ref().ok_or_else(|| SimError::Usage("no firmware given: simbench FIRMWARE.elf --core m7 (or `simbench --help`)".into()))?;
     let format = Format::parse(&args.format).ok_or_else(|| SimError::Usage(format!("unknown format '{}': text or json", args.format)))?;
     let board = resolve_board(args.core.as_deref(), args.board.as_deref(), args.clock_mhz)?;
+    let fidelity = parse_fidelity(&args.timing)?;
     let timeout = match args.timeout {
         Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => Some(Duration::from_secs_f64(t)),
         Some(t) => return Err(SimError::Usage(format!("--timeout {t}: give a positive number of seconds"))),
@@ -167,6 +177,7 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
     };
     let opts = RunOptions {
         board,
+        fidelity,
         vtor: args.vtor,
         max_cycles: args.max_cycles,
         max_instructions: args.max_instructions,

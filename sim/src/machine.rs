@@ -15,7 +15,9 @@ use crate::ppb::{Ppb, PpbEvent};
 use crate::semihost::{self, GuestMemory};
 use rustc_hash::FxHashMap;
 use simbench_cores::board::{Board, RegionKind, PPB_BASE, PPB_SIZE};
-use simbench_cores::{Class, CoreModel, Decoder, Insn};
+use simbench_cores::memsys::CacheStats;
+use simbench_cores::timing::DIV_STATIC;
+use simbench_cores::{BranchPredictor, Class, CoreModel, Decoder, Fidelity, Insn, MemorySystem};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot};
@@ -29,6 +31,8 @@ const MAX_CAPTURED_OUTPUT: usize = 1 << 20;
 const MAX_MARKERS: usize = 1 << 20;
 /// How often (in blocks) the wall-clock deadline is checked.
 const DEADLINE_CHECK_BLOCKS: u32 = 1 << 14;
+/// Cortex-M7 BTAC entries: not published [TR §3]; see cores/src/timing/predictor.rs.
+const BTAC_ENTRIES: usize = 128;
 
 /// Where firmware output goes while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +46,7 @@ pub enum Echo {
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub board: Board,
+    pub fidelity: Fidelity,
     pub vtor: Option<u32>,
     pub max_cycles: Option<u64>,
     pub max_instructions: Option<u64>,
@@ -95,6 +100,12 @@ pub struct RunResult {
     pub initial_sp: u32,
     pub initial_pc: u32,
     pub wall: Duration,
+    pub icache: Option<CacheStats>,
+    pub dcache: Option<CacheStats>,
+    /// (branches looked up, mispredicted) by the Cortex-M7 BTAC in detailed timing.
+    pub branch_predictor: Option<(u64, u64)>,
+    /// SDIV/UDIV executions timed from their operands.
+    pub divides_timed: u64,
 }
 
 /// A decoded, costed translation block.
@@ -106,12 +117,18 @@ struct Block {
     end: u32,
     /// Address of each instruction.
     addrs: Box<[u32]>,
-    /// Cycle offset (from block entry) at which each instruction starts, plus the total.
+    /// Cycle offset (from block entry) at which each instruction starts, plus the total
+    /// (core pipeline only; fetch stalls are added per execution).
     offsets: Box<[u32]>,
     first: Option<Insn>,
     last: Option<Insn>,
+    /// See `BlockTiming::early_flags`.
+    early_flags: bool,
     region: usize,
-    fetch_wait: u32,
+    /// Fetch wait states when the region is timed by plain wait states per line.
+    plain_fetch_wait: u32,
+    /// Addresses of SDIV/UDIV instructions (timed from operands in detailed mode).
+    divides: Box<[u32]>,
     executions: u64,
     classes: Box<[(Class, u32)]>,
 }
@@ -132,6 +149,12 @@ const NO_REGION: usize = usize::MAX;
 /// The simulator's state, owned by unicorn and reached from every hook.
 struct State {
     model: Box<dyn CoreModel>,
+    fidelity: Fidelity,
+    mem: MemorySystem,
+    predictor: Option<BranchPredictor>,
+    /// SDIV/UDIV addresses that already have a code hook.
+    divide_hooks: rustc_hash::FxHashSet<u32>,
+    divides_timed: u64,
     decoder: Decoder,
     board: Board,
     image: Image,
@@ -141,8 +164,9 @@ struct State {
     cycles: u64,
     /// Cycle count when the current block was entered (after the previous penalty).
     block_entry: u64,
-    /// Dynamic cycles (wait states) added since the current block was entered.
-    dyn_in_block: u64,
+    /// Dynamic cycles (fetch and data wait states, divide corrections) added since the
+    /// current block was entered.
+    dyn_in_block: i64,
     instructions: u64,
     insns_before_block: u64,
     max_cycles: u64,
@@ -170,7 +194,7 @@ impl State {
     /// Modelled cycle at which the instruction at `pc` (in the current block) starts.
     fn now_at(&self, pc: u32) -> u64 {
         match self.blocks.get(self.cur) {
-            Some(b) => self.block_entry + b.offsets[b.index_of(pc)] as u64 + self.dyn_in_block,
+            Some(b) => (self.block_entry + b.offsets[b.index_of(pc)] as u64).saturating_add_signed(self.dyn_in_block),
             None => self.cycles,
         }
     }
@@ -193,8 +217,8 @@ impl State {
         let timing = self.model.block_cycles(&insns);
         let end = insns.last().map(|i| i.next_addr()).unwrap_or(addr + code.len() as u32);
         let region = self.board.region_of(addr).map(|(i, _)| i).unwrap_or(NO_REGION);
-        let fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
-        let offsets: Box<[u32]> = timing.start.iter().map(|&c| c + fetch_wait).collect();
+        let plain_fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
+        let offsets: Box<[u32]> = timing.start.into_boxed_slice();
         let mut classes: Vec<(Class, u32)> = Vec::new();
         for i in &insns {
             match classes.iter_mut().find(|(c, _)| *c == i.class) {
@@ -210,8 +234,10 @@ impl State {
             offsets,
             first: insns.first().cloned(),
             last: insns.last().cloned(),
+            early_flags: timing.early_flags,
             region,
-            fetch_wait,
+            plain_fetch_wait,
+            divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             executions: 0,
             classes: classes.into_boxed_slice(),
         };
@@ -226,23 +252,59 @@ impl State {
     fn enter(&mut self, idx: usize) {
         if let Some(prev) = self.blocks.get(self.cur) {
             if let Some(last) = &prev.last {
-                let taken = self.blocks[idx].start != prev.end;
-                self.cycles += self.model.branch_penalty(last, taken, self.blocks[idx].first.as_ref()) as u64;
+                let next = &self.blocks[idx];
+                let taken = next.start != prev.end;
+                let penalty = match self.predictor.as_mut() {
+                    Some(p) if last.writes_pc || last.class.is_branch() => {
+                        let prediction = p.predict(last.addr);
+                        p.update(last.addr, taken, next.start);
+                        self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.early_flags)
+                    }
+                    _ => self.model.branch_penalty(last, taken, next.first.as_ref()),
+                };
+                self.cycles += penalty as u64;
             }
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;
         self.cur = idx;
         self.block_entry = self.cycles;
-        self.dyn_in_block = 0;
         self.cycles += b.total() as u64;
         self.insns_before_block = self.instructions;
         self.instructions += b.addrs.len() as u64;
+        // Instruction fetch stalls, charged before the block's first instruction.
+        let b = &self.blocks[idx];
+        let fetch = if b.region == NO_REGION {
+            0
+        } else if self.mem.fetch_is_static(b.region) {
+            if self.mem.fetch_is_free(b.region) {
+                0
+            } else {
+                b.plain_fetch_wait
+            }
+        } else {
+            self.mem.fetch(b.region, &b.addrs, b.end, &b.offsets, self.block_entry)
+        };
+        self.dyn_in_block = fetch as i64;
+        self.cycles += fetch as u64;
+        if fetch > 0 {
+            self.regions[b.region].fetch_wait_cycles += fetch as u64;
+        }
     }
 
     fn add_wait(&mut self, cycles: u64) {
         self.cycles += cycles;
-        self.dyn_in_block += cycles;
+        self.dyn_in_block += cycles as i64;
+    }
+
+    /// Replace the static cost of a divide with the operand-dependent one.
+    fn correct_divide(&mut self, dividend: u32, divisor: u32, signed: bool) {
+        if let Some(c) = self.model.divide_cycles(dividend, divisor, signed) {
+            let delta = c as i64 - DIV_STATIC as i64;
+            self.cycles = self.cycles.saturating_add_signed(delta);
+            self.dyn_in_block += delta;
+            self.divides_timed += 1;
+        }
     }
 
     /// The instruction at `pc` as text, from the image's bytes.
@@ -342,8 +404,15 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     let (sp, pc) = reset_vector(&image, &board, opts.vtor)?;
     let heap_info = heap_info(&image, &board, sp);
     let core = board.core;
+    let model = core.model();
+    let detailed = opts.fidelity == Fidelity::Detailed;
     let state = State {
-        model: core.model(),
+        predictor: (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES)),
+        model,
+        fidelity: opts.fidelity,
+        mem: MemorySystem::new(&board, opts.fidelity),
+        divide_hooks: Default::default(),
+        divides_timed: 0,
         decoder: Decoder::new().map_err(SimError::Internal)?,
         board: board.clone(),
         image,
@@ -425,17 +494,16 @@ fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<
         }
         let prot = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
         uc.mem_map(r.base as u64, r.size as u64, prot).map_err(|e| internal(&format!("mapping region '{}'", r.name), e))?;
-        if r.needs_data_hook() || count_all {
-            let (rw, ww) = (r.read_wait as u64, r.write_wait as u64);
-            uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, _addr, _size, _v| {
+        if uc.get_data().mem.needs_data_hook(ri) || count_all {
+            uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, addr, _size, _v| {
                 let st = uc.get_data_mut();
-                let wait = if kind == MemType::WRITE {
+                let write = kind == MemType::WRITE;
+                if write {
                     st.regions[ri].data_writes += 1;
-                    ww
                 } else {
                     st.regions[ri].data_reads += 1;
-                    rw
-                };
+                }
+                let wait = st.mem.data(ri, addr as u32, write) as u64;
                 st.regions[ri].data_wait_cycles += wait;
                 st.add_wait(wait);
                 true
@@ -464,6 +532,8 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
             match st.ppb.write(PPB_BASE + off as u32, size, value as u32, now) {
                 PpbEvent::None => {}
                 PpbEvent::Text(bytes) => st.emit(1, &bytes),
+                PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),
+                PpbEvent::InvalidateICache => st.mem.invalidate_icache(),
                 PpbEvent::Marker { port, value } => {
                     if st.markers.len() < MAX_MARKERS {
                         st.markers.push(MarkerEvent { port, value, cycles: now, pc });
@@ -493,7 +563,9 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
                     code.truncate(2);
                     let _ = uc.mem_read(addr as u64, &mut code);
                 }
-                uc.get_data_mut().build_block(addr, size, &code)
+                let idx = uc.get_data_mut().build_block(addr, size, &code);
+                hook_divides(uc, idx);
+                idx
             }
         };
         let st = uc.get_data_mut();
@@ -568,6 +640,46 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
     })
     .map_err(|e| internal("adding the invalid-access hook", e))?;
     Ok(())
+}
+
+/// In detailed timing, give each new SDIV/UDIV a code hook that reads its operands when
+/// it executes, and drop the block's translation so the next run of it has the hook
+/// (this first run keeps the static cost). Only divides pay for a hook.
+fn hook_divides(uc: &mut Unicorn<State>, idx: usize) {
+    let (start, end, new): (u32, u32, Vec<u32>) = {
+        let st = uc.get_data();
+        if st.fidelity != Fidelity::Detailed || st.model.divide_cycles(1, 1, false).is_none() {
+            return;
+        }
+        let b = &st.blocks[idx];
+        (b.start, b.end, b.divides.iter().copied().filter(|a| !st.divide_hooks.contains(a)).collect())
+    };
+    if new.is_empty() {
+        return;
+    }
+    for a in new {
+        let hooked = uc.add_code_hook(a as u64, a as u64, |uc, pc, _size| {
+            let mut enc = [0u8; 4];
+            if uc.mem_read(pc, &mut enc).is_err() {
+                return;
+            }
+            // SDIV/UDIV T1: FB9n/FBBn, then F d F m (Armv7-M ARM A7.7.127, A7.7.195).
+            let hw1 = u16::from_le_bytes([enc[0], enc[1]]);
+            let hw2 = u16::from_le_bytes([enc[2], enc[3]]);
+            let signed = hw1 & 0xFFF0 == 0xFB90;
+            let (rn, rm) = ((hw1 & 0xF) as i32, (hw2 & 0xF) as i32);
+            let reg = |uc: &Unicorn<State>, r: i32| -> u32 {
+                let id = RegisterARM::R0 as i32 + r;
+                uc.reg_read(id).unwrap_or(0) as u32
+            };
+            let (a, b) = (reg(uc, rn), reg(uc, rm));
+            uc.get_data_mut().correct_divide(a, b, signed);
+        });
+        if hooked.is_ok() {
+            uc.get_data_mut().divide_hooks.insert(a);
+        }
+    }
+    let _ = uc.ctl_remove_cache(start as u64, end as u64);
 }
 
 fn serve_semihosting(uc: &mut Unicorn<State>, pc: u32, at: Option<usize>) {
@@ -666,7 +778,7 @@ fn finish(
     // Settle the partially executed last block.
     if let (Some((i, completed)), Some(b)) = (st.stop_at, st.blocks.get(st.cur)) {
         let done = (i + completed as usize).min(b.addrs.len());
-        st.cycles = st.block_entry + b.offsets[done] as u64 + st.dyn_in_block;
+        st.cycles = (st.block_entry + b.offsets[done] as u64).saturating_add_signed(st.dyn_in_block);
         st.instructions = st.insns_before_block + done as u64;
     }
     // Instruction mix and fetch counts from block execution counts. The last block is
@@ -681,7 +793,6 @@ fn finish(
         }
         if let Some(r) = st.regions.get_mut(b.region) {
             r.instructions_fetched += b.addrs.len() as u64 * b.executions;
-            r.fetch_wait_cycles += b.fetch_wait as u64 * b.executions;
         }
     }
     let mut instruction_mix: Vec<(Class, u64)> = mix.into_iter().collect();
@@ -698,6 +809,10 @@ fn finish(
         output_truncated: st.output_truncated,
         unmodelled_registers: st.ppb.unmodelled.iter().map(|(a, (r, w))| (*a, *r, *w)).collect(),
         blocks_decoded: st.blocks_decoded,
+        icache: st.mem.icache_stats(),
+        dcache: st.mem.dcache_stats(),
+        branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),
+        divides_timed: st.divides_timed,
         initial_sp: sp0,
         initial_pc: pc0,
         wall,

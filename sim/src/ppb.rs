@@ -17,6 +17,15 @@ pub const SYST_CVR: u32 = 0xE000_E018;
 pub const SYST_CALIB: u32 = 0xE000_E01C;
 pub const SCB_CPUID: u32 = 0xE000_ED00;
 pub const SCB_CPACR: u32 = 0xE000_ED88;
+/// Configuration and Control Register: bit 16 DC and bit 17 IC switch the Cortex-M7 L1
+/// caches on (Armv7-M ARM B3.2.8; Cortex-M7 TRM "L1 caches").
+pub const SCB_CCR: u32 = 0xE000_ED14;
+/// Cache maintenance: invalidate the whole instruction cache (Armv7-M ARM B3.2.x, ICIALLU).
+pub const ICIALLU: u32 = 0xE000_EF50;
+const CCR_DC: u32 = 1 << 16;
+const CCR_IC: u32 = 1 << 17;
+/// CCR reset value: STKALIGN set (Cortex-M4/M7 TRMs), caches off.
+const CCR_RESET: u32 = 0x0000_0200;
 pub const DEMCR: u32 = 0xE000_EDFC;
 
 const DEMCR_TRCENA: u32 = 1 << 24;
@@ -32,6 +41,10 @@ pub enum PpbEvent {
     Text(Vec<u8>),
     /// A value written to ITM stimulus port 1–31 (a marker).
     Marker { port: u8, value: u32 },
+    /// SCB CCR written: the L1 caches' enable bits.
+    CacheControl { icache: bool, dcache: bool },
+    /// ICIALLU written: the instruction cache is invalidated.
+    InvalidateICache,
 }
 
 /// Register state of the PPB.
@@ -51,6 +64,7 @@ pub struct Ppb {
     syst_anchor: (u64, u32),
     /// Cycle up to which COUNTFLAG has been reported (reads clear it).
     syst_flag_checked: u64,
+    ccr: u32,
     /// Other registers, kept as plain storage.
     storage: BTreeMap<u32, u32>,
     /// Accesses to registers without a model: address → (reads, writes).
@@ -70,6 +84,7 @@ impl Ppb {
             syst_rvr: 0,
             syst_anchor: (0, 0),
             syst_flag_checked: 0,
+            ccr: CCR_RESET,
             storage: BTreeMap::new(),
             unmodelled: BTreeMap::new(),
         }
@@ -149,6 +164,7 @@ impl Ppb {
             SYST_CVR => self.systick_at(now),
             // NOREF = 1, TENMS = cycles in 10 ms at the board clock (24 bits).
             SYST_CALIB => (1 << 31) | (((self.clock_hz / 100.0) as u32).saturating_sub(1) & 0x00FF_FFFF),
+            SCB_CCR => self.ccr,
             _ => {
                 if addr != SCB_CPACR {
                     self.unmodelled.entry(addr).or_default().0 += 1;
@@ -188,6 +204,11 @@ impl Ppb {
                 PpbEvent::None
             }
             SCB_CPUID | SYST_CALIB => PpbEvent::None,
+            SCB_CCR => {
+                self.ccr = value;
+                PpbEvent::CacheControl { icache: value & CCR_IC != 0, dcache: value & CCR_DC != 0 }
+            }
+            ICIALLU => PpbEvent::InvalidateICache,
             SYST_CSR => {
                 let current = self.systick_at(now);
                 let was_enabled = self.systick_enabled();
@@ -267,5 +288,15 @@ mod tests {
         p.write(0xE000_ED08, 4, 0x6000_2000, 0); // VTOR: storage, counted as unmodelled
         assert_eq!(p.read(0xE000_ED08, 0), 0x6000_2000);
         assert_eq!(p.unmodelled.get(&0xE000_ED08), Some(&(1, 1)));
+    }
+
+    #[test]
+    fn ccr_switches_the_l1_caches() {
+        let mut p = Ppb::new(0x411F_C272, 500e6);
+        assert_eq!(p.read(SCB_CCR, 0), 0x200);
+        assert_eq!(p.write(SCB_CCR, 4, 0x200 | CCR_IC, 0), PpbEvent::CacheControl { icache: true, dcache: false });
+        assert_eq!(p.read(SCB_CCR, 0), 0x200 | CCR_IC);
+        assert_eq!(p.write(ICIALLU, 4, 0, 0), PpbEvent::InvalidateICache);
+        assert!(p.unmodelled.is_empty());
     }
 }

@@ -3,7 +3,15 @@
 use crate::image::Image;
 use crate::machine::{RunOptions, RunResult, Stop};
 use sha2::{Digest, Sha256};
-use simbench_profiles::report::{self, hex32, BoardInfo, FirmwareInfo, HostInfo, Marker, Outcome, RegionStats, RegisterAccess, Report, TimingInfo};
+use simbench_cores::memsys::CacheStats;
+use simbench_cores::Fidelity;
+use simbench_profiles::report::{
+    self, hex32, BoardInfo, CacheCounters, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters, RegionStats, RegisterAccess, Report, TimingInfo,
+};
+
+fn counters(c: CacheStats) -> CacheCounters {
+    CacheCounters { hits: c.hits, misses: c.misses }
+}
 
 /// Build the report. `file_name` and `bytes` describe the firmware file as given.
 pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r: &RunResult) -> Report {
@@ -54,8 +62,17 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         },
         board: BoardInfo { name: board.name.clone(), core: board.core.name().into(), clock_mhz: board.clock_mhz },
         timing: TimingInfo {
-            model: format!("{}-block-v1", board.core.name()),
-            description: "static issue timing per translation block (cores/src/timing), branch penalties from the next block, region wait states for instruction fetch and hooked data accesses".into(),
+            model: format!("{}-block-v2", board.core.name()),
+            mode: opts.fidelity.name().into(),
+            description: match opts.fidelity {
+                Fidelity::Fast => "static issue timing per translation block (cores/src/timing), branch penalties from the next block, region wait states; caches and flash accelerators always hit",
+                Fidelity::Detailed => "static issue timing per translation block (cores/src/timing), branch penalties from the next block (Cortex-M7: BTAC predictor), operand-dependent divide (M4/M33), region wait states, flash accelerator line buffers and prefetch, L1 caches (cores/src/memsys.rs)",
+            }
+            .into(),
+            icache: r.icache.map(counters),
+            dcache: r.dcache.map(counters),
+            branch_predictor: r.branch_predictor.map(|(branches, mispredicted)| PredictorCounters { branches, mispredicted }),
+            divides_timed: r.divides_timed,
         },
         outcome,
         instructions: r.instructions,
