@@ -174,6 +174,9 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("generic-m7", include_str!("../boards/generic-m7.toml")),
     ("lpc55s69", include_str!("../boards/lpc55s69.toml")),
     ("mimxrt1011", include_str!("../boards/mimxrt1011.toml")),
+    ("stm32l4r5", include_str!("../boards/stm32l4r5.toml")),
+    ("stm32l552", include_str!("../boards/stm32l552.toml")),
+    ("stm32h743", include_str!("../boards/stm32h743.toml")),
 ];
 
 impl Board {

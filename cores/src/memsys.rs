@@ -233,6 +233,8 @@ pub struct MemorySystem {
     dcache: Option<Cache>,
     icache_on: bool,
     dcache_on: bool,
+    icache_always_on: bool,
+    dcache_always_on: bool,
     accel: Option<Accelerator>,
 }
 
@@ -245,6 +247,8 @@ impl MemorySystem {
             dcache: board.dcache.as_ref().map(Cache::from_config),
             icache_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
             dcache_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
+            icache_always_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
+            dcache_always_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
             accel: board.accelerator.as_ref().map(Accelerator::new),
         }
     }
@@ -254,9 +258,15 @@ impl MemorySystem {
     }
 
     /// SCB CCR.IC / CCR.DC as the firmware last wrote them (Cortex-M7 L1 caches).
+    /// Caches that are on at reset (SoC caches such as the STM32L5 ICACHE) are not
+    /// controlled by CCR and stay on.
     pub fn set_caches_enabled(&mut self, icache: bool, dcache: bool) {
-        self.icache_on = icache && self.icache.is_some();
-        self.dcache_on = dcache && self.dcache.is_some();
+        if !self.icache_always_on {
+            self.icache_on = icache && self.icache.is_some();
+        }
+        if !self.dcache_always_on {
+            self.dcache_on = dcache && self.dcache.is_some();
+        }
     }
 
     pub fn caches_enabled(&self) -> (bool, bool) {
