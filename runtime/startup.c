@@ -6,6 +6,8 @@
  * Works with every linker script in runtime/boards/. Reset_Handler:
  *   1. enables the FPU when built with one (__ARM_FP),
  *   2. enables the DWT cycle counter (TRCENA, CYCCNT = 0, CYCCNTENA),
+ *      and on a Cortex-M7 the L1 instruction and data caches (define
+ *      SB_KEEP_CACHES_OFF to skip that),
  *   3. copies .data from flash (LMA) to RAM (VMA) and every extra region
  *      listed in the linker script's copy table (.ramfunc, .itcm_text, ...),
  *   4. zeroes .bss,
@@ -118,6 +120,33 @@ static void sb_zero_words(uint32_t *dst, const uint32_t *end)
     }
 }
 
+/* Cortex-M7 L1 caches are off at reset; vendor start-up code (NXP SystemInit, ST's
+ * SCB_EnableICache/DCache calls) switches them on, and so does this. Sequence from the
+ * Armv7-M ARM (B2.2.7 cache maintenance, B3.2.8 CCR) and the Cortex-M7 TRM: invalidate
+ * the I-cache (ICIALLU), invalidate the D-cache by set/way as CCSIDR describes it, then
+ * set CCR.IC and CCR.DC. Other cores have no CCR cache bits: CPUID part 0xC27 only. */
+static void sb_enable_m7_caches(void)
+{
+    if (((SB_SCB_CPUID >> 4) & 0xFFFu) != 0xC27u) {
+        return;
+    }
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    SB_REG32(0xE000EF50u) = 0u;                    /* ICIALLU */
+    SB_REG32(0xE000ED84u) = 0u;                    /* CSSELR: level 1 data cache */
+    __asm__ volatile("dsb" ::: "memory");
+    uint32_t ccsidr = SB_REG32(0xE000ED80u);       /* CCSIDR */
+    uint32_t sets = ((ccsidr >> 13) & 0x7FFFu) + 1u;
+    uint32_t ways = ((ccsidr >> 3) & 0x3FFu) + 1u;
+    for (uint32_t set = 0; set < sets; ++set) {
+        for (uint32_t way = 0; way < ways; ++way) {
+            SB_REG32(0xE000EF60u) = (way << 30) | (set << 5);  /* DCISW, 32-byte lines */
+        }
+    }
+    __asm__ volatile("dsb" ::: "memory");
+    SB_REG32(0xE000ED14u) |= (1u << 17) | (1u << 16);  /* CCR.IC | CCR.DC */
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+}
+
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 void Reset_Handler(void)
 {
@@ -128,6 +157,10 @@ void Reset_Handler(void)
 #endif
 
     sb_cycles_enable();
+
+#if !defined(SB_KEEP_CACHES_OFF)
+    sb_enable_m7_caches();
+#endif
 
     sb_copy_words(__data_start__, __data_load__, __data_end__);
 
