@@ -257,7 +257,7 @@ fn memory_operand(
                     continue;
                 }
                 let index = reg_map.get(m.index().0 as usize).copied().filter(|&n| n != 255 && n < 16);
-                found = Some(MemOperand { base, index, writeback: false, pc_relative: base == REG_PC, width });
+                found = Some(MemOperand { base, index, writeback: false, pc_relative: base == REG_PC, width, disp: m.disp() });
             }
             ArmOperandType::Imm(_) | ArmOperandType::Reg(_) if found.is_some() => post_index = true,
             _ => {}

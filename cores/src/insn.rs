@@ -198,6 +198,8 @@ pub struct MemOperand {
     pub pc_relative: bool,
     /// Access width in bytes (1, 2, 4, 8).
     pub width: u8,
+    /// Immediate offset (0 for register offsets).
+    pub disp: i32,
 }
 
 /// One decoded instruction, as the timing models see it.

@@ -4,6 +4,7 @@
 //! `simbench-cores` attached, `ppb` and `semihost` are the debug-facing system peripherals,
 //! `report` assembles the measurements, `cli` is the command line.
 
+pub mod calibrate;
 pub mod cli;
 pub mod error;
 pub mod image;

@@ -122,8 +122,8 @@ struct Block {
     offsets: Box<[u32]>,
     first: Option<Insn>,
     last: Option<Insn>,
-    /// See `BlockTiming::early_flags`.
-    early_flags: bool,
+    /// See `BlockTiming::hints`.
+    hints: simbench_cores::BranchHints,
     region: usize,
     /// Fetch wait states when the region is timed by plain wait states per line.
     plain_fetch_wait: u32,
@@ -218,6 +218,7 @@ impl State {
         let end = insns.last().map(|i| i.next_addr()).unwrap_or(addr + code.len() as u32);
         let region = self.board.region_of(addr).map(|(i, _)| i).unwrap_or(NO_REGION);
         let plain_fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
+        let hints = timing.hints;
         let offsets: Box<[u32]> = timing.start.into_boxed_slice();
         let mut classes: Vec<(Class, u32)> = Vec::new();
         for i in &insns {
@@ -234,7 +235,7 @@ impl State {
             offsets,
             first: insns.first().cloned(),
             last: insns.last().cloned(),
-            early_flags: timing.early_flags,
+            hints,
             region,
             plain_fetch_wait,
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
@@ -258,9 +259,9 @@ impl State {
                     Some(p) if last.writes_pc || last.class.is_branch() => {
                         let prediction = p.predict(last.addr);
                         p.update(last.addr, taken, next.start);
-                        self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.early_flags)
+                        self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints)
                     }
-                    _ => self.model.branch_penalty(last, taken, next.first.as_ref()),
+                    _ => self.model.hinted_branch_penalty(last, taken, next.first.as_ref(), prev.hints),
                 };
                 self.cycles += penalty as u64;
             }
@@ -456,6 +457,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         uc.mem_write(seg.paddr as u64, &seg.data).map_err(|e| internal("loading a segment", e))?;
     }
     install_hooks(&mut uc)?;
+    hook_image_divides(&mut uc);
 
     uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
     let started = Instant::now();
@@ -642,9 +644,62 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
     Ok(())
 }
 
-/// In detailed timing, give each new SDIV/UDIV a code hook that reads its operands when
-/// it executes, and drop the block's translation so the next run of it has the hook
-/// (this first run keeps the static cost). Only divides pay for a hook.
+/// Whether `enc` (4 bytes, little-endian halfwords) is SDIV or UDIV, T1 encoding:
+/// `FB9n`/`FBBn` then `Fd Fm` (Armv7-M ARM A7.7.127 SDIV, A7.7.195 UDIV).
+fn is_divide(enc: &[u8]) -> bool {
+    enc.len() >= 4 && {
+        let hw1 = u16::from_le_bytes([enc[0], enc[1]]);
+        let hw2 = u16::from_le_bytes([enc[2], enc[3]]);
+        hw1 & 0xFFD0 == 0xFB90 && hw2 & 0xF0F0 == 0xF0F0
+    }
+}
+
+/// In detailed timing, hook every SDIV/UDIV the image holds before the run starts, so
+/// even a divide executed once is timed from its operands. (A matching pattern in data
+/// gets a hook that never fires.) Code that appears later, e.g. copied to RAM by the
+/// start-up code, is caught by `hook_divides` when its block is first decoded.
+fn hook_image_divides(uc: &mut Unicorn<State>) {
+    let addrs: Vec<u32> = {
+        let st = uc.get_data();
+        if st.fidelity != Fidelity::Detailed || st.model.divide_cycles(1, 1, false).is_none() {
+            return;
+        }
+        st.image
+            .segments
+            .iter()
+            .flat_map(|seg| (0..seg.data.len().saturating_sub(3)).step_by(2).filter(|&i| is_divide(&seg.data[i..])).map(move |i| seg.paddr + i as u32))
+            .collect()
+    };
+    for a in addrs {
+        add_divide_hook(uc, a);
+    }
+}
+
+/// A code hook on the divide at `addr` that corrects its cost from the operands.
+fn add_divide_hook(uc: &mut Unicorn<State>, addr: u32) {
+    if uc.get_data().divide_hooks.contains(&addr) {
+        return;
+    }
+    let hooked = uc.add_code_hook(addr as u64, addr as u64, |uc, pc, _size| {
+        let mut enc = [0u8; 4];
+        if uc.mem_read(pc, &mut enc).is_err() || !is_divide(&enc) {
+            return;
+        }
+        let hw1 = u16::from_le_bytes([enc[0], enc[1]]);
+        let hw2 = u16::from_le_bytes([enc[2], enc[3]]);
+        let signed = hw1 & 0xFFF0 == 0xFB90;
+        let reg = |uc: &Unicorn<State>, r: u16| -> u32 { uc.reg_read(RegisterARM::R0 as i32 + r as i32).unwrap_or(0) as u32 };
+        let (a, b) = (reg(uc, hw1 & 0xF), reg(uc, hw2 & 0xF));
+        uc.get_data_mut().correct_divide(a, b, signed);
+    });
+    if hooked.is_ok() {
+        uc.get_data_mut().divide_hooks.insert(addr);
+    }
+}
+
+/// In detailed timing, give each SDIV/UDIV of a newly decoded block that has no hook yet
+/// one, and drop the block's translation so its next run has the hook (this first run
+/// keeps the static cost).
 fn hook_divides(uc: &mut Unicorn<State>, idx: usize) {
     let (start, end, new): (u32, u32, Vec<u32>) = {
         let st = uc.get_data();
@@ -658,26 +713,7 @@ fn hook_divides(uc: &mut Unicorn<State>, idx: usize) {
         return;
     }
     for a in new {
-        let hooked = uc.add_code_hook(a as u64, a as u64, |uc, pc, _size| {
-            let mut enc = [0u8; 4];
-            if uc.mem_read(pc, &mut enc).is_err() {
-                return;
-            }
-            // SDIV/UDIV T1: FB9n/FBBn, then F d F m (Armv7-M ARM A7.7.127, A7.7.195).
-            let hw1 = u16::from_le_bytes([enc[0], enc[1]]);
-            let hw2 = u16::from_le_bytes([enc[2], enc[3]]);
-            let signed = hw1 & 0xFFF0 == 0xFB90;
-            let (rn, rm) = ((hw1 & 0xF) as i32, (hw2 & 0xF) as i32);
-            let reg = |uc: &Unicorn<State>, r: i32| -> u32 {
-                let id = RegisterARM::R0 as i32 + r;
-                uc.reg_read(id).unwrap_or(0) as u32
-            };
-            let (a, b) = (reg(uc, rn), reg(uc, rm));
-            uc.get_data_mut().correct_divide(a, b, signed);
-        });
-        if hooked.is_ok() {
-            uc.get_data_mut().divide_hooks.insert(a);
-        }
+        add_divide_hook(uc, a);
     }
     let _ = uc.ctl_remove_cache(start as u64, end as u64);
 }

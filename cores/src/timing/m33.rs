@@ -8,7 +8,7 @@
 //! 16-bit not-taken branches dual-issued, taken branches 2 cycles, FP MAC latency 3.
 
 use super::m4::m4_cost;
-use super::{early_termination_divide, is_control, BlockTiming, CoreKind, CoreModel, DIV_STATIC};
+use super::{early_termination_divide, is_control, BlockTiming, BranchHints, CoreKind, CoreModel, DIV_STATIC};
 use crate::insn::{Class, Insn, RegSet};
 
 pub struct CortexM33;
@@ -103,7 +103,24 @@ impl CoreModel for CortexM33 {
             }
         }
         start.push(t);
-        BlockTiming { start, early_flags: false }
+        // [TR §2] a 16-bit branch pairs with a preceding 16-bit instruction that does not
+        // set flags.
+        let paired_with_previous = match insns {
+            [.., p, b] => b.size == 2 && p.size == 2 && b.class.is_branch() && !p.sets_flags && !p.writes.contains(crate::insn::REG_FLAGS) && !p.class.is_branch(),
+            _ => false,
+        };
+        BlockTiming { start, hints: BranchHints { early_flags: false, paired_with_previous } }
+    }
+
+    /// [TR §2] "taken branch 2 cycles, 1 cycle if paired with a preceding
+    /// non-flag-setting 16-bit instruction".
+    fn hinted_branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>, hints: BranchHints) -> u32 {
+        let p = self.branch_penalty(last, taken, target);
+        if taken && hints.paired_with_previous && matches!(last.class, Class::BranchCond | Class::CompareBranch) && last.size == 2 {
+            p - 1
+        } else {
+            p
+        }
     }
 
     /// No M33 divide timing is published [TR §2]; LLVM schedules the M33 with the M4

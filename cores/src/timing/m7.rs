@@ -8,7 +8,7 @@
 //! with each other or with stores, DSP/bit-field ops only in the older slot, one
 //! shifted-operand op per cycle, FP arithmetic ops do not pair, LDM/STM ceil(N/2).
 
-use super::{is_control, BlockTiming, CoreKind, CoreModel, Prediction};
+use super::{is_control, BlockTiming, BranchHints, CoreKind, CoreModel, Prediction};
 use crate::insn::{Class, Insn, REG_FLAGS};
 
 pub struct CortexM7;
@@ -57,13 +57,34 @@ fn uses_shifter(insn: &Insn) -> bool {
     insn.shifted_operand || insn.class == Class::Dsp
 }
 
+/// Two word loads dual-issue only when they hit different DTCM/cache banks (even and
+/// odd words) [TR §3]. Statically that is certain for single loads off the same base
+/// register whose immediate offsets differ by 4 modulo 8.
+fn different_banks(a: &Insn, b: &Insn) -> bool {
+    match (a.mem, b.mem) {
+        (Some(x), Some(y)) => {
+            a.class == Class::Load
+                && b.class == Class::Load
+                && x.base == y.base
+                && x.index.is_none()
+                && y.index.is_none()
+                && !x.writeback
+                && !y.writeback
+                && x.width == 4
+                && y.width == 4
+                && (x.disp - y.disp).rem_euclid(8) == 4
+        }
+        _ => false,
+    }
+}
+
 /// Whether `younger` may issue in the same cycle as `older` [TR §3].
 fn can_pair(older: &Insn, younger: &Insn) -> bool {
     if single_issue(older) || single_issue(younger) || older.class.is_branch() || older.writes_pc {
         return false;
     }
     let both = |f: fn(&Insn) -> bool| f(older) && f(younger);
-    if both(|i| i.class.is_load()) || both(|i| i.class.is_store()) {
+    if (both(|i| i.class.is_load()) && !different_banks(older, younger)) || both(|i| i.class.is_store()) {
         return false;
     }
     if (is_mul(older) && (is_mul(younger) || younger.class.is_store())) || (is_mul(younger) && older.class.is_store()) {
@@ -88,7 +109,9 @@ fn issue_and_latency(insn: &Insn) -> (u32, u32) {
         Class::FpLoadMultiple | Class::FpStoreMultiple => (insn.nregs.div_ceil(2).max(1) as u32, 1),
         // [TR §3] MUL/MAC latency 2; SDIV/UDIV latency 7 (LLVM).
         Class::Mul | Class::Mac | Class::MulLong => (1, 2),
-        Class::Div => (1, 7),
+        // The divider is iterative, not pipelined: it blocks issue (LLVM single-issue,
+        // latency 7) [TR §3, §8: GCC models 4].
+        Class::Div => (7, 7),
         // [TR §3] SSAT/QADD latency 2 (LLVM); other DSP 1.
         Class::Dsp if insn.mnemonic.starts_with('q') || insn.mnemonic.contains("sat") => (1, 2),
         // [TR §3] FP ALU/MUL 3, FP MAC accumulate chain 3, VDIV 16, VSQRT 14 (blocking).
@@ -109,10 +132,16 @@ impl CoreModel for CortexM7 {
 
     fn block_cycles(&self, insns: &[Insn]) -> BlockTiming {
         let mut ready = [0u32; 64];
-        let ready_at = |ready: &[u32; 64], insn: &Insn| -> u32 {
+        // When a MAC's result is usable as the accumulator of the next MAC: chains of
+        // multiply-accumulates into one register issue every cycle [TR §3].
+        let mut acc_ready = [0u32; 64];
+        let ready_at = |ready: &[u32; 64], acc_ready: &[u32; 64], insn: &Insn| -> u32 {
             let mut t = 0;
+            let is_mac = is_mul(insn);
             for r in 0..64u8 {
-                if insn.reads.contains(r) {
+                if is_mac && insn.reads.contains(r) && insn.writes.contains(r) {
+                    t = t.max(acc_ready[r as usize]);
+                } else if insn.reads.contains(r) {
                     // Address and shifted operands are consumed a stage earlier [TR §3].
                     let early = insn.mem.is_some_and(|m| m.base == r || m.index == Some(r)) || uses_shifter(insn);
                     // (Only results produced inside this block can still be in flight.)
@@ -127,7 +156,7 @@ impl CoreModel for CortexM7 {
         let mut open_slot: Option<(usize, u32)> = None; // older instruction that may take a partner
         for (i, insn) in insns.iter().enumerate() {
             let (issue, latency) = issue_and_latency(insn);
-            let operands_ready = ready_at(&ready, insn);
+            let operands_ready = ready_at(&ready, &acc_ready, insn);
             let paired = match open_slot {
                 Some((j, c)) if can_pair(&insns[j], insn) && operands_ready <= c => Some(c),
                 _ => None,
@@ -148,6 +177,7 @@ impl CoreModel for CortexM7 {
             for r in 0..64u8 {
                 if insn.writes.contains(r) {
                     ready[r as usize] = begin + latency;
+                    acc_ready[r as usize] = if is_mul(insn) { begin + 1 } else { begin + latency };
                 }
             }
         }
@@ -161,7 +191,7 @@ impl CoreModel for CortexM7 {
             },
             None => true,
         };
-        BlockTiming { start, early_flags }
+        BlockTiming { start, hints: BranchHints { early_flags, paired_with_previous: false } }
     }
 
     fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
@@ -193,8 +223,9 @@ impl CoreModel for CortexM7 {
         taken: bool,
         target: Option<&Insn>,
         prediction: Option<Prediction>,
-        early_flags: bool,
+        hints: BranchHints,
     ) -> u32 {
+        let early_flags = hints.early_flags;
         if !is_control(last) || last.class == Class::Isb {
             return 0;
         }
@@ -248,33 +279,37 @@ mod tests {
         assert_eq!(CortexM7.block_cycles(&[Insn::new(0, 2, Class::LoadMultiple).with_nregs(8)]).total(), 4);
     }
 
+    fn hint(early_flags: bool) -> BranchHints {
+        BranchHints { early_flags, paired_with_previous: false }
+    }
+
     #[test]
     fn btac_prediction_decides_the_penalty() {
         let b = Insn::new(0x100, 2, Class::BranchCond).reading(&[REG_FLAGS]);
         let target = Insn::new(0x80, 2, Class::Alu);
         let hit = Some(Prediction { taken: true, target: 0x80 });
         // Predicted taken and taken: free [TR §3 "predicted taken branch can dual-issue"].
-        assert_eq!(CortexM7.predicted_branch_penalty(&b, true, Some(&target), hit, false), 0);
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, true, Some(&target), hit, hint(false)), 0);
         // Predicted taken, fell through (loop exit), flags set just before: 8 [TR §3].
-        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, hit, false), 8);
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, hit, hint(false)), 8);
         // Same with flags set ≥ 3 cycles earlier: 6 [TR §3].
-        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, hit, true), 6);
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, hit, hint(true)), 6);
         // No BTAC entry: predicted not taken; taken costs the mispredict.
-        assert_eq!(CortexM7.predicted_branch_penalty(&b, true, Some(&target), None, true), 6);
-        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, None, false), 0);
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, true, Some(&target), None, hint(true)), 6);
+        assert_eq!(CortexM7.predicted_branch_penalty(&b, false, None, None, hint(false)), 0);
     }
 
     #[test]
     fn early_flags_reflect_the_distance_from_the_flag_setter() {
         let cmp = Insn::new(0, 2, Class::Alu).reading(&[0]).writing(&[REG_FLAGS]);
         let b = Insn::new(2, 2, Class::BranchCond).reading(&[REG_FLAGS]);
-        assert!(!CortexM7.block_cycles(&[cmp.clone(), b.clone()]).early_flags);
+        assert!(!CortexM7.block_cycles(&[cmp.clone(), b.clone()]).hints.early_flags);
         // A dependent ALU chain after the compare (the first pairs with it, cycle 0; then
         // cycles 1, 2, 3); the branch pairs with the last: issued 3 cycles after CMP.
         let chain = |a| Insn::new(a, 2, Class::Alu).reading(&[1]).writing(&[1]);
         let seq = [cmp, chain(2), chain(4), chain(6), chain(8), Insn { addr: 10, ..b }];
         assert_eq!(CortexM7.block_cycles(&seq).start[5], 3);
-        assert!(CortexM7.block_cycles(&seq).early_flags);
+        assert!(CortexM7.block_cycles(&seq).hints.early_flags);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub use m4::CortexM4;
 pub use m7::CortexM7;
 pub use predictor::{BranchPredictor, Prediction};
 
+
 /// The cores simbench models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,9 +80,19 @@ pub struct BlockTiming {
     /// `start[i]` = cycle (from the block start) at which instruction `i` begins;
     /// `start[n]` = the block's total static cost.
     pub start: Vec<u32>,
-    /// The final conditional branch's flags were set at least 3 cycles before it issued
-    /// (or before the block), which shortens a misprediction on Cortex-M7 [TR §3].
+    /// Facts about the block's final branch that its penalty depends on.
+    pub hints: BranchHints,
+}
+
+/// What the block schedule knows about its final branch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BranchHints {
+    /// The flags were set at least 3 cycles before the branch issued (or before the
+    /// block), which shortens a misprediction on Cortex-M7 [TR §3].
     pub early_flags: bool,
+    /// A 16-bit branch issued together with the 16-bit instruction before it, which did
+    /// not set flags (Cortex-M33: such a taken branch costs 1 cycle instead of 2 [TR §2]).
+    pub paired_with_previous: bool,
 }
 
 impl BlockTiming {
@@ -113,8 +124,13 @@ pub trait CoreModel: Send + Sync {
         taken: bool,
         target: Option<&Insn>,
         _prediction: Option<Prediction>,
-        _early_flags: bool,
+        hints: BranchHints,
     ) -> u32 {
+        self.hinted_branch_penalty(last, taken, target, hints)
+    }
+
+    /// [`CoreModel::branch_penalty`] refined by what the block schedule knows.
+    fn hinted_branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>, _hints: BranchHints) -> u32 {
         self.branch_penalty(last, taken, target)
     }
 
@@ -158,7 +174,7 @@ pub(crate) fn schedule_from_costs(costs: impl Iterator<Item = u32>) -> BlockTimi
         t += c;
         start.push(t);
     }
-    BlockTiming { start, early_flags: false }
+    BlockTiming { start, hints: BranchHints::default() }
 }
 
 /// M3/M4 pipeline refill after a taken branch, `P` in the TRM: "ranges from 1 to 3
