@@ -162,12 +162,13 @@ impl Accelerator {
             }
         };
         if self.prefetch {
-            // The next sequential line is read as soon as this one has arrived.
+            // The next sequential line is read as soon as this one has arrived; a flash
+            // read takes the wait states plus one cycle.
             let arrived = t + wait as u64;
             let next = line.wrapping_add(1);
             match self.prefetched {
                 Some((l, _)) if l == next => {}
-                _ => self.prefetched = Some((next, arrived + fill as u64)),
+                _ => self.prefetched = Some((next, arrived + fill as u64 + 1)),
             }
         }
         wait
@@ -431,9 +432,9 @@ mod tests {
     #[test]
     fn accelerator_prefetch_hides_wait_states_for_slow_enough_code() {
         // 5 wait states, 8-byte lines, prefetch, no line cache. Straight-line 16-bit code,
-        // one instruction per cycle: a line holds 4 instructions = 4 cycles, so each
-        // sequential line arrives 5 cycles after the previous one: 1 stall per line after
-        // the first (which pays the full 5).
+        // one instruction per cycle: a line holds 4 instructions = 4 cycles, and a flash
+        // read takes 5 + 1 = 6 cycles, so each sequential line arrives 6 cycles after the
+        // previous one: 2 stall cycles per line after the first (which pays the full 5).
         let b = board(
             "[accelerator]\nline_bytes=8\ninstruction_lines=0\nprefetch=true",
             "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5",
@@ -441,9 +442,9 @@ mod tests {
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
         let addrs: Vec<u32> = (0..16).map(|i| i * 2).collect();
         let offsets: Vec<u32> = (0..16).collect();
-        // Line 0 at t=0: 5. Line 1 needed at t=4 (+5 stall so far = 9), ready at 5+5=10: 1.
-        // Line 2 needed at 8+6=14, ready at 10+5=15: 1. Line 3 at 12+7=19, ready 20: 1.
-        assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 8);
+        // Line 0 at t=0: 5 (arrives 5). Line 1 needed at 4+5 = 9, ready at 5+6 = 11: 2.
+        // Line 2 needed at 8+7 = 15, ready at 11+6 = 17: 2. Line 3 at 12+9 = 21, ready 23: 2.
+        assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 11);
         // Without prefetch every line pays 5.
         let b = board("[accelerator]\nline_bytes=8\ninstruction_lines=0", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);

@@ -2,6 +2,7 @@
 
 pub mod render;
 pub mod report;
+pub mod tflite;
 
 pub use render::{render, Format};
 pub use report::Report;

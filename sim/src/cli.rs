@@ -33,6 +33,31 @@ enum Command {
         #[arg(long, default_value = "text")]
         format: String,
     },
+    /// Run the calibration microbenchmarks and print expected vs simulated cycles.
+    Calibrate {
+        /// Calibration manifests (default: fixtures/calib/manifest.json and memory.json).
+        manifests: Vec<PathBuf>,
+        /// Timing fidelity: fast or detailed.
+        #[arg(long, default_value = "detailed")]
+        timing: String,
+        /// Output format: text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Exit with status 1 when a benchmark is outside its tolerance.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Compile an int8 TFLite model into an ahead-of-time C bundle (Glow-style).
+    Aot {
+        /// The .tflite model.
+        model: PathBuf,
+        /// Output directory for the bundle files.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Bundle name (a C identifier; default: the model's file stem).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -207,6 +232,30 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
     })
 }
 
+fn calibrate(manifests: &[PathBuf], timing: &str, format: &str, strict: bool) -> Result<i32, SimError> {
+    let fidelity = parse_fidelity(timing)?;
+    let format = Format::parse(format).ok_or_else(|| SimError::Usage(format!("unknown format '{format}': text or json")))?;
+    let paths: Vec<PathBuf> = if manifests.is_empty() {
+        crate::calibrate::DEFAULT_MANIFESTS.iter().map(PathBuf::from).filter(|p| p.exists()).collect()
+    } else {
+        manifests.to_vec()
+    };
+    if paths.is_empty() {
+        return Err(SimError::Usage("no calibration manifest: run from the repository root or pass fixtures/calib/manifest.json".into()));
+    }
+    let mut rows = Vec::new();
+    for p in &paths {
+        rows.extend(crate::calibrate::run_manifest(p, fidelity)?);
+    }
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&rows).map_err(|e| SimError::Internal(e.to_string()))? + "\n",
+        _ => crate::calibrate::render_table(&rows),
+    };
+    print!("{text}");
+    let outside = rows.iter().any(|r| r.within_tolerance == Some(false));
+    Ok(if strict && outside { exit_code::FIRMWARE_NONZERO } else { exit_code::OK })
+}
+
 /// Run the CLI with the process arguments; returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -221,6 +270,13 @@ pub fn main() -> i32 {
             print!("{s}");
             exit_code::OK
         }),
+        Some(Command::Calibrate { manifests, timing, format, strict }) => calibrate(manifests, timing, format, *strict),
+        Some(Command::Aot { model, output, name }) => simbench_aot::run(model, output, name.as_deref())
+            .map(|summary| {
+                print!("{summary}");
+                exit_code::OK
+            })
+            .map_err(|e| if e.is_usage() { SimError::Usage(e.to_string()) } else { SimError::Io(format!("aot: {e}")) }),
         None => run_firmware(&cli.run),
     };
     match outcome {
