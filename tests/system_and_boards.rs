@@ -118,3 +118,21 @@ fn count_accesses_counts_data_reads_and_writes_everywhere() {
     // Counting changes nothing in the timing of zero-wait memory.
     assert_eq!(plain["cycles"], counted["cycles"]);
 }
+
+#[test]
+fn hooked_loads_inside_an_it_block_do_not_corrupt_the_caller() {
+    // fixtures/micro/it_hook.c: a table load inside `itte ls` that a memory hook sees
+    // (every region is hooked with --count-accesses; flash is hooked on boards with wait
+    // states). unicorn 2.1.5 left the IT state behind and the caller's next store was
+    // skipped, printing "" instead of "0x…" for the first value.
+    for extra in [&[][..], &["--count-accesses"][..]] {
+        let run = common::run_json(&common::fixture("micro/it_hook_m4.elf"), "m4", extra);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let out = run.json()["firmware_output"].as_str().unwrap().to_string();
+        let words: Vec<&str> = out.split_whitespace().collect();
+        assert_eq!(words.len(), 4, "{extra:?}: {out:?}");
+        assert!(words.iter().all(|w| w.len() == 10 && w.starts_with("0x")), "{extra:?}: {out:?}");
+        assert_eq!((words[0], words[1]), (words[2], words[3]), "{extra:?}: {out:?}");
+        assert_ne!(words[0], words[1]);
+    }
+}

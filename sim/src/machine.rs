@@ -483,6 +483,7 @@ fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<
                 r.base as u64,
                 r.size as u64,
                 Some(move |uc: &mut Unicorn<State>, _off: u64, _size: usize| {
+                    clear_stale_it_state(uc);
                     uc.get_data_mut().regions[ri].data_reads += 1;
                     0u64
                 }),
@@ -498,8 +499,11 @@ fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<
         uc.mem_map(r.base as u64, r.size as u64, prot).map_err(|e| internal(&format!("mapping region '{}'", r.name), e))?;
         if uc.get_data().mem.needs_data_hook(ri) || count_all {
             uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, addr, _size, _v| {
-                let st = uc.get_data_mut();
                 let write = kind == MemType::WRITE;
+                if !write {
+                    clear_stale_it_state(uc);
+                }
+                let st = uc.get_data_mut();
                 if write {
                     st.regions[ri].data_writes += 1;
                 } else {
@@ -522,6 +526,7 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
         PPB_BASE as u64,
         PPB_SIZE as u64,
         Some(|uc: &mut Unicorn<State>, off: u64, _size: usize| {
+            clear_stale_it_state(uc);
             let pc = pc_of(uc);
             let st = uc.get_data_mut();
             let now = st.now_at(pc);
@@ -644,6 +649,24 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
     Ok(())
 }
 
+/// Work around a unicorn 2.1.5 bug: calling a hook from inside a Thumb IT block stores
+/// the IT state into the CPU state, and nothing clears it when the block ends, so the
+/// next translation block is looked up (and, the first time, translated) as if it were
+/// still inside the IT block: its first instructions become conditional and may be
+/// skipped. (Seen as a lost `strh` after `itte ls; ldrls ...; bx lr` with a read hook on
+/// the loaded address; cf. unicorn issue #2309.) The rest of the current block is
+/// translated with its IT conditions baked in, so clearing the stored IT bits here is
+/// safe: QEMU writes them back at the end of a block that stops inside an IT block.
+fn clear_stale_it_state(uc: &mut Unicorn<State>) {
+    /// xPSR IT/ICI bits: [26:25] and [15:10] (Armv7-M ARM B1.4.2).
+    const IT_BITS: u64 = 0x0600_FC00;
+    if let Ok(xpsr) = uc.reg_read(RegisterARM::XPSR) {
+        if xpsr & IT_BITS != 0 {
+            let _ = uc.reg_write(RegisterARM::XPSR, xpsr & !IT_BITS);
+        }
+    }
+}
+
 /// Whether `enc` (4 bytes, little-endian halfwords) is SDIV or UDIV, T1 encoding:
 /// `FB9n`/`FBBn` then `Fd Fm` (Armv7-M ARM A7.7.127 SDIV, A7.7.195 UDIV).
 fn is_divide(enc: &[u8]) -> bool {
@@ -690,6 +713,7 @@ fn add_divide_hook(uc: &mut Unicorn<State>, addr: u32) {
         let signed = hw1 & 0xFFF0 == 0xFB90;
         let reg = |uc: &Unicorn<State>, r: u16| -> u32 { uc.reg_read(RegisterARM::R0 as i32 + r as i32).unwrap_or(0) as u32 };
         let (a, b) = (reg(uc, hw1 & 0xF), reg(uc, hw2 & 0xF));
+        clear_stale_it_state(uc);
         uc.get_data_mut().correct_divide(a, b, signed);
     });
     if hooked.is_ok() {
