@@ -218,6 +218,18 @@ enum FetchPath {
     Accelerator,
 }
 
+/// How the simulator times a block's instruction fetch, per region (see
+/// [`MemorySystem::fetch_mode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchMode {
+    /// Nothing to charge.
+    Free,
+    /// `read_wait` per line: a constant per block ([`Region::fetch_wait`]).
+    Plain,
+    /// Ask [`MemorySystem::fetch`] on every execution.
+    Dynamic,
+}
+
 /// Hit/miss counters for the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -237,6 +249,8 @@ pub struct MemorySystem {
     icache_always_on: bool,
     dcache_always_on: bool,
     accel: Option<Accelerator>,
+    /// `fetch_mode` per region, recomputed when the caches are switched.
+    modes: Vec<FetchMode>,
 }
 
 impl MemorySystem {
@@ -251,7 +265,29 @@ impl MemorySystem {
             icache_always_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
             dcache_always_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
             accel: board.accelerator.as_ref().map(Accelerator::new),
+            modes: Vec::new(),
         }
+        .with_modes()
+    }
+
+    fn with_modes(mut self) -> MemorySystem {
+        self.update_modes();
+        self
+    }
+
+    fn update_modes(&mut self) {
+        self.modes = (0..self.regions.len())
+            .map(|r| match self.fetch_path(r) {
+                FetchPath::Free => FetchMode::Free,
+                FetchPath::Plain => FetchMode::Plain,
+                FetchPath::ICache | FetchPath::Accelerator => FetchMode::Dynamic,
+            })
+            .collect();
+    }
+
+    /// How fetches from `region` are timed now (out-of-range regions are free).
+    pub fn fetch_mode(&self, region: usize) -> FetchMode {
+        self.modes.get(region).copied().unwrap_or(FetchMode::Free)
     }
 
     pub fn fidelity(&self) -> Fidelity {
@@ -268,6 +304,7 @@ impl MemorySystem {
         if !self.dcache_always_on {
             self.dcache_on = dcache && self.dcache.is_some();
         }
+        self.update_modes();
     }
 
     pub fn caches_enabled(&self) -> (bool, bool) {
@@ -286,18 +323,6 @@ impl MemorySystem {
             _ if r.read_wait > 0 => FetchPath::Plain,
             _ => FetchPath::Free,
         }
-    }
-
-    /// Whether a block's fetch cost in `region` is a constant the simulator may cache
-    /// with the block (see [`Region::fetch_wait`]) rather than ask [`Self::fetch`] for
-    /// on every execution.
-    pub fn fetch_is_static(&self, region: usize) -> bool {
-        matches!(self.fetch_path(region), FetchPath::Free | FetchPath::Plain)
-    }
-
-    /// Whether fetches from `region` cost nothing at all.
-    pub fn fetch_is_free(&self, region: usize) -> bool {
-        self.fetch_path(region) == FetchPath::Free
     }
 
     /// Wait cycles to fetch one execution of a block: instructions at `addrs` (the block
@@ -464,7 +489,7 @@ mod tests {
         assert_eq!(m.fetch(0, &addrs, 0x114, &offsets, 100), 0);
         // Fast fidelity treats the accelerator as always hitting.
         let mut f = MemorySystem::new(&b, Fidelity::Fast);
-        assert!(f.fetch_is_static(0));
+        assert_eq!(f.fetch_mode(0), FetchMode::Free);
         assert_eq!(f.fetch(0, &addrs, 0x114, &offsets, 0), 0);
     }
 
@@ -475,11 +500,13 @@ mod tests {
             "name='xip'\nbase=0x60000000\nsize=0x100000\nkind='xip'\ncacheable=true\nread_wait=20\nline_fill_cycles=90",
         );
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        assert_eq!(m.fetch_mode(0), FetchMode::Plain);
         let addrs = [0x6000_0000, 0x6000_0004];
         // Caches off at reset (M7: SCB CCR.IC = 0): every 4-byte fetch line pays read_wait.
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 40);
         assert_eq!(m.data(0, 0x6000_1000, false), 20);
         m.set_caches_enabled(true, true);
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic);
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 90); // one line fill
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 0);
         assert_eq!(m.data(0, 0x6000_1000, false), 90);

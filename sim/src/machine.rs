@@ -15,7 +15,7 @@ use crate::ppb::{Ppb, PpbEvent};
 use crate::semihost::{self, GuestMemory};
 use rustc_hash::FxHashMap;
 use simbench_cores::board::{Board, RegionKind, PPB_BASE, PPB_SIZE};
-use simbench_cores::memsys::CacheStats;
+use simbench_cores::memsys::{CacheStats, FetchMode};
 use simbench_cores::timing::DIV_STATIC;
 use simbench_cores::{BranchPredictor, Class, CoreModel, Decoder, Fidelity, Insn, MemorySystem};
 use std::io::Write;
@@ -124,6 +124,13 @@ struct Block {
     last: Option<Insn>,
     /// See `BlockTiming::hints`.
     hints: simbench_cores::BranchHints,
+    /// The last instruction can transfer control (else no branch penalty applies).
+    ends_in_control: bool,
+    /// Penalty when execution falls through to the next address (static prediction).
+    fall_through_penalty: u32,
+    /// One-entry memo of the taken penalty: (target block index, penalty), static
+    /// prediction only. Saves the timing model's virtual calls on hot loops.
+    taken_memo: (usize, u32),
     region: usize,
     /// Fetch wait states when the region is timed by plain wait states per line.
     plain_fetch_wait: u32,
@@ -236,6 +243,9 @@ impl State {
             first: insns.first().cloned(),
             last: insns.last().cloned(),
             hints,
+            ends_in_control: insns.last().is_some_and(|l| l.writes_pc || l.class.is_branch() || l.class == Class::Isb),
+            fall_through_penalty: insns.last().map_or(0, |l| self.model.hinted_branch_penalty(l, false, None, hints)),
+            taken_memo: (NO_BLOCK, 0),
             region,
             plain_fetch_wait,
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
@@ -251,20 +261,26 @@ impl State {
 
     /// Charge the previous block's branch outcome and enter block `idx`.
     fn enter(&mut self, idx: usize) {
-        if let Some(prev) = self.blocks.get(self.cur) {
-            if let Some(last) = &prev.last {
-                let next = &self.blocks[idx];
-                let taken = next.start != prev.end;
-                let penalty = match self.predictor.as_mut() {
-                    Some(p) if last.writes_pc || last.class.is_branch() => {
-                        let prediction = p.predict(last.addr);
-                        p.update(last.addr, taken, next.start);
-                        self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints)
-                    }
-                    _ => self.model.hinted_branch_penalty(last, taken, next.first.as_ref(), prev.hints),
-                };
-                self.cycles += penalty as u64;
-            }
+        let cur = self.cur;
+        if let Some(prev) = self.blocks.get(cur).filter(|b| b.ends_in_control) {
+            let next = &self.blocks[idx];
+            let taken = next.start != prev.end;
+            let penalty = match (self.predictor.as_mut(), &prev.last) {
+                (Some(p), Some(last)) => {
+                    let prediction = p.predict(last.addr);
+                    p.update(last.addr, taken, next.start);
+                    self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints)
+                }
+                _ if !taken => prev.fall_through_penalty,
+                _ if prev.taken_memo.0 == idx => prev.taken_memo.1,
+                (_, Some(last)) => {
+                    let p = self.model.hinted_branch_penalty(last, true, next.first.as_ref(), prev.hints);
+                    self.blocks[cur].taken_memo = (idx, p);
+                    p
+                }
+                _ => 0,
+            };
+            self.cycles += penalty as u64;
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;
@@ -275,16 +291,10 @@ impl State {
         self.instructions += b.addrs.len() as u64;
         // Instruction fetch stalls, charged before the block's first instruction.
         let b = &self.blocks[idx];
-        let fetch = if b.region == NO_REGION {
-            0
-        } else if self.mem.fetch_is_static(b.region) {
-            if self.mem.fetch_is_free(b.region) {
-                0
-            } else {
-                b.plain_fetch_wait
-            }
-        } else {
-            self.mem.fetch(b.region, &b.addrs, b.end, &b.offsets, self.block_entry)
+        let fetch = match self.mem.fetch_mode(b.region) {
+            FetchMode::Free => 0,
+            FetchMode::Plain => b.plain_fetch_wait,
+            FetchMode::Dynamic => self.mem.fetch(b.region, &b.addrs, b.end, &b.offsets, self.block_entry),
         };
         self.dyn_in_block = fetch as i64;
         self.cycles += fetch as u64;
