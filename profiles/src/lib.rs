@@ -1,5 +1,6 @@
 //! simbench-profiles: reports built from the simulator's measurements, and renderers.
 
+pub mod profile;
 pub mod render;
 pub mod report;
 pub mod tflite;

@@ -4,6 +4,7 @@
 //! give byte-identical JSON there. The schema is documented in `docs/report-schema.md`;
 //! bump `SCHEMA` when a field changes meaning or disappears.
 
+use crate::profile::{CallEdge, FunctionStat, MemoryUse, OperatorRow, OperatorSummary, StackSample, TraceSlice};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -33,6 +34,29 @@ pub struct Report {
     /// Everything the firmware printed (semihosting and ITM port 0), up to 1 MiB.
     pub firmware_output: String,
     pub firmware_output_truncated: bool,
+    /// How operators were found (`--profile`), and the inference totals; null with
+    /// `--profile off`.
+    #[serde(default)]
+    pub profile: Option<OperatorSummary>,
+    /// One row per executed operator, in execution order.
+    #[serde(default)]
+    pub operators: Vec<OperatorRow>,
+    /// Per-function cycles, sorted by exclusive cycles (descending), then name.
+    #[serde(default)]
+    pub functions: Vec<FunctionStat>,
+    /// Caller → callee edges, sorted by cycles (descending), then names.
+    #[serde(default)]
+    pub call_edges: Vec<CallEdge>,
+    /// The call tree as folded stacks (root first), sorted by stack.
+    #[serde(default)]
+    pub stacks: Vec<StackSample>,
+    /// Flash/RAM by section, stack, heap and arena use.
+    #[serde(default)]
+    pub memory: Option<MemoryUse>,
+    /// Operator and function slices on the modelled time axis, for the Chrome trace
+    /// renderer (not part of the JSON report: it can be large).
+    #[serde(skip)]
+    pub trace: Vec<TraceSlice>,
     /// Host-dependent figures: the only part that differs between identical runs.
     pub host: HostInfo,
 }

@@ -86,6 +86,13 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         unmodelled_registers: r.unmodelled_registers.iter().map(|&(a, rd, wr)| RegisterAccess { address: hex32(a), reads: rd, writes: wr }).collect(),
         firmware_output: String::from_utf8_lossy(&r.output).into_owned(),
         firmware_output_truncated: r.output_truncated,
+        profile: None,
+        operators: Vec::new(),
+        functions: Vec::new(),
+        call_edges: Vec::new(),
+        stacks: Vec::new(),
+        memory: None,
+        trace: Vec::new(),
         host: HostInfo {
             wall_seconds: secs,
             simulated_mips: if secs > 0.0 { r.instructions as f64 / secs / 1e6 } else { 0.0 },
