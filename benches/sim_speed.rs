@@ -18,16 +18,10 @@ fn fixture() -> Image {
 }
 
 fn opts() -> RunOptions {
-    RunOptions {
-        board: Board::generic(simbench_cores::CoreKind::M4),
-        fidelity: simbench_cores::Fidelity::Detailed,
-        vtor: None,
-        max_cycles: None,
-        max_instructions: None,
-        timeout: None,
-        count_accesses: false,
-        echo: Echo::Quiet,
-    }
+    // Raw simulation speed: no profiler (its cost is measured by running with it on).
+    let mut o = simbench_sim::runner::options(Board::generic(simbench_cores::CoreKind::M4), simbench_cores::Fidelity::Detailed, Echo::Quiet);
+    o.profile = simbench_sim::operators::ProfileMode::Off;
+    o
 }
 
 /// simbench with the M4 timing model; returns instructions simulated.
@@ -78,7 +72,9 @@ fn bench(c: &mut Criterion) {
 
     let insns = simbench_run(&image) as f64;
     let raw = median_secs(|| raw_unicorn_run(&image), 7);
-    let sim = median_secs(|| drop(simbench_run(&image)), 7);
+    let sim = median_secs(|| {
+        simbench_run(&image);
+    }, 7);
     println!(
         "summary: dot_bench_m4 {:.1} M instructions; raw unicorn {:.0} MIPS; simbench timing {:.0} MIPS = {:.0}% of raw",
         insns / 1e6,

@@ -10,7 +10,8 @@
  *     to a parameter block, result in r0),
  *   - DWT cycle counter (CYCCNT),
  *   - ITM stimulus ports (port 0 = text, port 1 = "begin id" marker,
- *     port 2 = "end id" marker, other ports free for the application),
+ *     port 2 = "end id" marker, ports 3/4/5 = operator markers: see
+ *     sb_op_begin/sb_op_end; other ports free for the application),
  *   - SysTick and SCB register addresses.
  *
  * Header-only, static inline, no libc and no printf: usable from C and C++
@@ -56,6 +57,9 @@ extern "C" {
 #define SB_PORT_TEXT   0u  /* bytes of text                                  */
 #define SB_PORT_BEGIN  1u  /* 32-bit write of an id: region <id> begins      */
 #define SB_PORT_END    2u  /* 32-bit write of an id: region <id> ends        */
+#define SB_PORT_OP_BEGIN 3u /* 32-bit write of an operator index: op begins  */
+#define SB_PORT_OP_END   4u /* 32-bit write of an operator index: op ends    */
+#define SB_PORT_OP_NAME  5u /* 8-bit writes: the next operator's name bytes  */
 
 /* DWT / DEMCR */
 #define SB_DEMCR_ADDR        0xE000EDFCu
@@ -363,6 +367,45 @@ SB_INLINE void sb_itm_write32(uint32_t port, uint32_t value)
 /* Plain markers (no cycle read). */
 SB_INLINE void sb_marker_begin(uint32_t id) { sb_itm_write32(SB_PORT_BEGIN, id); }
 SB_INLINE void sb_marker_end(uint32_t id)   { sb_itm_write32(SB_PORT_END, id); }
+
+/* ------------------------------------------------------------------------ */
+/* Operator markers (simbench's `markers` operator profile)                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * Protocol, for firmware that runs a network operator by operator:
+ *
+ *   sb_op_begin(k, name):  the bytes of `name` WITHOUT its terminating NUL,
+ *                          one 8-bit write each, to ITM port 5 (SB_PORT_OP_NAME),
+ *                          then one 32-bit write of k to port 3 (SB_PORT_OP_BEGIN);
+ *   sb_op_end(k):          one 32-bit write of k to port 4 (SB_PORT_OP_END).
+ *
+ * simbench records every write to ports 1-31 in the report's `markers` array
+ * (port, value, cycles) and builds its `markers` operator profile from them:
+ * operator k spans begin (port 3, value k) ... end (port 4, value k); its name
+ * is the bytes written to port 5 since the previous port-3 write. k is the
+ * operator's index in the model (0, 1, 2, ... in execution order); names are
+ * the TFLite builtin operator names ("CONV_2D", "DEPTHWISE_CONV_2D", ...).
+ * Ports 0-2 keep their meaning: the operator markers nest inside an
+ * sb_measure_begin(1)/sb_measure_end(1) interval.
+ *
+ * Cost: inline, no FIFO-ready poll (like the measurement pair; on hardware a
+ * full ITM FIFO drops the write), one byte store per name character plus one
+ * word store per begin and per end. A short name keeps it cheap; the TFLM
+ * harness (-DSB_OP_MARKERS=1) passes a string literal.
+ */
+SB_INLINE void sb_op_begin(uint32_t index, const char *name)
+{
+    volatile uint8_t *const name_port = (volatile uint8_t *)(uintptr_t)SB_ITM_PORT_ADDR(SB_PORT_OP_NAME);
+    for (const char *p = name; *p != '\0'; ++p) {
+        *name_port = (uint8_t)*p;
+    }
+    SB_ITM_PORT(SB_PORT_OP_BEGIN) = index;
+}
+
+SB_INLINE void sb_op_end(uint32_t index)
+{
+    SB_ITM_PORT(SB_PORT_OP_END) = index;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Measurement pair                                                          */

@@ -19,6 +19,8 @@ struct Entry {
     opt: String,
     weights: String,
     input: String,
+    /// Harness built with -DSB_OP_MARKERS=1 (sb_op_begin/sb_op_end around every operator).
+    op_markers: bool,
     expected_top: u64,
     expected_output_sha256: String,
     elf_sha256: String,
@@ -40,6 +42,7 @@ fn manifest() -> Vec<Entry> {
             opt: s(e, "opt"),
             weights: s(e, "weights"),
             input: s(e, "input"),
+            op_markers: e["op_markers"].as_bool().unwrap_or_else(|| panic!("manifest entry without boolean 'op_markers': {e}")),
             expected_top: e["expected_top"].as_u64().expect("expected_top"),
             expected_output_sha256: s(e, "expected_output_sha256"),
             elf_sha256: s(e, "elf_sha256"),
@@ -125,11 +128,25 @@ fn manifest_lists_the_configurations_and_matches_the_committed_elfs() {
         {
             let e = entries
                 .iter()
-                .find(|e| e.model == "kws" && e.board == board && e.engine == engine && e.opt == opt && e.weights == weights)
+                .find(|e| e.model == "kws" && e.board == board && e.engine == engine && e.opt == opt && e.weights == weights && !e.op_markers)
                 .unwrap_or_else(|| panic!("no KWS fixture {engine} {opt} weights={weights} on {board}"));
             assert_eq!(e.input, "kws_mlcommons_sample0.bin");
             assert_eq!(e.expected_top, 5, "{}", e.elf);
         }
+    }
+    // The operator-marker builds: TFLM KWS -O3 (model in flash) on both boards, and only those.
+    for board in ["lpc55s69", "mimxrt1011"] {
+        let m: Vec<_> = entries.iter().filter(|e| e.op_markers && e.board == board).collect();
+        assert_eq!(m.len(), 1, "{board}: marker fixtures {m:?}");
+        let e = m[0];
+        assert_eq!(
+            (e.engine.as_str(), e.model.as_str(), e.opt.as_str(), e.weights.as_str(), e.input.as_str()),
+            ("tflm", "kws", "O3", "flash", "kws_mlcommons_sample0.bin"),
+            "{}",
+            e.elf
+        );
+        assert_eq!(e.elf, format!("fixtures/inference/tflm_kws_{board}_O3_markers.elf"));
+        assert_eq!(e.expected_top, 5, "{}", e.elf);
     }
     // Every model at least as AOT on both boards and TFLM -O3 where it fits.
     for model in ["kws", "vww", "ic", "ad"] {
@@ -229,4 +246,83 @@ fn aot_bundles_compute_exactly_what_tflm_computes() {
     }
     // at least KWS on both boards has both engines
     assert!(pairs >= 2, "only {pairs} TFLM/AOT pairs ran to completion");
+}
+
+
+#[test]
+fn operator_markers_bracket_every_kws_operator_inside_invoke() {
+    // runtime/simbench.h protocol: sb_op_begin(k, name) = the name's bytes on port 5 (8-bit
+    // writes, no NUL), then k on port 3; sb_op_end(k) = k on port 4. Operator k's name is the
+    // bytes written to port 5 since the previous port-3 write.
+    let mut checked = 0;
+    for o in outcomes().iter().filter(|o| o.entry.op_markers) {
+        let elf = &o.entry.elf;
+        assert_eq!(o.code, 0, "{elf}: {}", o.stderr);
+        let report = o.report.as_ref().unwrap_or_else(|| panic!("{elf}: no JSON report"));
+        assert_eq!(report["markers_dropped"], 0, "{elf}");
+        let markers: Vec<(u64, u64, u64)> = report["markers"]
+            .as_array()
+            .expect("markers")
+            .iter()
+            .map(|m| (m["port"].as_u64().unwrap(), m["value"].as_u64().unwrap(), m["cycles"].as_u64().unwrap()))
+            .collect();
+        let at = |port: u64, value: u64| {
+            let m: Vec<_> = markers.iter().filter(|m| m.0 == port && m.1 == value).collect();
+            assert_eq!(m.len(), 1, "{elf}: one marker on port {port} with value {value}");
+            m[0].2
+        };
+        let (invoke_begin, invoke_end) = (at(1, 1), at(2, 1));
+        assert!(
+            markers.iter().all(|m| matches!(m.0, 1..=5)),
+            "{elf}: markers on unexpected ports: {:?}",
+            markers.iter().filter(|m| !matches!(m.0, 1..=5)).collect::<Vec<_>>()
+        );
+
+        // Walk the markers in order: name bytes, begin k, end k, strictly nested, k = 0, 1, ...
+        let mut ops: Vec<(u64, String, u64, u64)> = Vec::new(); // (index, name, begin, end)
+        let mut name = Vec::new();
+        let mut open: Option<(u64, String, u64)> = None;
+        for &(port, value, cycles) in &markers {
+            match port {
+                5 => {
+                    assert!(value <= 0xFF && value != 0, "{elf}: port-5 value {value:#x} is not a name byte");
+                    name.push(value as u8);
+                }
+                3 => {
+                    assert!(open.is_none(), "{elf}: begin {value} while operator {open:?} is open");
+                    assert_eq!(value, ops.len() as u64, "{elf}: begin markers out of order");
+                    let n = String::from_utf8(std::mem::take(&mut name)).expect("name is ASCII");
+                    open = Some((value, n, cycles));
+                }
+                4 => {
+                    let (k, n, begin) = open.take().unwrap_or_else(|| panic!("{elf}: end {value} without a begin"));
+                    assert_eq!(value, k, "{elf}: end marker does not match the open begin");
+                    assert!(cycles > begin, "{elf}: operator {k} ends at {cycles}, begins at {begin}");
+                    ops.push((k, n, begin, cycles));
+                }
+                _ => {}
+            }
+        }
+        assert!(open.is_none() && name.is_empty(), "{elf}: unterminated operator at the end");
+        assert_eq!(ops.len(), 13, "{elf}: {} operators", ops.len());
+        assert_eq!(markers.iter().filter(|m| m.0 == 3).count(), 13, "{elf}");
+        assert_eq!(markers.iter().filter(|m| m.0 == 4).count(), 13, "{elf}");
+        let names: Vec<&str> = ops.iter().map(|op| op.1.as_str()).collect();
+        assert_eq!(names, KWS_OPERATORS, "{elf}");
+        // All inside the Invoke interval, in time order.
+        let mut last = invoke_begin;
+        for (k, n, begin, end) in &ops {
+            assert!(*begin > last && *end < invoke_end, "{elf}: operator {k} {n} [{begin}, {end}] outside Invoke [{invoke_begin}, {invoke_end}]");
+            last = *end;
+        }
+        // The firmware counted the same number of wrapped calls.
+        assert_eq!(o.field("op_markers"), "13", "{elf}");
+        // The operators are nearly all of Invoke: what is left is the interpreter loop and the
+        // markers themselves (well under 1 %).
+        let inside: u64 = ops.iter().map(|op| op.3 - op.2).sum();
+        let invoke = invoke_end - invoke_begin;
+        assert!(inside < invoke && (invoke - inside) * 100 < invoke, "{elf}: operators {inside} of Invoke {invoke}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "expected one marker fixture per board");
 }

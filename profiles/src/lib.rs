@@ -1,5 +1,7 @@
 //! simbench-profiles: reports built from the simulator's measurements, and renderers.
 
+pub mod export;
+pub mod flamegraph;
 pub mod profile;
 pub mod render;
 pub mod report;

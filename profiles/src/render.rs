@@ -1,22 +1,47 @@
-//! Renderers: the same report as readable text or as JSON.
+//! Renderers: the same report as a readable table, JSON, CSV, folded stacks, a flame graph
+//! SVG or a Chrome trace (the last four in `export.rs`).
 
+use crate::export;
 use crate::report::Report;
 use std::fmt::Write;
 
-/// Output formats of `simbench run`.
+/// Output formats of `simbench run` (`--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// Readable table (default).
     Text,
+    /// The versioned JSON report (docs/report-schema.md).
     Json,
+    /// One row per operator (or per function when there are no operators).
+    Csv,
+    /// Brendan Gregg folded stacks: `root;child;leaf <exclusive_cycles>`.
+    Folded,
+    /// Flame graph (`flamegraph.rs`, simbench's own SVG writer) of the call tree.
+    Svg,
+    /// Chrome Trace Event JSON on the modelled time axis (Perfetto, chrome://tracing).
+    Trace,
 }
 
 impl Format {
+    /// The names `parse` accepts (`table` is an alias of `text`), for help and errors.
+    pub const NAMES: &'static str = "text|table, json, csv, folded, svg, trace";
+
     pub fn parse(s: &str) -> Option<Format> {
         match s {
             "text" | "table" => Some(Format::Text),
             "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "folded" => Some(Format::Folded),
+            "svg" => Some(Format::Svg),
+            "trace" => Some(Format::Trace),
             _ => None,
         }
+    }
+
+    /// Formats read by programs: firmware output echoed while the run goes must not be
+    /// mixed into them on standard output.
+    pub fn is_machine_readable(self) -> bool {
+        self != Format::Text
     }
 }
 
@@ -24,6 +49,10 @@ pub fn render(report: &Report, format: Format) -> String {
     match format {
         Format::Text => text(report),
         Format::Json => json(report),
+        Format::Csv => export::csv(report),
+        Format::Folded => export::folded(report),
+        Format::Svg => export::svg(report),
+        Format::Trace => export::chrome_trace(report),
     }
 }
 
@@ -88,14 +117,16 @@ pub fn text(r: &Report) -> String {
         .chain(r.timing.branch_predictor.map(|p| format!("branch predictor {} branches / {} mispredicted", group(p.branches), group(p.mispredicted))))
         .collect();
     if !caches.is_empty() {
-        let _ = writeln!(s, "  {}", caches.join(", "));
+        wrap(&mut s, "  ", "", &caches);
     }
     if !r.instruction_mix.is_empty() {
         let mut mix: Vec<_> = r.instruction_mix.iter().collect();
         mix.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let line: Vec<String> = mix.iter().take(8).map(|(k, v)| format!("{k} {}", group(**v))).collect();
-        let _ = writeln!(s, "\n  instruction mix: {}", line.join(", "));
+        let _ = writeln!(s);
+        wrap(&mut s, "  ", "instruction mix:", &line);
     }
+    profile_sections(&mut s, r);
     if !r.markers.is_empty() {
         let _ = writeln!(s, "\n  markers ({}{}):", r.markers.len(), if r.markers_dropped > 0 { format!(", {} dropped", r.markers_dropped) } else { String::new() });
         for m in r.markers.iter().take(20) {
@@ -107,7 +138,8 @@ pub fn text(r: &Report) -> String {
     }
     if !r.unmodelled_registers.is_empty() {
         let regs: Vec<String> = r.unmodelled_registers.iter().map(|a| format!("{} (r{} w{})", a.address, a.reads, a.writes)).collect();
-        let _ = writeln!(s, "\n  system registers kept as plain storage: {}", regs.join(", "));
+        let _ = writeln!(s);
+        wrap(&mut s, "  ", "system registers kept as plain storage:", &regs);
     }
     let _ = writeln!(
         s,
@@ -115,6 +147,203 @@ pub fn text(r: &Report) -> String {
         r.host.wall_seconds, r.host.simulated_mips, r.host.blocks_decoded
     );
     s
+}
+
+/// Width of the text report: tables are cut or wrapped to stay within it.
+const WIDTH: usize = 120;
+
+/// `s` cut to `n` characters, the last one an ellipsis when something was cut.
+fn fit(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// A function name in `n` characters: a C++ argument list is shortened to `(…)` first, so
+/// the qualified name stays readable.
+fn fit_name(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    match (s.find('('), s.rfind(')')) {
+        (Some(open), Some(close)) if open > 0 && close > open + 1 => fit(&format!("{}(…){}", &s[..open], &s[close + 1..]), n),
+        _ => fit(s, n),
+    }
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// Items joined by ", " in lines of at most `WIDTH` characters, each starting with `indent`.
+fn wrap(s: &mut String, indent: &str, first: &str, items: &[String]) {
+    let mut line = format!("{indent}{first}");
+    let mut empty = first.is_empty();
+    for (i, it) in items.iter().enumerate() {
+        let sep = if i + 1 < items.len() { "," } else { "" };
+        if !empty && line.chars().count() + 1 + it.chars().count() + sep.len() > WIDTH {
+            let _ = writeln!(s, "{line}");
+            line = format!("{indent}  ");
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(it);
+        line.push_str(sep);
+        empty = false;
+    }
+    let _ = writeln!(s, "{line}");
+}
+
+/// Operators (with the profile summary), top functions and memory, when the report has them.
+fn profile_sections(s: &mut String, r: &Report) {
+    if let Some(p) = &r.profile {
+        let us = |c: u64| latency(c as f64 / r.board.clock_mhz);
+        let head = format!("profile: {} ({} inference{}):", p.source, p.inferences, if p.inferences == 1 { "" } else { "s" });
+        let items = [
+            format!("inference {} cycles ({})", group(p.inference_cycles), us(p.inference_cycles)),
+            format!("operators {} ({})", group(p.operator_cycles), pct(p.operator_cycles, p.inference_cycles)),
+            format!("overhead {} ({})", group(p.overhead_cycles), pct(p.overhead_cycles, p.inference_cycles)),
+        ];
+        let _ = writeln!(s);
+        wrap(s, "  ", &head, &items);
+        for n in &p.notes {
+            let _ = writeln!(s, "    note: {n}");
+        }
+    }
+    if !r.operators.is_empty() {
+        operator_table(s, r);
+    }
+    if !r.functions.is_empty() {
+        function_table(s, r);
+    }
+    if let Some(m) = &r.memory {
+        let opt_bytes = |v: Option<u64>| v.map(|b| format!("{} B", group(b))).unwrap_or_else(|| "-".into());
+        let mut items = vec![
+            format!("flash {} B", group(m.flash_bytes)),
+            format!("RAM {} B", group(m.ram_bytes)),
+            format!("stack peak {}", opt_bytes(m.stack_peak_bytes)),
+            format!("heap {}", opt_bytes(m.heap_used_bytes)),
+        ];
+        if let Some(a) = &m.arena {
+            items.push(format!("arena {} used {} of {} B ({})", a.name, group(a.used_bytes), group(a.size), pct(a.used_bytes, a.size)));
+        }
+        let _ = writeln!(s);
+        wrap(s, "  ", "memory:", &items);
+        if !m.sections.is_empty() {
+            let secs: Vec<String> = m.sections.iter().map(|c| format!("{} {} B ({}, {})", c.name, group(c.bytes), c.region, c.kind)).collect();
+            wrap(s, "    ", "sections:", &secs);
+        }
+    }
+}
+
+/// Most operator rows printed in the text table (the rest: CSV or JSON).
+const MAX_OPERATOR_ROWS: usize = 200;
+
+fn operator_table(s: &mut String, r: &Report) {
+    let ops = &r.operators;
+    let multi = ops.iter().any(|o| o.invocation > 0);
+    let inv_w = if multi { 5 } else { 0 };
+    // 2 + idx 4 + 2 + op 23 + cycles 14 + share 7 + MACs 12 + cyc/MAC 8 + latency 11 + 2 = 85.
+    let shapes_w = WIDTH.saturating_sub(85 + inv_w).max(16);
+    let inv_head = if multi { format!("{:>4} ", "inv") } else { String::new() };
+    let _ = writeln!(
+        s,
+        "\n  operators ({}):\n  {:>4}  {inv_head}{:<22} {:>13} {:>6} {:>11} {:>7} {:>11}  shapes (inputs -> outputs)",
+        ops.len(),
+        "#",
+        "op",
+        "cycles",
+        "share",
+        "MACs",
+        "cyc/MAC",
+        "latency"
+    );
+    for o in ops.iter().take(MAX_OPERATOR_ROWS) {
+        let inv = if multi { format!("{:>4} ", o.invocation) } else { String::new() };
+        let shapes = if o.inputs.is_empty() && o.outputs.is_empty() {
+            String::new()
+        } else {
+            let list = |l: &[Vec<i32>]| l.iter().map(|d| crate::export::shape(d)).collect::<Vec<_>>().join(" ");
+            format!("{} -> {}", list(&o.inputs), list(&o.outputs))
+        };
+        let row = format!(
+            "  {:>4}  {inv}{:<22} {:>13} {:>6} {:>11} {:>7} {:>11}  {}",
+            o.index,
+            fit(&o.op, 22),
+            group(o.cycles),
+            format!("{:.1}%", o.share * 100.0),
+            o.macs.map(group).unwrap_or_else(|| "-".into()),
+            o.cycles_per_mac.map(|c| format!("{c:.3}")).unwrap_or_else(|| "-".into()),
+            latency(o.latency_us),
+            fit(&shapes, shapes_w)
+        );
+        let _ = writeln!(s, "{}", row.trim_end());
+    }
+    if ops.len() > MAX_OPERATOR_ROWS {
+        let _ = writeln!(s, "  {:>4}  … {} more rows in --format csv or json", "", ops.len() - MAX_OPERATOR_ROWS);
+    }
+    let cycles: u64 = ops.iter().map(|o| o.cycles).sum();
+    let share: f64 = ops.iter().map(|o| o.share).sum();
+    let macs: u64 = ops.iter().filter_map(|o| o.macs).sum();
+    let mac_cycles: u64 = ops.iter().filter(|o| o.macs.is_some()).map(|o| o.cycles).sum();
+    let latency_us: f64 = ops.iter().map(|o| o.latency_us).sum();
+    let _ = writeln!(
+        s,
+        "  {:>4}  {inv_head_blank}{:<22} {:>13} {:>6} {:>11} {:>7} {:>11}",
+        "",
+        "total",
+        group(cycles),
+        format!("{:.1}%", share * 100.0),
+        if macs > 0 { group(macs) } else { "-".into() },
+        if macs > 0 { format!("{:.3}", mac_cycles as f64 / macs as f64) } else { "-".into() },
+        latency(latency_us),
+        inv_head_blank = " ".repeat(inv_w)
+    );
+}
+
+/// Functions listed in the text table.
+const TOP_FUNCTIONS: usize = 20;
+
+fn function_table(s: &mut String, r: &Report) {
+    let mut fs: Vec<_> = r.functions.iter().collect();
+    fs.sort_by(|a, b| b.exclusive_cycles.cmp(&a.exclusive_cycles).then(a.name.cmp(&b.name)));
+    let shown = fs.len().min(TOP_FUNCTIONS);
+    let _ = writeln!(
+        s,
+        "\n  functions (top {shown} of {} by exclusive cycles; % of all {} cycles):\n  {:<52} {:>13} {:>6} {:>13} {:>6} {:>9} {:>13}",
+        fs.len(),
+        group(r.cycles),
+        "function",
+        "exclusive",
+        "%",
+        "inclusive",
+        "%",
+        "calls",
+        "instructions"
+    );
+    for f in fs.iter().take(shown) {
+        let _ = writeln!(
+            s,
+            "  {:<52} {:>13} {:>6} {:>13} {:>6} {:>9} {:>13}",
+            fit_name(&f.name, 52),
+            group(f.exclusive_cycles),
+            pct(f.exclusive_cycles, r.cycles),
+            group(f.inclusive_cycles),
+            pct(f.inclusive_cycles, r.cycles),
+            group(f.calls),
+            group(f.instructions)
+        );
+    }
 }
 
 #[cfg(test)]
@@ -127,5 +356,110 @@ mod tests {
         assert_eq!(group(999), "999");
         assert_eq!(group(1000), "1,000");
         assert_eq!(group(12345678), "12,345,678");
+    }
+
+    use crate::export::tests::{bare_report, sample_report};
+
+    #[test]
+    fn long_names_are_shortened() {
+        assert_eq!(fit_name("main", 10), "main");
+        assert_eq!(fit_name("tflite::ops::conv::Eval(TfLiteContext*, TfLiteNode*)", 30), "tflite::ops::conv::Eval(…)");
+        assert_eq!(fit_name("a_very_long_symbol_without_arguments", 10), "a_very_lo…");
+        assert_eq!(fit_name("ns::Function(int) const", 20), "ns::Function(…) con…");
+    }
+
+    #[test]
+    fn format_names() {
+        for (name, f) in [
+            ("text", Format::Text),
+            ("table", Format::Text),
+            ("json", Format::Json),
+            ("csv", Format::Csv),
+            ("folded", Format::Folded),
+            ("svg", Format::Svg),
+            ("trace", Format::Trace),
+        ] {
+            assert_eq!(Format::parse(name), Some(f), "{name}");
+            assert!(Format::NAMES.contains(name), "{name} missing from NAMES");
+        }
+        assert_eq!(Format::parse("html"), None);
+        assert!(!Format::Text.is_machine_readable());
+        assert!(Format::Csv.is_machine_readable());
+    }
+
+    #[test]
+    fn text_has_operator_rows_totals_and_profile_line() {
+        let r = sample_report();
+        let t = text(&r);
+        let row = t.lines().find(|l| l.contains("CONV_2D")).unwrap_or_else(|| panic!("no CONV_2D row:\n{t}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[..7], ["0", "CONV_2D", "6,000", "66.7%", "2,000", "3.000", "12.000"], "{row}");
+        assert!(row.ends_with("1x49x10x1 64x10x4x1 64 -> 1x25x5x64"), "{row}");
+        let fc = t.lines().find(|l| l.contains("FULLY_CONNECTED")).expect("FC row");
+        assert_eq!(fc.split_whitespace().collect::<Vec<_>>()[..6], ["1", "FULLY_CONNECTED", "2,000", "22.2%", "-", "-"], "{fc}");
+        let total = t.lines().find(|l| l.trim_start().starts_with("total ")).expect("total row");
+        assert_eq!(total.split_whitespace().collect::<Vec<_>>()[..5], ["total", "8,000", "88.9%", "2,000", "3.000"], "{total}");
+        assert!(
+            t.contains("profile: tflm (1 inference): inference 9,000 cycles (18.000 µs), operators 8,000 (88.9%), overhead 1,000 (11.1%)"),
+            "{t}"
+        );
+        assert!(t.contains("note: 1 kernel inlined"));
+        // Existing lines stay.
+        assert!(t.contains("  cycles        10,000   (m7-block-v2 timing model, detailed mode)"));
+        assert!(t.contains("host (varies between runs)"));
+    }
+
+    #[test]
+    fn text_has_functions_and_memory() {
+        let r = sample_report();
+        let t = text(&r);
+        let row = t.lines().find(|l| l.trim_start().starts_with("arm_convolve_s8")).unwrap_or_else(|| panic!("no function row:\n{t}"));
+        assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["arm_convolve_s8", "5,500", "55.0%", "5,500", "55.0%", "1", "4,000"]);
+        assert!(t.contains("functions (top 5 of 5 by exclusive cycles"));
+        assert!(t.contains("memory: flash 40,000 B, RAM 30,000 B, stack peak 1,536 B, heap -, arena tensor_arena used 15,000 of 20,000 B (75.0%)"), "{t}");
+        assert!(t.contains("sections: .text 40,000 B (itcm, flash), .bss 30,000 B (dtcm, ram)"), "{t}");
+    }
+
+    #[test]
+    fn text_lists_top_twenty_functions_within_120_columns() {
+        let mut r = sample_report();
+        r.functions = (0..30u64)
+            .map(|i| crate::profile::FunctionStat {
+                name: format!("function_number_{i:02}_with_a_rather_long_mangled_name_and_more"),
+                address: crate::report::hex32(0x1000 + i as u32 * 16),
+                calls: i,
+                inclusive_cycles: 1000 * i,
+                exclusive_cycles: 100 * i,
+                instructions: 90 * i,
+            })
+            .collect();
+        r.operators[0].op = "libjit_conv2d_i8_i32_very_long_kernel_symbol_name_from_an_aot_bundle".into();
+        r.operators[0].inputs = vec![vec![1, 49, 10, 1], vec![64, 10, 4, 1], vec![64], vec![1, 2, 3, 4, 5, 6, 7, 8]];
+        r.operators[1].invocation = 1;
+        r.operators[1].inputs.clear();
+        r.operators[1].outputs.clear();
+        r.instruction_mix = (0..20).map(|i| (format!("class_{i}"), 1_000_000_000 + i)).collect();
+        let p = r.profile.as_mut().unwrap();
+        (p.inference_cycles, p.operator_cycles, p.overhead_cycles, p.inferences) = (195_719_913_000, 195_718_145_000, 1_768_000, 2);
+        let t = text(&r);
+        let rows = t.lines().filter(|l| l.trim_start().starts_with("function_number")).count();
+        assert_eq!(rows, 20);
+        assert!(t.contains("top 20 of 30"));
+        // Sorted by exclusive cycles: the largest first.
+        assert!(t.find("number_29").unwrap() < t.find("number_28").unwrap());
+        assert!(!t.contains("number_09"));
+        assert!(t.lines().any(|l| l.contains(" inv ")), "invocation column with several inferences");
+        for l in t.lines() {
+            assert!(l.chars().count() <= 120, "{} columns: {l}", l.chars().count());
+            assert_eq!(l, l.trim_end(), "trailing blanks");
+        }
+    }
+
+    #[test]
+    fn text_without_profile_has_no_profile_sections() {
+        let t = text(&bare_report());
+        for word in ["profile:", "operators (", "functions (", "memory:"] {
+            assert!(!t.contains(word), "{word} in:\n{t}");
+        }
     }
 }

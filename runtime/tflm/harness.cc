@@ -15,8 +15,17 @@
  *
  * Build-time defines: one SB_MODEL_<X> (models.h), SB_BOARD_NAME (string),
  * optional SB_HAVE_INPUT (an input sample was linked, else the input is all
- * zeros). Errors print "error=<what>" and return a non-zero status:
- * 2 = model schema, 3 = AllocateTensors, 4 = Invoke, 5 = input/output type or size.
+ * zeros), optional SB_OP_MARKERS=1 (operator markers, below). Errors print
+ * "error=<what>" and return a non-zero status: 2 = model schema,
+ * 3 = AllocateTensors, 4 = Invoke, 5 = input/output type or size.
+ *
+ * SB_OP_MARKERS=1: every operator's invoke is bracketed by sb_op_begin(k, name)
+ * / sb_op_end(k) (simbench.h: ITM ports 5 = name bytes, 3 = begin k, 4 = end k),
+ * without touching the TFLM sources: the resolver gets a copy of each builtin
+ * TfLiteRegistration whose invoke is a per-operator trampoline around the
+ * original. k = a counter reset before Invoke() and incremented per operator
+ * call: this TFLM's MicroInterpreter::Invoke() runs the nodes in model order,
+ * so k is the node index. The report then has an extra line op_markers=<calls>.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +76,45 @@ alignas(16) static uint8_t tensor_arena[SB_ARENA_BYTES];
 #define SB_COUNT_OP(op, version) +1
 static constexpr unsigned kOpCount = 0 SB_OPS(SB_COUNT_OP);
 
+#if defined(SB_OP_MARKERS) && SB_OP_MARKERS
+/* Per operator of SB_OPS: the original invoke, and a trampoline
+ * sb_op_<OP>(context, node) = sb_op_begin(k, "<OP>"); original; sb_op_end(k).
+ * The trampolines are plain functions (GCC 12 ignores section attributes on
+ * function templates) in one section whose name sorts after every TFLM and
+ * harness function (the link uses --sort-section=name): the library code
+ * keeps the addresses it has in the plain build, so the marker build differs
+ * from it only by the markers' own instructions, not by where the kernels'
+ * loops fall in flash lines (the LPC55S69's flash model is sensitive to that). */
+typedef TfLiteStatus (*sb_invoke_fn)(TfLiteContext *, TfLiteNode *);
+static uint32_t sb_op_next; /* index of the next operator call in this Invoke() */
+
+#define SB_OP_TRAMPOLINE(op, version)                                                     \
+    static sb_invoke_fn sb_op_invoke_##op;                                                \
+    __attribute__((section(".text.zz_sb_op_trampoline"), noinline)) static TfLiteStatus \
+    sb_op_##op(TfLiteContext *context, TfLiteNode *node)                                  \
+    {                                                                                     \
+        const uint32_t index = sb_op_next++;                                              \
+        sb_op_begin(index, #op);                                                          \
+        const TfLiteStatus status = sb_op_invoke_##op(context, node);                     \
+        sb_op_end(index);                                                                 \
+        return status;                                                                    \
+    }
+SB_OPS(SB_OP_TRAMPOLINE)
+
+/* Register a copy of `reg` whose invoke is `trampoline`, remembering the
+ * original in *original (AddBuiltin copies the registration, so a local copy
+ * is enough). */
+template <typename Resolver>
+static void sb_add_wrapped(Resolver &resolver, tflite::BuiltinOperator op, const TfLiteRegistration *reg,
+                           int version, sb_invoke_fn *original, sb_invoke_fn trampoline)
+{
+    TfLiteRegistration wrapped = *reg;
+    *original = reg->invoke;
+    wrapped.invoke = trampoline;
+    resolver.AddBuiltin(op, &wrapped, version);
+}
+#endif
+
 static int fail(const char *what, int status)
 {
     sb_kv_str("error", what);
@@ -84,8 +132,14 @@ int main(void)
     }
 
     static tflite::MicroMutableOpResolver<kOpCount> resolver(&error_reporter);
+#if defined(SB_OP_MARKERS) && SB_OP_MARKERS
+#define SB_ADD_OP(op, version)                                                              \
+    sb_add_wrapped(resolver, tflite::BuiltinOperator_##op, tflite::ops::micro::Register_##op(), \
+                   version, &sb_op_invoke_##op, sb_op_##op);
+#else
 #define SB_ADD_OP(op, version) \
     resolver.AddBuiltin(tflite::BuiltinOperator_##op, tflite::ops::micro::Register_##op(), version);
+#endif
     SB_OPS(SB_ADD_OP)
 
     static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, sizeof tensor_arena,
@@ -107,6 +161,9 @@ int main(void)
     memset(input->data.int8, 0, input->bytes);
 #endif
 
+#if defined(SB_OP_MARKERS) && SB_OP_MARKERS
+    sb_op_next = 0;
+#endif
     uint32_t t0 = sb_measure_begin(1);
     TfLiteStatus status = interpreter.Invoke();
     uint32_t t1 = sb_measure_end(1);
@@ -120,6 +177,9 @@ int main(void)
     }
     sb_report("tflm", SB_MODEL_NAME, SB_BOARD_NAME, output->data.int8, output->bytes,
               (uint32_t)sizeof tensor_arena, (uint32_t)interpreter.arena_used_bytes(), t1 - t0);
+#if defined(SB_OP_MARKERS) && SB_OP_MARKERS
+    sb_kv_u32("op_markers", sb_op_next);
+#endif
     (void)sb_model_end;
     return 0;
 }

@@ -94,6 +94,9 @@ pub fn run_manifest(path: &Path, fidelity: Fidelity) -> Result<Vec<Row>, SimErro
         let opts = RunOptions {
             board,
             fidelity,
+            profile: crate::operators::ProfileMode::Off,
+            arena: None,
+            model: None,
             vtor: None,
             max_cycles: Some(1 << 32),
             max_instructions: None,

@@ -1,8 +1,7 @@
 //! Command-line entry: `simbench FIRMWARE.elf [options]` and `simbench boards`.
 
 use crate::error::{exit_code, SimError};
-use crate::image::Image;
-use crate::machine::{self, Echo, RunOptions, Stop};
+use crate::machine::{Echo, RunOptions, Stop};
 use clap::{Args, Parser, Subcommand};
 use simbench_cores::board::{Board, PRESETS};
 use simbench_cores::{CoreKind, Fidelity};
@@ -58,6 +57,12 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Run two firmware ELFs and compare them per operator (or per function), with totals,
+    /// latency, inferences per second and the ratio B/A.
+    Compare(crate::compare::CompareArgs),
+    /// Run a firmware ELF and check its cycles against a budgets file (CI gate); exit 1
+    /// when a budget is exceeded.
+    Check(crate::check::CheckArgs),
 }
 
 #[derive(Args, Debug)]
@@ -73,7 +78,9 @@ struct RunArgs {
     /// Override the board's core clock in MHz.
     #[arg(long)]
     clock_mhz: Option<f64>,
-    /// Report format: text or json.
+    /// Report format: `text` (or `table`, the default readable report), `json` (the versioned
+    /// report), `csv` (one row per operator, or per function), `folded` (folded stacks),
+    /// `svg` (flame graph), `trace` (Chrome trace JSON for Perfetto / chrome://tracing).
     #[arg(long, default_value = "text")]
     format: String,
     /// Timing fidelity: `detailed` (caches, flash accelerator buffers, operand-dependent
@@ -81,6 +88,18 @@ struct RunArgs {
     /// outcomes, region wait states; caches and accelerators always hit).
     #[arg(long, default_value = "detailed")]
     timing: String,
+    /// Operator profile: auto (picks tflm, aot or markers from what the firmware does),
+    /// tflm, aot, markers, functions (function profile only) or off.
+    #[arg(long, default_value = "auto")]
+    profile: String,
+    /// Tensor arena / activations buffer to measure: a symbol, or ADDR:SIZE (default:
+    /// `tensor_arena` or `activations` when the ELF has one).
+    #[arg(long)]
+    arena: Option<String>,
+    /// The .tflite model the firmware runs, for operator shapes and MACs when the image does
+    /// not embed it (AOT bundles).
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Write the report to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -183,7 +202,7 @@ pub fn parse_fidelity(s: &str) -> Result<Fidelity, SimError> {
 
 fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
     let path = args.firmware.as_ref().ok_or_else(|| SimError::Usage("no firmware given: simbench FIRMWARE.elf --core m7 (or `simbench --help`)".into()))?;
-    let format = Format::parse(&args.format).ok_or_else(|| SimError::Usage(format!("unknown format '{}': text or json", args.format)))?;
+    let format = Format::parse(&args.format).ok_or_else(|| SimError::Usage(format!("unknown format '{}': {}", args.format, Format::NAMES)))?;
     let board = resolve_board(args.core.as_deref(), args.board.as_deref(), args.clock_mhz)?;
     let fidelity = parse_fidelity(&args.timing)?;
     let timeout = match args.timeout {
@@ -191,18 +210,27 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
         Some(t) => return Err(SimError::Usage(format!("--timeout {t}: give a positive number of seconds"))),
         None => None,
     };
-    let bytes = crate::image::read_firmware(path)?;
-    let image = Image::parse(&bytes)?;
     let echo = if args.quiet {
         Echo::Quiet
-    } else if format == Format::Json && args.output.is_none() {
+    } else if format.is_machine_readable() && args.output.is_none() {
         Echo::Stderr
     } else {
         Echo::Stdout
     };
+    let profile = crate::operators::ProfileMode::parse(&args.profile)
+        .ok_or_else(|| SimError::Usage(format!("unknown --profile '{}': auto, tflm, aot, markers, functions or off", args.profile)))?;
     let opts = RunOptions {
         board,
         fidelity,
+        profile,
+        arena: args.arena.clone(),
+        model: match &args.model {
+            Some(p) => {
+                let bytes = std::fs::read(p).map_err(|e| SimError::Io(format!("cannot read --model '{}': {e}", p.display())))?;
+                Some(simbench_profiles::tflite::parse(&bytes).map_err(|e| SimError::BadElf(format!("--model '{}': {e}", p.display())))?)
+            }
+            None => None,
+        },
         vtor: args.vtor,
         max_cycles: args.max_cycles,
         max_instructions: args.max_instructions,
@@ -210,15 +238,13 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
         count_accesses: args.count_accesses,
         echo,
     };
-    let result = machine::run(image.clone(), &opts)?;
-    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let report = crate::report::build(&file_name, &bytes, &image, &opts, &result);
+    let crate::runner::Finished { report, stop } = crate::runner::run_to_report(path, &opts)?;
     let text = render(&report, format);
     match &args.output {
         Some(out) => std::fs::write(out, &text).map_err(|e| SimError::Io(format!("cannot write report '{}': {e}", out.display())))?,
         None => print!("{text}"),
     }
-    Ok(match &result.stop {
+    Ok(match &stop {
         Stop::Exit(0) => exit_code::OK,
         Stop::Exit(_) => exit_code::FIRMWARE_NONZERO,
         Stop::Fault { message, .. } => {
@@ -234,7 +260,11 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
 
 fn calibrate(manifests: &[PathBuf], timing: &str, format: &str, strict: bool) -> Result<i32, SimError> {
     let fidelity = parse_fidelity(timing)?;
-    let format = Format::parse(format).ok_or_else(|| SimError::Usage(format!("unknown format '{format}': text or json")))?;
+    let format = match format {
+        "text" | "table" => Format::Text,
+        "json" => Format::Json,
+        other => return Err(SimError::Usage(format!("unknown format '{other}' for calibrate: text or json"))),
+    };
     let paths: Vec<PathBuf> = if manifests.is_empty() {
         crate::calibrate::DEFAULT_MANIFESTS.iter().map(PathBuf::from).filter(|p| p.exists()).collect()
     } else {
@@ -277,6 +307,8 @@ pub fn main() -> i32 {
                 exit_code::OK
             })
             .map_err(|e| if e.is_usage() { SimError::Usage(e.to_string()) } else { SimError::Io(format!("aot: {e}")) }),
+        Some(Command::Compare(args)) => crate::compare::run(args),
+        Some(Command::Check(args)) => crate::check::run(args),
         None => run_firmware(&cli.run),
     };
     match outcome {

@@ -20,6 +20,19 @@ pub struct Segment {
     pub executable: bool,
 }
 
+/// An allocated ELF section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    /// Run-time (virtual) address.
+    pub addr: u32,
+    pub size: u32,
+    /// Where its bytes are stored in the image when that differs from `addr` or not
+    /// (None for NOBITS sections such as `.bss`).
+    pub load_addr: Option<u32>,
+    pub nobits: bool,
+}
+
 /// A function or object symbol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Symbol {
@@ -35,6 +48,8 @@ pub struct Symbol {
 pub struct Image {
     pub entry: u32,
     pub segments: Vec<Segment>,
+    /// Allocated sections (SHF_ALLOC), in address order.
+    pub sections: Vec<Section>,
     /// Sorted by address.
     pub symbols: Vec<Symbol>,
 }
@@ -138,11 +153,36 @@ impl Image {
             })
             .collect();
         symbols.sort_by(|a, b| (a.addr, !a.is_func, &a.name).cmp(&(b.addr, !b.is_func, &b.name)));
-        Ok(Image { entry: elf.entry as u32, segments, symbols })
+        let mut sections: Vec<Section> = elf
+            .section_headers
+            .iter()
+            .filter(|sh| sh.sh_flags & goblin::elf::section_header::SHF_ALLOC as u64 != 0 && sh.sh_size > 0)
+            .filter_map(|sh| {
+                let name = elf.shdr_strtab.get_at(sh.sh_name)?.to_string();
+                let addr = u32::try_from(sh.sh_addr).ok()?;
+                let size = u32::try_from(sh.sh_size).ok()?;
+                let nobits = sh.sh_type == goblin::elf::section_header::SHT_NOBITS;
+                // Load address: the segment holding the section's file bytes maps VMA to LMA.
+                let load_addr = if nobits {
+                    None
+                } else {
+                    segments.iter().find(|s| addr >= s.vaddr && (addr as u64) < s.vaddr as u64 + s.mem_size.max(s.data.len() as u32) as u64).map(|s| s.paddr + (addr - s.vaddr))
+                };
+                Some(Section { name, addr, size, load_addr, nobits })
+            })
+            .collect();
+        sections.sort_by(|a, b| (a.addr, &a.name).cmp(&(b.addr, &b.name)));
+        Ok(Image { entry: elf.entry as u32, segments, sections, symbols })
     }
 
     pub fn symbol(&self, name: &str) -> Option<&Symbol> {
         self.symbols.iter().find(|s| s.name == name)
+    }
+
+    /// The function symbol whose entry is exactly `addr`.
+    pub fn function_starting_at(&self, addr: u32) -> Option<&Symbol> {
+        let idx = self.symbols.partition_point(|s| s.addr < addr);
+        self.symbols[idx..].iter().take_while(|s| s.addr == addr).find(|s| s.is_func)
     }
 
     /// `name+0xoff` for an address inside a function, for error messages.

@@ -5,12 +5,18 @@
 //! `report` assembles the measurements, `cli` is the command line.
 
 pub mod calibrate;
+pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod image;
 pub mod machine;
+pub mod memtruth;
+pub mod operators;
 pub mod ppb;
+pub mod profiler;
 pub mod report;
+pub mod runner;
 pub mod semihost;
 
 pub use error::SimError;

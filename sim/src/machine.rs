@@ -11,6 +11,9 @@
 //! are not hooked; a re-translated block is recognised by its changed size instead.)
 
 use crate::image::Image;
+use crate::memtruth;
+use crate::operators::{is_kernel_symbol, ProfileMode, TFLM_INVOKE};
+use crate::profiler::{demangle, Exit, FuncInfo, FuncRole, Profiler};
 use crate::ppb::{Ppb, PpbEvent};
 use crate::semihost::{self, GuestMemory};
 use rustc_hash::FxHashMap;
@@ -47,6 +50,13 @@ pub enum Echo {
 pub struct RunOptions {
     pub board: Board,
     pub fidelity: Fidelity,
+    /// Function and operator profiling (`Off` skips the shadow call stack entirely).
+    pub profile: crate::operators::ProfileMode,
+    /// `--arena`: the buffer whose use memory truth measures (symbol or `ADDR:SIZE`).
+    pub arena: Option<String>,
+    /// `--model`: the TFLite model the firmware runs, for operator names and shapes when
+    /// the image does not embed it (AOT bundles).
+    pub model: Option<simbench_profiles::tflite::Model>,
     pub vtor: Option<u32>,
     pub max_cycles: Option<u64>,
     pub max_instructions: Option<u64>,
@@ -106,6 +116,26 @@ pub struct RunResult {
     pub branch_predictor: Option<(u64, u64)>,
     /// SDIV/UDIV executions timed from their operands.
     pub divides_timed: u64,
+    /// The function profiler after the run (None with `--profile off`).
+    pub profiler: Option<Profiler>,
+    /// Stack, heap and arena use measured by painting at `main` (None when not painted).
+    pub memory_probe: Option<MemoryProbe>,
+}
+
+/// Measured use of painted memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryProbe {
+    pub stack_peak_bytes: Option<u64>,
+    pub heap_used_bytes: Option<u64>,
+    pub arena: Option<simbench_profiles::profile::BufferUse>,
+}
+
+/// What was painted at `main`, to read back at the end.
+#[derive(Clone, Debug)]
+struct PaintState {
+    plan: memtruth::PaintPlan,
+    heap: Option<memtruth::Painted>,
+    done: bool,
 }
 
 /// A decoded, costed translation block.
@@ -136,6 +166,12 @@ struct Block {
     plain_fetch_wait: u32,
     /// Addresses of SDIV/UDIV instructions (timed from operands in detailed mode).
     divides: Box<[u32]>,
+    /// How the block hands over control (calls, returns, tail calls), for the profiler.
+    exit: Exit,
+    /// Profiler function id when the block starts at a function symbol's entry.
+    entry_func: Option<u32>,
+    /// Some instruction writes SP (push, sub sp, pop…): the SP is sampled after it.
+    writes_sp: bool,
     executions: u64,
     classes: Box<[(Class, u32)]>,
 }
@@ -156,6 +192,13 @@ const NO_REGION: usize = usize::MAX;
 /// The simulator's state, owned by unicorn and reached from every hook.
 struct State {
     model: Box<dyn CoreModel>,
+    profiler: Option<Profiler>,
+    /// Lowest SP sampled after blocks that write SP (profiling only).
+    min_sp: Option<u32>,
+    initial_sp: u32,
+    paint: Option<PaintState>,
+    /// The block just left wrote SP: sample SP now.
+    sp_sample_due: bool,
     fidelity: Fidelity,
     mem: MemorySystem,
     predictor: Option<BranchPredictor>,
@@ -249,6 +292,11 @@ impl State {
             region,
             plain_fetch_wait,
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
+            exit: insns.last().map_or(Exit::Plain, exit_of),
+            writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
+            entry_func: self.profiler.is_some().then(|| self.image.function_starting_at(addr).map(|s| (s.addr, func_info(&s.name)))).flatten().map(|(a, info)| {
+                self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))
+            }),
             executions: 0,
             classes: classes.into_boxed_slice(),
         };
@@ -281,6 +329,19 @@ impl State {
                 _ => 0,
             };
             self.cycles += penalty as u64;
+        }
+        if let Some(p) = self.profiler.as_mut() {
+            let next = &self.blocks[idx];
+            self.sp_sample_due = self.blocks.get(cur).is_some_and(|b| b.writes_sp);
+            let (exit, fall_through) = self.blocks.get(cur).map_or((Exit::Plain, 0), |b| (b.exit, b.end));
+            let callee = match (exit, next.entry_func) {
+                (Exit::Call { .. }, None) => {
+                    let to = next.start;
+                    Some(p.func_id(to, || FuncInfo { name: self.image.describe(to).replace("no symbol", &format!("{to:#010x}")), role: FuncRole::default() }))
+                }
+                (_, f) => f,
+            };
+            p.enter(next.start, exit, fall_through, callee, self.cycles, next.addrs.len() as u64);
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;
@@ -417,7 +478,22 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     let core = board.core;
     let model = core.model();
     let detailed = opts.fidelity == Fidelity::Detailed;
+    let profiler = (opts.profile != ProfileMode::Off).then(|| {
+        let info = image.function_starting_at(pc).map_or_else(|| FuncInfo { name: format!("{pc:#010x}"), role: FuncRole::default() }, |s| func_info(&s.name));
+        Profiler::new(pc, info, 0)
+    });
+    let paint = if opts.profile == ProfileMode::Off {
+        None
+    } else {
+        let plan = memtruth::plan(&image, &board, opts.arena.as_deref()).map_err(SimError::Usage)?;
+        plan.main.map(|_| PaintState { plan, heap: None, done: false })
+    };
     let state = State {
+        profiler,
+        paint,
+        min_sp: None,
+        initial_sp: sp,
+        sp_sample_due: false,
         predictor: (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES)),
         model,
         fidelity: opts.fidelity,
@@ -587,6 +663,16 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
         };
         let st = uc.get_data_mut();
         st.enter(idx);
+        if st.sp_sample_due {
+            let sp = uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
+            let st = uc.get_data_mut();
+            st.min_sp = Some(st.min_sp.map_or(sp, |m| m.min(sp)));
+        }
+        let st = uc.get_data_mut();
+        if st.paint.as_ref().is_some_and(|p| !p.done && p.plan.main == Some(addr)) {
+            paint_memory(uc);
+        }
+        let st = uc.get_data_mut();
         let over_cycles = st.cycles > st.max_cycles;
         let over_insns = st.instructions > st.max_instructions;
         st.deadline_countdown -= 1;
@@ -657,6 +743,82 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
     })
     .map_err(|e| internal("adding the invalid-access hook", e))?;
     Ok(())
+}
+
+/// Paint the unused stack below SP, the heap and the arena when `main` is entered.
+fn paint_memory(uc: &mut Unicorn<State>) {
+    let sp = uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
+    let (plan, stack_region_base) = {
+        let st = uc.get_data();
+        let Some(p) = &st.paint else { return };
+        (p.plan.clone(), st.board.stack_region(sp).map(|r| r.base))
+    };
+    // The stack itself is measured from sampled SP values, not paint: firmware often
+    // paints its own stack to measure it.
+    let stack_bottom = plan.stack_limit.filter(|&l| l < sp).or(stack_region_base).unwrap_or(sp);
+    let fill = |uc: &mut Unicorn<State>, addr: u32, len: u32| uc.mem_write(addr as u64, &vec![memtruth::PAINT; len as usize]).is_ok();
+    // The heap, clipped so that it stays below the stack.
+    let heap = plan.heap.clone().and_then(|mut h| {
+        if h.addr + h.size > stack_bottom {
+            h.size = stack_bottom.saturating_sub(h.addr);
+        }
+        (h.size > 0 && fill(uc, h.addr, h.size)).then_some(h)
+    });
+
+    let arena_ok = plan.arena.as_ref().is_some_and(|a| fill(uc, a.addr, a.size));
+    let st = uc.get_data_mut();
+    if let Some(p) = st.paint.as_mut() {
+        p.heap = heap;
+        if !arena_ok {
+            p.plan.arena = None;
+        }
+        p.done = true;
+    }
+}
+
+/// Read the painted memory back.
+fn probe_memory(uc: &Unicorn<State>) -> Option<MemoryProbe> {
+    let st = uc.get_data();
+    let p = st.paint.as_ref().filter(|p| p.done)?;
+    let read = |addr: u32, len: u32| -> Option<Vec<u8>> {
+        let mut b = vec![0u8; len as usize];
+        uc.mem_read(addr as u64, &mut b).ok().map(|_| b)
+    };
+    Some(MemoryProbe {
+        stack_peak_bytes: st.min_sp.map(|m| st.initial_sp.saturating_sub(m) as u64),
+        heap_used_bytes: p.heap.as_ref().and_then(|h| read(h.addr, h.size).map(|bytes| memtruth::heap_used(&bytes))),
+        arena: p.plan.arena.as_ref().and_then(|a| read(a.addr, a.size).map(|bytes| memtruth::buffer_use(a, memtruth::used_bytes(&bytes)))),
+    })
+}
+
+/// How a block's last instruction hands over control, for the call profiler.
+fn exit_of(last: &Insn) -> Exit {
+    use simbench_cores::insn::{REG_LR, REG_SP};
+    let m = last.mnemonic.as_str();
+    if m.starts_with("bl") && !m.starts_with("bls") && !m.starts_with("ble") && !m.starts_with("blt") && !m.starts_with("blo") {
+        return Exit::Call { indirect: last.class == Class::BranchReg };
+    }
+    match last.class {
+        Class::BranchReg if last.reads.contains(REG_LR) => Exit::Return,
+        Class::BranchReg | Class::Branch => Exit::Jump,
+        Class::BranchCond | Class::CompareBranch | Class::TableBranch => Exit::Plain,
+        Class::LoadMultiple | Class::Load if last.writes_pc => {
+            if last.mem.is_some_and(|m| m.base == REG_SP) || last.class == Class::LoadMultiple {
+                Exit::Return
+            } else {
+                Exit::Jump
+            }
+        }
+        _ if last.writes_pc => Exit::Return,
+        _ => Exit::Plain,
+    }
+}
+
+/// Display name and role of a function symbol.
+fn func_info(raw: &str) -> FuncInfo {
+    let name = demangle(raw);
+    let role = FuncRole { interpreter_invoke: name == TFLM_INVOKE, kernel: is_kernel_symbol(raw) };
+    FuncInfo { name, role }
 }
 
 /// Work around a unicorn 2.1.5 bug: calling a hook from inside a Thumb IT block stores
@@ -802,6 +964,7 @@ fn finish(
 ) -> Result<RunResult, crate::error::SimError> {
     let pc = pc_of(uc);
     let sp = uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
+    let memory_probe = probe_memory(uc);
     let st = uc.get_data_mut();
     if st.stop.is_none() {
         let at = st.blocks.get(st.cur).map(|b| (b.index_of(pc), false));
@@ -890,6 +1053,14 @@ fn finish(
         dcache: st.mem.dcache_stats(),
         branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),
         divides_timed: st.divides_timed,
+        memory_probe,
+        profiler: {
+            let end = st.cycles;
+            st.profiler.take().map(|mut p| {
+                p.finish(end);
+                p
+            })
+        },
         initial_sp: sp0,
         initial_pc: pc0,
         wall,

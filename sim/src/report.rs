@@ -3,6 +3,8 @@
 use crate::image::Image;
 use crate::machine::{RunOptions, RunResult, Stop};
 use sha2::{Digest, Sha256};
+use crate::operators::{attribute, find_model, Inputs, ProfileMode};
+use simbench_profiles::profile::MemoryUse;
 use simbench_cores::memsys::CacheStats;
 use simbench_cores::Fidelity;
 use simbench_profiles::report::{
@@ -50,6 +52,15 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         })
         .collect();
     let secs = r.wall.as_secs_f64();
+    let model = if opts.profile == ProfileMode::Off { None } else { opts.model.clone().or_else(|| find_model(image)) };
+    let attribution = r.profiler.as_ref().and_then(|p| {
+        let inputs = Inputs { image, model: model.as_ref(), clock_mhz: board.clock_mhz, markers: &r.markers, calls: p.recorded_calls(), parents: p.parent_spans() };
+        attribute(opts.profile, &inputs)
+    });
+    let mut trace = attribution.as_ref().map(|a| a.slices.clone()).unwrap_or_default();
+    if let Some(p) = &r.profiler {
+        trace.extend(p.trace().0);
+    }
     Report {
         schema: report::SCHEMA.into(),
         simbench_version: env!("CARGO_PKG_VERSION").into(),
@@ -86,13 +97,24 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         unmodelled_registers: r.unmodelled_registers.iter().map(|&(a, rd, wr)| RegisterAccess { address: hex32(a), reads: rd, writes: wr }).collect(),
         firmware_output: String::from_utf8_lossy(&r.output).into_owned(),
         firmware_output_truncated: r.output_truncated,
-        profile: None,
-        operators: Vec::new(),
-        functions: Vec::new(),
-        call_edges: Vec::new(),
-        stacks: Vec::new(),
-        memory: None,
-        trace: Vec::new(),
+        profile: attribution.as_ref().map(|a| a.summary.clone()),
+        operators: attribution.as_ref().map(|a| a.rows.clone()).unwrap_or_default(),
+        functions: r.profiler.as_ref().map(|p| p.functions()).unwrap_or_default(),
+        call_edges: r.profiler.as_ref().map(|p| p.call_edges()).unwrap_or_default(),
+        stacks: r.profiler.as_ref().map(|p| p.stacks()).unwrap_or_default(),
+        memory: (opts.profile != ProfileMode::Off).then(|| {
+            let (sections, flash_bytes, ram_bytes) = crate::memtruth::sections(image, board);
+            let probe = r.memory_probe.clone();
+            MemoryUse {
+                sections,
+                flash_bytes,
+                ram_bytes,
+                stack_peak_bytes: probe.as_ref().and_then(|p| p.stack_peak_bytes),
+                heap_used_bytes: probe.as_ref().and_then(|p| p.heap_used_bytes),
+                arena: probe.and_then(|p| p.arena),
+            }
+        }),
+        trace,
         host: HostInfo {
             wall_seconds: secs,
             simulated_mips: if secs > 0.0 { r.instructions as f64 / secs / 1e6 } else { 0.0 },

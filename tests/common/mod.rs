@@ -53,8 +53,22 @@ pub fn without_host(mut v: serde_json::Value) -> serde_json::Value {
 
 /// `key=value` lines printed by a fixture.
 pub fn kv(output: &str) -> std::collections::BTreeMap<String, String> {
-    output
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-        .collect()
+    output.lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect()
 }
+
+/// The KWS operators in model order (../shared/models/README.md, per-layer detail).
+pub const KWS_OPERATORS: [&str; 13] = [
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "CONV_2D",
+    "AVERAGE_POOL_2D",
+    "RESHAPE",
+    "FULLY_CONNECTED",
+    "SOFTMAX",
+];
