@@ -193,3 +193,26 @@ fn aot_profile_takes_shapes_from_the_model_file_when_given() {
     let wrong = report("aot_kws_mimxrt1011_O3", "mimxrt1011", &["--model", other.to_str().unwrap()]);
     assert!(wrong["profile"]["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("wrong model")));
 }
+
+#[test]
+fn code_without_symbols_is_profiled_by_address_range() {
+    // micro/dot_stripped_m4.elf is dot_m4.elf after `strip --strip-all` (fixtures/build).
+    let run = |elf: &str| {
+        let r = run_json(&fixture(elf), "m4", &["--quiet"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let (plain, stripped) = (run("micro/dot_m4.elf"), run("micro/dot_stripped_m4.elf"));
+    assert_eq!(plain["cycles"], stripped["cycles"]);
+    let (pf, sf) = (plain["functions"].as_array().unwrap(), stripped["functions"].as_array().unwrap());
+    assert_eq!(pf.len(), sf.len());
+    for (a, b) in pf.iter().zip(sf) {
+        // Same calls and cycles, function by function (both sorted by exclusive cycles).
+        assert_eq!((&a["calls"], &a["exclusive_cycles"], &a["address"]), (&b["calls"], &b["exclusive_cycles"], &b["address"]));
+        // `0xSTART-0xEND`, starting at the entry the symbol had.
+        let name = b["name"].as_str().unwrap();
+        let (start, end) = name.split_once('-').unwrap_or_else(|| panic!("{name} is not a range"));
+        assert_eq!(start, a["address"].as_str().unwrap());
+        assert!(end > start, "{name}");
+    }
+}

@@ -337,11 +337,14 @@ impl State {
             let callee = match (exit, next.entry_func) {
                 (Exit::Call { .. }, None) => {
                     let to = next.start;
-                    Some(p.func_id(to, || FuncInfo { name: self.image.describe(to).replace("no symbol", &format!("{to:#010x}")), role: FuncRole::default() }))
+                    let known = self.image.describe(to);
+                    let anonymous = known == "no symbol";
+                    Some(p.func_id(to, || FuncInfo { name: if anonymous { format!("{to:#010x}") } else { known }, role: FuncRole::default(), anonymous }))
                 }
                 (_, f) => f,
             };
             p.enter(next.start, exit, fall_through, callee, self.cycles, next.addrs.len() as u64);
+            p.code_seen(next.end);
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;
@@ -479,7 +482,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     let model = core.model();
     let detailed = opts.fidelity == Fidelity::Detailed;
     let profiler = (opts.profile != ProfileMode::Off).then(|| {
-        let info = image.function_starting_at(pc).map_or_else(|| FuncInfo { name: format!("{pc:#010x}"), role: FuncRole::default() }, |s| func_info(&s.name));
+        let info = image.function_starting_at(pc).map_or_else(|| FuncInfo { name: format!("{pc:#010x}"), role: FuncRole::default(), anonymous: true }, |s| func_info(&s.name));
         Profiler::new(pc, info, 0)
     });
     let paint = if opts.profile == ProfileMode::Off {
@@ -818,7 +821,7 @@ fn exit_of(last: &Insn) -> Exit {
 fn func_info(raw: &str) -> FuncInfo {
     let name = demangle(raw);
     let role = FuncRole { interpreter_invoke: name == TFLM_INVOKE, kernel: is_kernel_symbol(raw) };
-    FuncInfo { name, role }
+    FuncInfo { name, role, anonymous: false }
 }
 
 /// Work around a unicorn 2.1.5 bug: calling a hook from inside a Thumb IT block stores

@@ -40,6 +40,10 @@ pub struct FuncRole {
 struct Func {
     name: String,
     addr: u32,
+    /// No symbol names it: shown as the address range its code was seen to span.
+    anonymous: bool,
+    /// End of the highest block executed while this function was on top (anonymous only).
+    hi: u32,
     role: FuncRole,
     calls: u64,
     inclusive: u64,
@@ -119,6 +123,8 @@ pub struct Profiler {
 pub struct FuncInfo {
     pub name: String,
     pub role: FuncRole,
+    /// No symbol: `name` is replaced by the address range seen.
+    pub anonymous: bool,
 }
 
 impl Profiler {
@@ -150,7 +156,7 @@ impl Profiler {
         }
         let i = info();
         let id = self.funcs.len() as u32;
-        self.funcs.push(Func { name: i.name, addr, role: i.role, calls: 0, inclusive: 0, exclusive: 0, instructions: 0, active: 0 });
+        self.funcs.push(Func { name: i.name, addr, anonymous: i.anonymous, hi: addr, role: i.role, calls: 0, inclusive: 0, exclusive: 0, instructions: 0, active: 0 });
         self.by_addr.insert(addr, id);
         id
     }
@@ -255,7 +261,7 @@ impl Profiler {
         let depth = self.stack.len() as u32;
         if depth <= MAX_TRACE_DEPTH && self.trace.len() < MAX_TRACE_SLICES {
             self.trace.push(TraceSlice {
-                name: self.funcs[fr.func as usize].name.clone(),
+                name: self.display(fr.func),
                 category: "function".into(),
                 start_cycle: fr.start,
                 cycles: dur,
@@ -302,6 +308,26 @@ impl Profiler {
         }
     }
 
+    /// The block just entered ends at `end`: widens an anonymous function's range.
+    pub fn code_seen(&mut self, end: u32) {
+        if let Some(top) = self.stack.last() {
+            let f = &mut self.funcs[top.func as usize];
+            if f.anonymous && end > f.hi {
+                f.hi = end;
+            }
+        }
+    }
+
+    /// The name shown for a function: its symbol, or `0xSTART-0xEND` for code without one.
+    fn display(&self, id: u32) -> String {
+        let f = &self.funcs[id as usize];
+        if f.anonymous {
+            format!("{:#010x}-{:#010x}", f.addr, f.hi)
+        } else {
+            f.name.clone()
+        }
+    }
+
     /// Close every open frame at `now` (end of the run).
     pub fn finish(&mut self, now: u64) {
         self.settle(now);
@@ -314,9 +340,10 @@ impl Profiler {
         let mut v: Vec<FunctionStat> = self
             .funcs
             .iter()
-            .filter(|f| f.calls > 0 || f.exclusive > 0)
-            .map(|f| FunctionStat {
-                name: f.name.clone(),
+            .enumerate()
+            .filter(|(_, f)| f.calls > 0 || f.exclusive > 0)
+            .map(|(id, f)| FunctionStat {
+                name: self.display(id as u32),
                 address: simbench_profiles::report::hex32(f.addr),
                 calls: f.calls,
                 inclusive_cycles: f.inclusive,
@@ -333,8 +360,8 @@ impl Profiler {
             .edges
             .iter()
             .map(|(&(a, b), &(calls, cycles))| CallEdge {
-                caller: self.funcs[a as usize].name.clone(),
-                callee: self.funcs[b as usize].name.clone(),
+                caller: self.display(a),
+                callee: self.display(b),
                 calls,
                 cycles,
             })
@@ -354,7 +381,7 @@ impl Profiler {
                 let mut path = Vec::new();
                 let mut cur = i as u32;
                 while cur != NO_NODE {
-                    path.push(self.funcs[self.nodes[cur as usize].func as usize].name.clone());
+                    path.push(self.display(self.nodes[cur as usize].func));
                     cur = self.nodes[cur as usize].parent;
                 }
                 path.reverse();
@@ -397,7 +424,7 @@ mod tests {
     use super::*;
 
     fn info(name: &str) -> FuncInfo {
-        FuncInfo { name: name.into(), role: FuncRole::default() }
+        FuncInfo { name: name.into(), role: FuncRole::default(), anonymous: false }
     }
 
     #[test]
@@ -441,7 +468,7 @@ mod tests {
     #[test]
     fn indirect_calls_from_invoke_and_kernel_calls_are_recorded() {
         let mut p = Profiler::new(0x100, info("main"), 0);
-        let inv = p.func_id(0x500, || FuncInfo { name: "tflite::MicroInterpreter::Invoke()".into(), role: FuncRole { interpreter_invoke: true, kernel: false } });
+        let inv = p.func_id(0x500, || FuncInfo { name: "tflite::MicroInterpreter::Invoke()".into(), role: FuncRole { interpreter_invoke: true, kernel: false }, anonymous: false });
         let k = p.func_id(0x600, || info("Eval"));
         let h = p.func_id(0x700, || info("helper"));
         p.enter(0x500, Exit::Call { indirect: false }, 0x104, Some(inv), 10, 1);
@@ -456,6 +483,20 @@ mod tests {
         assert_eq!((calls[0].callee.as_str(), calls[0].start, calls[0].end), ("Eval", 13, 40));
         assert_eq!(p.parent_spans()[0].start, 10);
         assert_eq!(p.parent_spans()[0].end, 45);
+    }
+
+    #[test]
+    fn code_without_symbols_is_named_by_the_range_it_ran() {
+        let mut p = Profiler::new(0x100, info("main"), 0);
+        let anon = p.func_id(0x800, || FuncInfo { name: "0x00000800".into(), role: FuncRole::default(), anonymous: true });
+        p.enter(0x800, Exit::Call { indirect: false }, 0x104, Some(anon), 1, 1);
+        p.code_seen(0x810);
+        p.enter(0x810, Exit::Plain, 0, None, 2, 1);
+        p.code_seen(0x83a);
+        p.enter(0x104, Exit::Return, 0, None, 3, 1);
+        p.finish(4);
+        assert!(p.functions().iter().any(|f| f.name == "0x00000800-0x0000083a" && f.calls == 1));
+        assert!(p.call_edges().iter().any(|e| e.callee == "0x00000800-0x0000083a"));
     }
 
     #[test]
