@@ -65,9 +65,9 @@ pub struct Row {
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest, SimError> {
         let text = std::fs::read_to_string(path).map_err(|e| SimError::Io(format!("cannot read calibration manifest '{}': {e}", path.display())))?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| SimError::BadElf(format!("calibration manifest '{}': {e}", path.display())))?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| SimError::Io(format!("calibration manifest '{}' is not valid: {e}", path.display())))?;
         if m.schema != SCHEMA {
-            return Err(SimError::BadElf(format!("calibration manifest '{}': schema '{}', expected '{SCHEMA}'", path.display(), m.schema)));
+            return Err(SimError::Io(format!("calibration manifest '{}': schema '{}', expected '{SCHEMA}'", path.display(), m.schema)));
         }
         Ok(m)
     }
@@ -88,7 +88,7 @@ pub fn run_manifest(path: &Path, fidelity: Fidelity) -> Result<Vec<Row>, SimErro
     let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let mut rows = Vec::new();
     for (core, elf) in &manifest.elfs {
-        let board_name = manifest.boards.get(core).ok_or_else(|| SimError::BadElf(format!("{name}: no board for core '{core}'")))?;
+        let board_name = manifest.boards.get(core).ok_or_else(|| SimError::Io(format!("calibration manifest {name}: no board for core '{core}'")))?;
         let board = Board::preset(board_name).ok_or_else(|| SimError::BadBoard(format!("{name}: unknown board preset '{board_name}'")))?;
         let image = Image::from_file(&root.join(elf))?;
         let opts = RunOptions {

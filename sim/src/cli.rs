@@ -227,7 +227,7 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
         model: match &args.model {
             Some(p) => {
                 let bytes = std::fs::read(p).map_err(|e| SimError::Io(format!("cannot read --model '{}': {e}", p.display())))?;
-                Some(simbench_profiles::tflite::parse(&bytes).map_err(|e| SimError::BadElf(format!("--model '{}': {e}", p.display())))?)
+                Some(simbench_profiles::tflite::parse(&bytes).map_err(|e| SimError::Io(format!("--model '{}' is not a usable TFLite model: {e}", p.display())))?)
             }
             None => None,
         },
