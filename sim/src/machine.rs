@@ -332,19 +332,24 @@ impl State {
         }
         if let Some(p) = self.profiler.as_mut() {
             let next = &self.blocks[idx];
-            self.sp_sample_due = self.blocks.get(cur).is_some_and(|b| b.writes_sp);
-            let (exit, fall_through) = self.blocks.get(cur).map_or((Exit::Plain, 0), |b| (b.exit, b.end));
-            let callee = match (exit, next.entry_func) {
-                (Exit::Call { .. }, None) => {
-                    let to = next.start;
-                    let known = self.image.describe(to);
-                    let anonymous = known == "no symbol";
-                    Some(p.func_id(to, || FuncInfo { name: if anonymous { format!("{to:#010x}") } else { known }, role: FuncRole::default(), anonymous }))
-                }
-                (_, f) => f,
-            };
-            p.enter(next.start, exit, fall_through, callee, self.cycles, next.addrs.len() as u64);
-            p.code_seen(next.end);
+            let prev = self.blocks.get(cur);
+            self.sp_sample_due = prev.is_some_and(|b| b.writes_sp);
+            let (exit, fall_through) = prev.map_or((Exit::Plain, 0), |b| (b.exit, b.end));
+            if exit == Exit::Plain {
+                p.plain_block(next.addrs.len() as u64, next.end);
+            } else {
+                let callee = match (exit, next.entry_func) {
+                    (Exit::Call { .. }, None) => {
+                        let to = next.start;
+                        let known = self.image.describe(to);
+                        let anonymous = known == "no symbol";
+                        Some(p.func_id(to, || FuncInfo { name: if anonymous { format!("{to:#010x}") } else { known }, role: FuncRole::default(), anonymous }))
+                    }
+                    (_, f) => f,
+                };
+                p.enter(next.start, exit, fall_through, callee, self.cycles, next.addrs.len() as u64);
+                p.code_seen(next.end);
+            }
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;

@@ -117,6 +117,10 @@ pub struct Profiler {
     parents: Vec<ParentSpan>,
     /// Serials of frames that made recorded calls, to close their span on return.
     parent_open: FxHashMap<u64, usize>,
+    /// The function on top of the stack and whether it is anonymous, cached for the
+    /// per-block fast path (`plain_block`).
+    top_func: u32,
+    top_anonymous: bool,
 }
 
 /// What the profiler knows about a function entry address the first time it sees it.
@@ -143,6 +147,8 @@ impl Profiler {
             calls: Vec::new(),
             parents: Vec::new(),
             parent_open: FxHashMap::default(),
+            top_func: u32::MAX,
+            top_anonymous: false,
         };
         let f = p.func_id(entry, || info);
         p.push(f, u32::MAX, now, false);
@@ -237,10 +243,38 @@ impl Profiler {
             _ => None,
         };
         self.stack.push(Frame { func, node, return_addr, start: now, record, serial: self.serial });
+        self.refresh_top();
+    }
+
+    fn refresh_top(&mut self) {
+        match self.stack.last() {
+            Some(f) => {
+                self.top_func = f.func;
+                self.top_anonymous = self.funcs[f.func as usize].anonymous;
+            }
+            None => {
+                self.top_func = u32::MAX;
+                self.top_anonymous = false;
+            }
+        }
+    }
+
+    /// The per-block fast path for blocks entered without a call, return or jump: count
+    /// the block's instructions for the function on top, and widen its range if it has
+    /// no symbol.
+    #[inline]
+    pub fn plain_block(&mut self, instructions: u64, end: u32) {
+        if let Some(f) = self.funcs.get_mut(self.top_func as usize) {
+            f.instructions += instructions;
+            if self.top_anonymous && end > f.hi {
+                f.hi = end;
+            }
+        }
     }
 
     fn pop(&mut self, now: u64) {
         let Some(fr) = self.stack.pop() else { return };
+        self.refresh_top();
         let dur = now.saturating_sub(fr.start);
         let f = &mut self.funcs[fr.func as usize];
         f.active -= 1;
