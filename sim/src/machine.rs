@@ -172,6 +172,8 @@ struct Block {
     entry_func: Option<u32>,
     /// Some instruction writes SP (push, sub sp, pop…): the SP is sampled after it.
     writes_sp: bool,
+    /// The block contains an IT instruction (see `clear_stale_it_state`).
+    has_it: bool,
     executions: u64,
     classes: Box<[(Class, u32)]>,
 }
@@ -294,6 +296,7 @@ impl State {
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
+            has_it: insns.iter().any(|i| i.class == Class::It),
             entry_func: self.profiler.is_some().then(|| self.image.function_starting_at(addr).map(|s| (s.addr, func_info(&s.name)))).flatten().map(|(a, info)| {
                 self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))
             }),
@@ -370,6 +373,11 @@ impl State {
         if fetch > 0 {
             self.regions[b.region].fetch_wait_cycles += fetch as u64;
         }
+    }
+
+    /// Whether the block executing now contains an IT instruction.
+    fn current_block_has_it(&self) -> bool {
+        self.blocks.get(self.cur).is_none_or(|b| b.has_it)
     }
 
     fn add_wait(&mut self, cycles: u64) {
@@ -594,7 +602,9 @@ fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<
         if uc.get_data().mem.needs_data_hook(ri) || count_all {
             uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, addr, _size, _v| {
                 let write = kind == MemType::WRITE;
-                if !write {
+                // Only blocks with an IT instruction can leave IT state behind (see
+                // clear_stale_it_state); checking the block avoids a register read per access.
+                if uc.get_data().current_block_has_it() {
                     clear_stale_it_state(uc);
                 }
                 let st = uc.get_data_mut();
