@@ -63,6 +63,11 @@ enum Command {
     /// Run a firmware ELF and check its cycles against a budgets file (CI gate); exit 1
     /// when a budget is exceeded.
     Check(crate::check::CheckArgs),
+    /// Run firmware × boards (or cores) × clocks in parallel and print one row per run;
+    /// `--shard I/N` runs a slice of the matrix for CI matrices and clusters.
+    Sweep(crate::sweep::SweepArgs),
+    /// Merge the JSON outputs of `simbench sweep --shard I/N` into the unsharded sweep.
+    Merge(crate::merge::MergeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -309,6 +314,8 @@ pub fn main() -> i32 {
             .map_err(|e| if e.is_usage() { SimError::Usage(e.to_string()) } else { SimError::Io(format!("aot: {e}")) }),
         Some(Command::Compare(args)) => crate::compare::run(args),
         Some(Command::Check(args)) => crate::check::run(args),
+        Some(Command::Sweep(args)) => crate::sweep::run(args),
+        Some(Command::Merge(args)) => crate::merge::run(args),
         None => run_firmware(&cli.run),
     };
     match outcome {

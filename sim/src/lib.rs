@@ -12,12 +12,14 @@ pub mod error;
 pub mod image;
 pub mod machine;
 pub mod memtruth;
+pub mod merge;
 pub mod operators;
 pub mod ppb;
 pub mod profiler;
 pub mod report;
 pub mod runner;
 pub mod semihost;
+pub mod sweep;
 
 pub use error::SimError;
 pub use image::Image;
