@@ -166,3 +166,28 @@ fn peripheral_ignore_regions_read_zero_and_are_counted() {
     let apb = r["regions"].as_array().unwrap().iter().find(|g| g["name"] == "apb").unwrap();
     assert_eq!(apb["data_reads"], 1);
 }
+
+#[test]
+fn faults_and_limits_report_instruction_call_stack_and_recent_blocks() {
+    // udf_m4: main calls bad_insn, which executes `udf #0` (fixtures/micro/udf.c).
+    let run = run_json(&fixture("micro/udf_m4.elf"), "m4", &["--quiet"]);
+    assert_eq!(run.code, 4);
+    let e = &run.json()["error"];
+    assert_eq!(e["kind"], "undefined-instruction");
+    assert_eq!((e["symbol"].as_str(), e["instruction"].as_str()), (Some("bad_insn"), Some("udf #0")));
+    let stack: Vec<&str> = e["call_stack"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(stack[0].starts_with("bad_insn (returns to ") && stack[1].starts_with("main (returns to ") && stack[2] == "Reset_Handler", "{stack:?}");
+    assert!(e["recent_blocks"].as_array().unwrap().last().unwrap().as_str().unwrap().ends_with("bad_insn"));
+    assert!(run.stderr.contains("call stack (innermost first):"), "{}", run.stderr);
+    // Endless recursion: the repeated frame is folded, not listed thousands of times.
+    let run = run_json(&fixture("micro/stack_overflow_m4.elf"), "m4", &["--quiet"]);
+    let e = &run.json()["error"];
+    let first = e["call_stack"][0].as_str().unwrap();
+    assert!(first.starts_with("recurse (returns to ") && first.contains(" × "), "{first}");
+    assert!(e["call_stack"].as_array().unwrap().len() < 10);
+    // A limit carries the same context; a clean exit has none.
+    let run = run_json(&fixture("micro/runaway_m4.elf"), "m4", &["--quiet", "--max-cycles", "100000"]);
+    assert_eq!(run.code, 5);
+    assert_eq!(run.json()["error"]["kind"], "limit");
+    assert_eq!(run_json(&fixture("micro/exit3_m4.elf"), "m4", &["--quiet"]).json()["error"], serde_json::Value::Null);
+}

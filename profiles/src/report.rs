@@ -53,6 +53,9 @@ pub struct Report {
     /// Flash/RAM by section, stack, heap and arena use.
     #[serde(default)]
     pub memory: Option<MemoryUse>,
+    /// Where and how a run that faulted or hit a limit stopped (null after a normal exit).
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
     /// Operator and function slices on the modelled time axis, for the Chrome trace
     /// renderer (not part of the JSON report: it can be large).
     #[serde(skip)]
@@ -115,6 +118,25 @@ pub struct Outcome {
     pub message: Option<String>,
     pub pc: Option<String>,
     pub symbol: Option<String>,
+}
+
+/// The context of a fault or limit, for debugging firmware without a debugger.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ErrorInfo {
+    /// Fault kind (`unmapped-access`, `undefined-instruction`, …) or `limit`.
+    pub kind: String,
+    pub pc: String,
+    /// `symbol+0xoff` of the PC.
+    pub symbol: String,
+    /// The instruction at the PC, disassembled.
+    pub instruction: String,
+    /// Active calls, innermost first (from the profiler's shadow call stack; empty with
+    /// `--profile off`).
+    pub call_stack: Vec<String>,
+    /// Start addresses (`0x… symbol+0xoff`) of the last blocks executed, oldest first.
+    pub recent_blocks: Vec<String>,
+    /// Modelled cycles when it stopped.
+    pub cycles: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

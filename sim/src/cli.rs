@@ -201,6 +201,21 @@ fn list_boards(format: &str) -> Result<String, SimError> {
     }
 }
 
+/// The fault context after the one-line message: instruction, call stack, recent blocks.
+fn print_error_context(report: &simbench_profiles::Report) {
+    let Some(e) = &report.error else { return };
+    eprintln!("  at {} {}: {}   ({} cycles so far)", e.pc, e.symbol, e.instruction, e.cycles);
+    if !e.call_stack.is_empty() {
+        eprintln!("  call stack (innermost first):");
+        for f in &e.call_stack {
+            eprintln!("    {f}");
+        }
+    }
+    if !e.recent_blocks.is_empty() {
+        eprintln!("  last blocks executed (oldest first): {}", e.recent_blocks.join(", "));
+    }
+}
+
 pub fn parse_fidelity(s: &str) -> Result<Fidelity, SimError> {
     Fidelity::parse(s).ok_or_else(|| SimError::Usage(format!("unknown --timing '{s}': fast or detailed")))
 }
@@ -254,10 +269,12 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
         Stop::Exit(_) => exit_code::FIRMWARE_NONZERO,
         Stop::Fault { message, .. } => {
             eprintln!("simbench: {message}");
+            print_error_context(&report);
             exit_code::FIRMWARE_FAULT
         }
         Stop::Limit { message, .. } => {
             eprintln!("simbench: {message}");
+            print_error_context(&report);
             exit_code::LIMIT
         }
     })

@@ -34,6 +34,8 @@ const MAX_CAPTURED_OUTPUT: usize = 1 << 20;
 const MAX_MARKERS: usize = 1 << 20;
 /// How often (in blocks) the wall-clock deadline is checked.
 const DEADLINE_CHECK_BLOCKS: u32 = 1 << 14;
+/// Blocks remembered for fault reports.
+const RECENT_BLOCKS: usize = 8;
 /// Cortex-M7 BTAC entries: not published [TR §3]; see cores/src/timing/predictor.rs.
 const BTAC_ENTRIES: usize = 128;
 
@@ -118,6 +120,8 @@ pub struct RunResult {
     pub divides_timed: u64,
     /// The function profiler after the run (None with `--profile off`).
     pub profiler: Option<Profiler>,
+    /// Context of a fault or limit stop.
+    pub error: Option<simbench_profiles::report::ErrorInfo>,
     /// Stack, heap and arena use measured by painting at `main` (None when not painted).
     pub memory_probe: Option<MemoryProbe>,
 }
@@ -201,6 +205,9 @@ struct State {
     paint: Option<PaintState>,
     /// The block just left wrote SP: sample SP now.
     sp_sample_due: bool,
+    /// Start addresses of the last blocks entered (ring buffer) and the next slot.
+    recent: [u32; RECENT_BLOCKS],
+    recent_next: usize,
     fidelity: Fidelity,
     mem: MemorySystem,
     predictor: Option<BranchPredictor>,
@@ -356,6 +363,8 @@ impl State {
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;
+        self.recent[self.recent_next] = b.start;
+        self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         self.cur = idx;
         self.block_entry = self.cycles;
         self.cycles += b.total() as u64;
@@ -401,6 +410,25 @@ impl State {
         self.decoder
             .disassemble_one(&bytes, pc)
             .unwrap_or_else(|| format!("bytes {}", bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")))
+    }
+
+    /// Where a faulting or stopped run was, for the report's `error` object.
+    fn error_info(&self, kind: &str, pc: u32) -> simbench_profiles::report::ErrorInfo {
+        use simbench_profiles::report::hex32;
+        let recent = (0..RECENT_BLOCKS)
+            .map(|i| self.recent[(self.recent_next + i) % RECENT_BLOCKS])
+            .filter(|&a| a != u32::MAX)
+            .map(|a| format!("{} {}", hex32(a), self.image.describe(a)))
+            .collect();
+        simbench_profiles::report::ErrorInfo {
+            kind: kind.to_string(),
+            pc: hex32(pc),
+            symbol: self.image.describe(pc),
+            instruction: self.disassemble(pc),
+            call_stack: self.profiler.as_ref().map(|p| p.call_stack()).unwrap_or_default(),
+            recent_blocks: recent,
+            cycles: self.cycles,
+        }
     }
 
     fn describe(&self, pc: u32) -> String {
@@ -510,6 +538,8 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         min_sp: None,
         initial_sp: sp,
         sp_sample_due: false,
+        recent: [u32::MAX; RECENT_BLOCKS],
+        recent_next: 0,
         predictor: (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES)),
         model,
         fidelity: opts.fidelity,
@@ -1072,6 +1102,11 @@ fn finish(
         branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),
         divides_timed: st.divides_timed,
         memory_probe,
+        error: match st.stop.as_ref() {
+            Some(Stop::Fault { kind, pc, .. }) => Some(st.error_info(kind, *pc)),
+            Some(Stop::Limit { pc, .. }) => Some(st.error_info("limit", *pc)),
+            _ => None,
+        },
         profiler: {
             let end = st.cycles;
             st.profiler.take().map(|mut p| {

@@ -362,6 +362,29 @@ impl Profiler {
         }
     }
 
+    /// Active calls, innermost first: `function (returns to 0x…)`; identical consecutive
+    /// frames (recursion) are folded into one line with `× N`, and at most 64 lines kept.
+    pub fn call_stack(&self) -> Vec<String> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for f in self.stack.iter().rev() {
+            let line = if f.return_addr == u32::MAX {
+                self.display(f.func)
+            } else {
+                format!("{} (returns to {:#010x})", self.display(f.func), f.return_addr)
+            };
+            match out.last_mut() {
+                Some((l, n)) if *l == line => *n += 1,
+                _ => out.push((line, 1)),
+            }
+        }
+        let total = out.len();
+        let mut lines: Vec<String> = out.into_iter().take(64).map(|(l, n)| if n > 1 { format!("{l} × {n}") } else { l }).collect();
+        if total > 64 {
+            lines.push(format!("… {} more", total - 64));
+        }
+        lines
+    }
+
     /// Close every open frame at `now` (end of the run).
     pub fn finish(&mut self, now: u64) {
         self.settle(now);

@@ -102,6 +102,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         functions: r.profiler.as_ref().map(|p| p.functions()).unwrap_or_default(),
         call_edges: r.profiler.as_ref().map(|p| p.call_edges()).unwrap_or_default(),
         stacks: r.profiler.as_ref().map(|p| p.stacks()).unwrap_or_default(),
+        error: r.error.clone(),
         memory: (opts.profile != ProfileMode::Off).then(|| {
             let (sections, flash_bytes, ram_bytes) = crate::memtruth::sections(image, board);
             let probe = r.memory_probe.clone();
