@@ -100,6 +100,13 @@ impl Image {
                 header::machine_to_str(machine)
             )));
         }
+        match u16::from_le_bytes([bytes[16], bytes[17]]) {
+            header::ET_EXEC => {}
+            header::ET_REL => {
+                return Err(bad("this is a relocatable object (ET_REL, a .o file): its code is not linked to addresses yet. Link it into an executable with a board linker script (runtime/boards/*.ld)"))
+            }
+            t => return Err(bad(format!("ELF type {} ({t}): simbench runs linked executables (ET_EXEC)", header::et_to_str(t)))),
+        }
         // goblin is careful, but a panic on hostile input must still become an error.
         let parsed = std::panic::catch_unwind(|| Elf::parse(bytes).map(|elf| Image::from_elf(&elf, bytes)));
         match parsed {
