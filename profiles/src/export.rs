@@ -291,6 +291,7 @@ pub(crate) mod tests {
             call_edges: vec![],
             stacks: vec![],
             memory: None,
+            error: None,
             trace: vec![],
             host: HostInfo { wall_seconds: 0.5, simulated_mips: 10.0, blocks_decoded: 42 },
         }

@@ -716,6 +716,7 @@ pub(crate) mod tests {
             call_edges: vec![],
             stacks: vec![],
             memory: None,
+            error: None,
             trace: vec![],
             host: HostInfo { wall_seconds: 0.0, simulated_mips: 0.0, blocks_decoded: 0 },
         }
