@@ -559,7 +559,7 @@ pub fn parse(bytes: &[u8]) -> Result<Model, Error> {
     }
     let opts = VerifierOptions::default();
     let mut v = Verifier::new(&opts, bytes);
-    <ForwardsUOffset<ModelV>>::run_verifier(&mut v, 0).map_err(|e| Error::Malformed(e.to_string()))?;
+    <ForwardsUOffset<ModelV>>::run_verifier(&mut v, 0).map_err(|e| Error::Malformed(e.to_string().trim_end().to_string()))?;
     // SAFETY: the root offset and the Model table were verified just above.
     let root = T(unsafe { flatbuffers::root_unchecked::<Table>(bytes) });
     read_model(root)

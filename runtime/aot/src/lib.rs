@@ -118,10 +118,12 @@ pub fn write_bundle(bundle: &Bundle, dir: &Path) -> Result<(), AotError> {
 /// returns the summary to print (one line per memory area).
 pub fn run(model_path: &Path, out_dir: &Path, name: Option<&str>) -> Result<String, AotError> {
     let bytes = std::fs::read(model_path).map_err(|e| AotError::BadModel(format!("cannot read model '{}': {e}", model_path.display())))?;
-    let model = tflite::parse(&bytes).map_err(|e| match AotError::from(e) {
+    let with_path = |e: AotError| match e {
         AotError::BadModel(m) => AotError::BadModel(format!("{}: {m}", model_path.display())),
+        AotError::Unsupported(m) => AotError::Unsupported(format!("{}: {m}", model_path.display())),
         other => other,
-    })?;
+    };
+    let model = tflite::parse(&bytes).map_err(|e| with_path(AotError::from(e)))?;
     let name = match name {
         Some(n) => {
             let c = emit::c_ident(n.trim());
@@ -133,7 +135,7 @@ pub fn run(model_path: &Path, out_dir: &Path, name: Option<&str>) -> Result<Stri
         None => default_name(model_path),
     };
     let source = model_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let bundle = generate(&model, &name, &source)?;
+    let bundle = generate(&model, &name, &source).map_err(with_path)?;
     write_bundle(&bundle, out_dir)?;
     let p = &bundle.plan;
     let ops = bundle.steps.len() - p.elided.iter().filter(|&&e| e).count();
