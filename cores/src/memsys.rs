@@ -249,13 +249,13 @@ pub struct MemorySystem {
     icache_always_on: bool,
     dcache_always_on: bool,
     accel: Option<Accelerator>,
-    /// `fetch_mode` per region, recomputed when the caches are switched.
-    modes: Vec<FetchMode>,
+    /// How each region's fetches are timed, recomputed when the caches are switched.
+    paths: Vec<FetchPath>,
 }
 
 impl MemorySystem {
     pub fn new(board: &Board, fidelity: Fidelity) -> MemorySystem {
-        MemorySystem {
+        let mut m = MemorySystem {
             fidelity,
             regions: board.regions.iter().map(RegionTiming::of).collect(),
             icache: board.icache.as_ref().map(Cache::from_config),
@@ -265,29 +265,23 @@ impl MemorySystem {
             icache_always_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
             dcache_always_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
             accel: board.accelerator.as_ref().map(Accelerator::new),
-            modes: Vec::new(),
-        }
-        .with_modes()
+            paths: Vec::new(),
+        };
+        m.update_paths();
+        m
     }
 
-    fn with_modes(mut self) -> MemorySystem {
-        self.update_modes();
-        self
-    }
-
-    fn update_modes(&mut self) {
-        self.modes = (0..self.regions.len())
-            .map(|r| match self.fetch_path(r) {
-                FetchPath::Free => FetchMode::Free,
-                FetchPath::Plain => FetchMode::Plain,
-                FetchPath::ICache | FetchPath::Accelerator => FetchMode::Dynamic,
-            })
-            .collect();
+    fn update_paths(&mut self) {
+        self.paths = (0..self.regions.len()).map(|r| self.fetch_path(r)).collect();
     }
 
     /// How fetches from `region` are timed now (out-of-range regions are free).
     pub fn fetch_mode(&self, region: usize) -> FetchMode {
-        self.modes.get(region).copied().unwrap_or(FetchMode::Free)
+        match self.paths.get(region) {
+            Some(FetchPath::Plain) => FetchMode::Plain,
+            Some(FetchPath::ICache | FetchPath::Accelerator) => FetchMode::Dynamic,
+            Some(FetchPath::Free) | None => FetchMode::Free,
+        }
     }
 
     pub fn fidelity(&self) -> Fidelity {
@@ -304,7 +298,7 @@ impl MemorySystem {
         if !self.dcache_always_on {
             self.dcache_on = dcache && self.dcache.is_some();
         }
-        self.update_modes();
+        self.update_paths();
     }
 
     pub fn caches_enabled(&self) -> (bool, bool) {
@@ -329,7 +323,7 @@ impl MemorySystem {
     /// ends at `end`) that start at cycles `entry + offsets[i]` without fetch stalls.
     /// Each line the block touches is requested when its first instruction is due.
     pub fn fetch(&mut self, region: usize, addrs: &[u32], end: u32, offsets: &[u32], entry: u64) -> u32 {
-        let path = self.fetch_path(region);
+        let path = self.paths.get(region).copied().unwrap_or(FetchPath::Free);
         let line_bytes = match path {
             FetchPath::Free => return 0,
             FetchPath::ICache => self.icache.as_ref().map_or(32, Cache::line_bytes),

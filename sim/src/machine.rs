@@ -345,9 +345,7 @@ impl State {
             let prev = self.blocks.get(cur);
             self.sp_sample_due = prev.is_some_and(|b| b.writes_sp);
             let (exit, fall_through) = prev.map_or((Exit::Plain, 0), |b| (b.exit, b.end));
-            if exit == Exit::Plain {
-                p.plain_block(next.addrs.len() as u64, next.end);
-            } else {
+            if exit != Exit::Plain {
                 let callee = match (exit, next.entry_func) {
                     (Exit::Call { .. }, None) => {
                         let to = next.start;
@@ -357,9 +355,9 @@ impl State {
                     }
                     (_, f) => f,
                 };
-                p.enter(next.start, exit, fall_through, callee, self.cycles, next.addrs.len() as u64);
-                p.code_seen(next.end);
+                p.transfer(next.start, exit, fall_through, callee, self.cycles);
             }
+            p.block(next.addrs.len() as u64, next.end);
         }
         let b = &mut self.blocks[idx];
         b.executions += 1;

@@ -162,12 +162,9 @@ pub fn attribute(mode: ProfileMode, inp: &Inputs) -> Option<Attribution> {
     let rows: Vec<OperatorRow> = raws
         .iter()
         .map(|r| {
-            let op = if source == "tflm" || inp.model.is_some() {
-                inp.model.and_then(|m| m.operators.get(r.index as usize))
-            } else {
-                None
-            };
-            let mac = op.and_then(|o| macs(inp.model.unwrap(), o));
+            // The model's operator at this index, with the model it belongs to.
+            let op = inp.model.and_then(|m| m.operators.get(r.index as usize).map(|o| (m, o)));
+            let mac = op.and_then(|(m, o)| macs(m, o));
             OperatorRow {
                 index: r.index,
                 op: r.op.clone(),
@@ -178,8 +175,8 @@ pub fn attribute(mode: ProfileMode, inp: &Inputs) -> Option<Attribution> {
                 cycles_per_mac: mac.filter(|&m| m > 0).map(|m| r.cycles as f64 / m as f64),
                 latency_us: r.cycles as f64 / inp.clock_mhz,
                 start_cycle: r.start,
-                inputs: op.map(|o| shapes(inp.model.unwrap(), o.inputs.iter().flatten().copied())).unwrap_or_default(),
-                outputs: op.map(|o| shapes(inp.model.unwrap(), o.outputs.iter().copied())).unwrap_or_default(),
+                inputs: op.map(|(m, o)| shapes(m, o.inputs.iter().flatten().copied())).unwrap_or_default(),
+                outputs: op.map(|(m, o)| shapes(m, o.outputs.iter().copied())).unwrap_or_default(),
                 invocation: r.invocation,
             }
         })

@@ -118,7 +118,7 @@ pub struct Profiler {
     /// Serials of frames that made recorded calls, to close their span on return.
     parent_open: FxHashMap<u64, usize>,
     /// The function on top of the stack and whether it is anonymous, cached for the
-    /// per-block fast path (`plain_block`).
+    /// per-block path (`block`).
     top_func: u32,
     top_anonymous: bool,
 }
@@ -259,11 +259,10 @@ impl Profiler {
         }
     }
 
-    /// The per-block fast path for blocks entered without a call, return or jump: count
-    /// the block's instructions for the function on top, and widen its range if it has
-    /// no symbol.
+    /// Every block entered, after any `transfer`: count its instructions for the function
+    /// on top, and widen that function's range if it has no symbol.
     #[inline]
-    pub fn plain_block(&mut self, instructions: u64, end: u32) {
+    pub fn block(&mut self, instructions: u64, end: u32) {
         if let Some(f) = self.funcs.get_mut(self.top_func as usize) {
             f.instructions += instructions;
             if self.top_anonymous && end > f.hi {
@@ -306,10 +305,11 @@ impl Profiler {
         }
     }
 
-    /// A block starting at `to` is entered at cycle `now`, after a block that ended with
+    /// Control reaches a block starting at `to` at cycle `now` from a block that ended with
     /// `exit` (whose fall-through address is `fall_through`); `callee` is the function id
-    /// when `to` is a call target or a function entry. `instructions` run in the block.
-    pub fn enter(&mut self, to: u32, exit: Exit, fall_through: u32, callee: Option<u32>, now: u64, instructions: u64) {
+    /// when `to` is a call target or a function entry. (Blocks entered with `Exit::Plain`
+    /// need only [`Profiler::block`].)
+    pub fn transfer(&mut self, to: u32, exit: Exit, fall_through: u32, callee: Option<u32>, now: u64) {
         match exit {
             Exit::Plain => {}
             Exit::Call { indirect } => {
@@ -335,19 +335,6 @@ impl Profiler {
                         }
                     }
                 }
-            }
-        }
-        if let Some(top) = self.stack.last() {
-            self.funcs[top.func as usize].instructions += instructions;
-        }
-    }
-
-    /// The block just entered ends at `end`: widens an anonymous function's range.
-    pub fn code_seen(&mut self, end: u32) {
-        if let Some(top) = self.stack.last() {
-            let f = &mut self.funcs[top.func as usize];
-            if f.anonymous && end > f.hi {
-                f.hi = end;
             }
         }
     }
@@ -480,6 +467,12 @@ pub fn demangle(name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// One block entry as the machine does it: the transfer, then the block's count.
+    fn step(p: &mut Profiler, to: u32, exit: Exit, fall_through: u32, callee: Option<u32>, now: u64, instructions: u64) {
+        p.transfer(to, exit, fall_through, callee, now);
+        p.block(instructions, 0);
+    }
+
     fn info(name: &str) -> FuncInfo {
         FuncInfo { name: name.into(), role: FuncRole::default(), anonymous: false }
     }
@@ -490,8 +483,8 @@ mod tests {
         // to 0x104, main runs until 30.
         let mut p = Profiler::new(0x100, info("main"), 0);
         let f = p.func_id(0x200, || info("f"));
-        p.enter(0x200, Exit::Call { indirect: false }, 0x104, Some(f), 10, 3);
-        p.enter(0x104, Exit::Return, 0, None, 25, 2);
+        step(&mut p, 0x200, Exit::Call { indirect: false }, 0x104, Some(f), 10, 3);
+        step(&mut p, 0x104, Exit::Return, 0, None, 25, 2);
         p.finish(30);
         let fs = p.functions();
         let get = |n: &str| fs.iter().find(|x| x.name == n).unwrap().clone();
@@ -508,12 +501,12 @@ mod tests {
         let mut p = Profiler::new(0x100, info("main"), 0);
         let r = p.func_id(0x300, || info("rec"));
         let t = p.func_id(0x400, || info("tail"));
-        p.enter(0x300, Exit::Call { indirect: false }, 0x104, Some(r), 0, 1);
-        p.enter(0x300, Exit::Call { indirect: false }, 0x310, Some(r), 5, 1);
-        p.enter(0x310, Exit::Return, 0, None, 9, 1);
+        step(&mut p, 0x300, Exit::Call { indirect: false }, 0x104, Some(r), 0, 1);
+        step(&mut p, 0x300, Exit::Call { indirect: false }, 0x310, Some(r), 5, 1);
+        step(&mut p, 0x310, Exit::Return, 0, None, 9, 1);
         // rec tail-calls `tail` (B to its entry); `tail` returns straight to main.
-        p.enter(0x400, Exit::Jump, 0, Some(t), 12, 1);
-        p.enter(0x104, Exit::Return, 0, None, 20, 1);
+        step(&mut p, 0x400, Exit::Jump, 0, Some(t), 12, 1);
+        step(&mut p, 0x104, Exit::Return, 0, None, 20, 1);
         p.finish(20);
         let fs = p.functions();
         let get = |n: &str| fs.iter().find(|x| x.name == n).unwrap().clone();
@@ -528,12 +521,12 @@ mod tests {
         let inv = p.func_id(0x500, || FuncInfo { name: "tflite::MicroInterpreter::Invoke()".into(), role: FuncRole { interpreter_invoke: true, kernel: false }, anonymous: false });
         let k = p.func_id(0x600, || info("Eval"));
         let h = p.func_id(0x700, || info("helper"));
-        p.enter(0x500, Exit::Call { indirect: false }, 0x104, Some(inv), 10, 1);
-        p.enter(0x700, Exit::Call { indirect: false }, 0x504, Some(h), 11, 1); // direct: not an op
-        p.enter(0x504, Exit::Return, 0, None, 12, 1);
-        p.enter(0x600, Exit::Call { indirect: true }, 0x508, Some(k), 13, 1);
-        p.enter(0x508, Exit::Return, 0, None, 40, 1);
-        p.enter(0x104, Exit::Return, 0, None, 45, 1);
+        step(&mut p, 0x500, Exit::Call { indirect: false }, 0x104, Some(inv), 10, 1);
+        step(&mut p, 0x700, Exit::Call { indirect: false }, 0x504, Some(h), 11, 1); // direct: not an op
+        step(&mut p, 0x504, Exit::Return, 0, None, 12, 1);
+        step(&mut p, 0x600, Exit::Call { indirect: true }, 0x508, Some(k), 13, 1);
+        step(&mut p, 0x508, Exit::Return, 0, None, 40, 1);
+        step(&mut p, 0x104, Exit::Return, 0, None, 45, 1);
         p.finish(50);
         let calls = p.recorded_calls();
         assert_eq!(calls.len(), 1);
@@ -546,11 +539,10 @@ mod tests {
     fn code_without_symbols_is_named_by_the_range_it_ran() {
         let mut p = Profiler::new(0x100, info("main"), 0);
         let anon = p.func_id(0x800, || FuncInfo { name: "0x00000800".into(), role: FuncRole::default(), anonymous: true });
-        p.enter(0x800, Exit::Call { indirect: false }, 0x104, Some(anon), 1, 1);
-        p.code_seen(0x810);
-        p.enter(0x810, Exit::Plain, 0, None, 2, 1);
-        p.code_seen(0x83a);
-        p.enter(0x104, Exit::Return, 0, None, 3, 1);
+        p.transfer(0x800, Exit::Call { indirect: false }, 0x104, Some(anon), 1);
+        p.block(1, 0x810);
+        p.block(1, 0x83a);
+        step(&mut p, 0x104, Exit::Return, 0, None, 3, 1);
         p.finish(4);
         assert!(p.functions().iter().any(|f| f.name == "0x00000800-0x0000083a" && f.calls == 1));
         assert!(p.call_edges().iter().any(|e| e.callee == "0x00000800-0x0000083a"));

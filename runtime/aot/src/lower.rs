@@ -153,21 +153,11 @@ fn lower_op(model: &Model, index: usize) -> Result<Step, AotError> {
                     Arg::Int("out_h", oh as i64),
                     Arg::Int("out_w", ow as i64),
                     Arg::Int("out_c", oc as i64),
-                    Arg::Int("k_h", kh as i64),
-                    Arg::Int("k_w", kw as i64),
-                    Arg::Int("stride_h", *stride_h as i64),
-                    Arg::Int("stride_w", *stride_w as i64),
-                    Arg::Int("dil_h", *dilation_h as i64),
-                    Arg::Int("dil_w", *dilation_w as i64),
-                    Arg::Int("pad_h", quant::padding_before(ih, kh, *stride_h, *dilation_h, oh) as i64),
-                    Arg::Int("pad_w", quant::padding_before(iw, kw, *stride_w, *dilation_w, ow) as i64),
-                    Arg::Int("in_offset", -(zi as i64)),
-                    Arg::Int("out_offset", zo as i64),
-                    Arg::Array("mult", mult),
-                    Arg::Array("shift", shift),
-                    Arg::Int("act_min", amin as i64),
-                    Arg::Int("act_max", amax as i64),
-                ],
+                ]
+                .into_iter()
+                .chain(window_args([ih, iw], [kh, kw], [*stride_h, *stride_w], [*dilation_h, *dilation_w], [oh, ow]))
+                .chain(per_channel_args(zi, zo, mult, shift, amin, amax))
+                .collect(),
                 reshape: None,
             })
         }
@@ -203,21 +193,11 @@ fn lower_op(model: &Model, index: usize) -> Result<Step, AotError> {
                     Arg::Int("out_h", oh as i64),
                     Arg::Int("out_w", ow as i64),
                     Arg::Int("depth_mult", dm as i64),
-                    Arg::Int("k_h", kh as i64),
-                    Arg::Int("k_w", kw as i64),
-                    Arg::Int("stride_h", *stride_h as i64),
-                    Arg::Int("stride_w", *stride_w as i64),
-                    Arg::Int("dil_h", *dilation_h as i64),
-                    Arg::Int("dil_w", *dilation_w as i64),
-                    Arg::Int("pad_h", quant::padding_before(ih, kh, *stride_h, *dilation_h, oh) as i64),
-                    Arg::Int("pad_w", quant::padding_before(iw, kw, *stride_w, *dilation_w, ow) as i64),
-                    Arg::Int("in_offset", -(zi as i64)),
-                    Arg::Int("out_offset", zo as i64),
-                    Arg::Array("mult", mult),
-                    Arg::Array("shift", shift),
-                    Arg::Int("act_min", amin as i64),
-                    Arg::Int("act_max", amax as i64),
-                ],
+                ]
+                .into_iter()
+                .chain(window_args([ih, iw], [kh, kw], [*stride_h, *stride_w], [*dilation_h, *dilation_w], [oh, ow]))
+                .chain(per_channel_args(zi, zo, mult, shift, amin, amax))
+                .collect(),
                 reshape: None,
             })
         }
@@ -401,6 +381,34 @@ fn conv_bias(c: &Ctx, oc: i32) -> Result<Option<usize>, AotError> {
 }
 
 /// Checks strides/dilations and that the output size is what the padding rule gives.
+/// The filter window arguments both convolution kernels take, in their parameter order:
+/// k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w (SAME padding before the
+/// first element, `quant::padding_before`).
+fn window_args(input: [i32; 2], filter: [i32; 2], stride: [i32; 2], dil: [i32; 2], out: [i32; 2]) -> [Arg; 8] {
+    [
+        Arg::Int("k_h", filter[0] as i64),
+        Arg::Int("k_w", filter[1] as i64),
+        Arg::Int("stride_h", stride[0] as i64),
+        Arg::Int("stride_w", stride[1] as i64),
+        Arg::Int("dil_h", dil[0] as i64),
+        Arg::Int("dil_w", dil[1] as i64),
+        Arg::Int("pad_h", quant::padding_before(input[0], filter[0], stride[0], dil[0], out[0]) as i64),
+        Arg::Int("pad_w", quant::padding_before(input[1], filter[1], stride[1], dil[1], out[1]) as i64),
+    ]
+}
+
+/// The per-channel requantisation arguments that end both convolution kernels' lists.
+fn per_channel_args(zi: i32, zo: i32, mult: Vec<i32>, shift: Vec<i32>, amin: i32, amax: i32) -> [Arg; 6] {
+    [
+        Arg::Int("in_offset", -(zi as i64)),
+        Arg::Int("out_offset", zo as i64),
+        Arg::Array("mult", mult),
+        Arg::Array("shift", shift),
+        Arg::Int("act_min", amin as i64),
+        Arg::Int("act_max", amax as i64),
+    ]
+}
+
 fn check_window(c: &Ctx, padding: simbench_profiles::tflite::Padding, input: [i32; 2], filter: [i32; 2], stride: [i32; 2], dil: [i32; 2], out: [i32; 2]) -> Result<(), AotError> {
     for a in 0..2 {
         if stride[a] < 1 || dil[a] < 1 || filter[a] < 1 || input[a] < 1 {
