@@ -165,6 +165,20 @@ pub struct Board {
     pub dcache: Option<CacheConfig>,
     #[serde(default)]
     pub accelerator: Option<AcceleratorConfig>,
+    /// NVIC priority bits the device implements (its CMSIS header's `__NVIC_PRIO_BITS`).
+    #[serde(default = "default_prio_bits")]
+    pub nvic_prio_bits: u32,
+    /// External interrupt lines of the device's NVIC.
+    #[serde(default = "default_irq_lines")]
+    pub irq_lines: u32,
+}
+
+fn default_prio_bits() -> u32 {
+    4
+}
+
+fn default_irq_lines() -> u32 {
+    64
 }
 
 /// The built-in presets: (name, TOML text).
@@ -225,6 +239,12 @@ impl Board {
         }
         if self.regions.is_empty() {
             return Err("the board has no memory regions".into());
+        }
+        if !(2..=8).contains(&self.nvic_prio_bits) {
+            return Err(format!("nvic_prio_bits = {} is outside 2..=8 (Armv7-M/Armv8-M Mainline)", self.nvic_prio_bits));
+        }
+        if self.irq_lines > 480 {
+            return Err(format!("irq_lines = {} is more than the 480 the NVIC architecture allows", self.irq_lines));
         }
         for r in &self.regions {
             let what = format!("region '{}' ({:#010x}, size {:#x})", r.name, r.base, r.size);

@@ -119,6 +119,49 @@ impl Cache {
     pub fn invalidate(&mut self) {
         self.tags.fill(u32::MAX);
     }
+
+    /// Invalidate the line holding `addr` (ICIMVAU, DCIMVAC, DCCIMVAC).
+    pub fn invalidate_addr(&mut self, addr: u32) {
+        let line = addr >> self.line_shift;
+        let set = (line % self.sets) as usize;
+        let ways = self.ways as usize;
+        for t in &mut self.tags[set * ways..set * ways + ways] {
+            if *t == line {
+                *t = u32::MAX;
+            }
+        }
+    }
+
+    /// Invalidate by set/way as DCISW/DCCISW encode it: the way in the top
+    /// ceil(log2(ways)) bits, the set above the line-offset bits (Armv7-M ARM B2.2.7).
+    pub fn invalidate_set_way(&mut self, value: u32) {
+        let way_bits = (self.ways.max(1) - 1).checked_ilog2().map_or(0, |b| b + 1);
+        let way = if way_bits == 0 { 0 } else { value >> (32 - way_bits) };
+        let set = (value >> self.line_shift) % self.sets;
+        if way < self.ways {
+            self.tags[(set * self.ways + way) as usize] = u32::MAX;
+        }
+    }
+
+    /// (sets, ways, line bytes): what CCSIDR describes.
+    pub fn geometry(&self) -> (u32, u32, u32) {
+        (self.sets, self.ways, 1 << self.line_shift)
+    }
+}
+
+/// A cache maintenance operation written to the System Control Space (Armv7-M ARM
+/// B2.2.7). Clean operations only write dirty lines back; the model keeps no dirty state
+/// (write-back traffic is not timed), so they change nothing here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMaintenance {
+    /// ICIALLU.
+    InvalidateICache,
+    /// ICIMVAU.
+    InvalidateICacheLine(u32),
+    /// DCIMVAC, DCCIMVAC.
+    InvalidateDCacheLine(u32),
+    /// DCISW, DCCISW.
+    InvalidateDCacheSetWay(u32),
 }
 
 /// A flash accelerator: instruction and data line buffers plus sequential prefetch.
@@ -419,10 +462,19 @@ impl MemorySystem {
         self.dcache.as_ref().map(|c| CacheStats { hits: c.hits, misses: c.misses })
     }
 
-    pub fn invalidate_icache(&mut self) {
-        if let Some(c) = self.icache.as_mut() {
-            c.invalidate();
+    /// Apply a cache maintenance operation to the caches.
+    pub fn maintain(&mut self, op: CacheMaintenance) {
+        match op {
+            CacheMaintenance::InvalidateICache => self.icache.iter_mut().for_each(Cache::invalidate),
+            CacheMaintenance::InvalidateICacheLine(a) => self.icache.iter_mut().for_each(|c| c.invalidate_addr(a)),
+            CacheMaintenance::InvalidateDCacheLine(a) => self.dcache.iter_mut().for_each(|c| c.invalidate_addr(a)),
+            CacheMaintenance::InvalidateDCacheSetWay(v) => self.dcache.iter_mut().for_each(|c| c.invalidate_set_way(v)),
         }
+    }
+
+    /// Whether the data cache holds the line of `addr` (tests and reports).
+    pub fn dcache_contains(&self, addr: u32) -> bool {
+        self.dcache.as_ref().is_some_and(|c| c.contains(addr))
     }
 }
 

@@ -136,6 +136,10 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(s, "    … {} more in --format json", r.markers.len() - 20);
         }
     }
+    if let Some(e) = &r.exceptions {
+        let taken: Vec<String> = e.taken.iter().map(|x| format!("{} {}", x.name, x.taken)).collect();
+        let _ = writeln!(s, "\n  exceptions    {} (tail-chained {}, lazy FP saves {})", taken.join(", "), e.tail_chains, e.lazy_fp_saves);
+    }
     if !r.unmodelled_registers.is_empty() {
         let regs: Vec<String> = r.unmodelled_registers.iter().map(|a| format!("{} (r{} w{})", a.address, a.reads, a.writes)).collect();
         let _ = writeln!(s);

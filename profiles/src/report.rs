@@ -31,6 +31,10 @@ pub struct Report {
     pub markers_dropped: u64,
     /// System-control registers accessed that simbench keeps as plain storage.
     pub unmodelled_registers: Vec<RegisterAccess>,
+    /// Exceptions the firmware took (SysTick, SVCall, PendSV, IRQs, faults); absent when
+    /// it took none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<ExceptionSummary>,
     /// Everything the firmware printed (semihosting and ITM port 0), up to 1 MiB.
     pub firmware_output: String,
     pub firmware_output_truncated: bool,
@@ -120,6 +124,25 @@ pub struct Outcome {
     pub symbol: Option<String>,
 }
 
+/// Exception activity of a run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExceptionSummary {
+    /// By exception number.
+    pub taken: Vec<ExceptionCount>,
+    /// Exceptions entered by tail-chaining (no unstacking and restacking in between).
+    pub tail_chains: u64,
+    /// Lazy FP context saves (a handler used the FPU while an FP context was active).
+    pub lazy_fp_saves: u64,
+}
+
+/// How often one exception was taken.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExceptionCount {
+    pub number: u32,
+    pub name: String,
+    pub taken: u64,
+}
+
 /// The context of a fault or limit, for debugging firmware without a debugger.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ErrorInfo {
@@ -135,6 +158,10 @@ pub struct ErrorInfo {
     pub call_stack: Vec<String>,
     /// Start addresses (`0x… symbol+0xoff`) of the last blocks executed, oldest first.
     pub recent_blocks: Vec<String>,
+    /// The fault status registers (CFSR, HFSR, MMFAR, BFAR) and the names of the CFSR and
+    /// HFSR bits set, when the fault went through the exception model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fault_status: Vec<String>,
     /// Modelled cycles when it stopped.
     pub cycles: u64,
 }

@@ -701,6 +701,7 @@ pub(crate) mod tests {
             markers: vec![],
             markers_dropped: 0,
             unmodelled_registers: vec![],
+            exceptions: None,
             firmware_output: String::new(),
             firmware_output_truncated: false,
             profile: Some(OperatorSummary {

@@ -1,7 +1,8 @@
 //! simbench-sim: the emulator side of simbench.
 //!
 //! `image` parses firmware ELFs, `machine` runs them on unicorn with the timing models of
-//! `simbench-cores` attached, `ppb` and `semihost` are the debug-facing system peripherals,
+//! `simbench-cores` attached, `ppb`, `nvic` and `scs` model the System Control Space and `semihost` the debugger's
+//! file and console calls,
 //! `report` assembles the measurements, `cli` is the command line.
 
 pub mod calibrate;
@@ -13,11 +14,13 @@ pub mod image;
 pub mod machine;
 pub mod memtruth;
 pub mod merge;
+pub mod nvic;
 pub mod operators;
 pub mod ppb;
 pub mod profiler;
 pub mod report;
 pub mod runner;
+pub mod scs;
 pub mod semihost;
 pub mod sweep;
 

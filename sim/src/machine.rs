@@ -10,8 +10,11 @@
 //! unicorn's slow path: measured 2.5× slower on dot_bench. That is also why code writes
 //! are not hooked; a re-translated block is recognised by its changed size instead.)
 
+mod exceptions;
+
 use crate::image::Image;
 use crate::memtruth;
+use crate::nvic::{cfsr, FaultKind};
 use crate::operators::{is_kernel_symbol, ProfileMode, TFLM_INVOKE};
 use crate::profiler::{demangle, Exit, FuncInfo, FuncRole, Profiler};
 use crate::ppb::{Ppb, PpbEvent};
@@ -108,6 +111,8 @@ pub struct RunResult {
     pub output: Vec<u8>,
     pub output_truncated: bool,
     pub unmodelled_registers: Vec<(u32, u64, u64)>,
+    /// Exceptions taken.
+    pub exceptions: ExceptionCounts,
     pub blocks_decoded: u64,
     pub initial_sp: u32,
     pub initial_pc: u32,
@@ -124,6 +129,14 @@ pub struct RunResult {
     pub error: Option<simbench_profiles::report::ErrorInfo>,
     /// Stack, heap and arena use measured by painting at `main` (None when not painted).
     pub memory_probe: Option<MemoryProbe>,
+}
+
+/// Exception activity: (exception number, times taken), tail-chains, lazy FP saves.
+#[derive(Clone, Debug, Default)]
+pub struct ExceptionCounts {
+    pub taken: Vec<(usize, u64)>,
+    pub tail_chains: u64,
+    pub lazy_fp_saves: u64,
 }
 
 /// Measured use of painted memory.
@@ -178,6 +191,10 @@ struct Block {
     writes_sp: bool,
     /// The block contains an IT instruction (see `clear_stale_it_state`).
     has_it: bool,
+    /// The block uses the FPU (lazy FP state preservation triggers on it).
+    uses_fp: bool,
+    /// The block is `b .`: code that waits forever (a parked fault handler).
+    parks: bool,
     executions: u64,
     classes: Box<[(Class, u32)]>,
 }
@@ -247,6 +264,8 @@ struct State {
     blocks_decoded: u64,
     /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
     bad_access: Option<(MemType, u64, usize)>,
+    /// Exception delivery state besides the NVIC (`exceptions.rs`).
+    exc: exceptions::ExceptionState,
 }
 
 impl State {
@@ -304,6 +323,9 @@ impl State {
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
             has_it: insns.iter().any(|i| i.class == Class::It),
+            uses_fp: insns.iter().any(|i| i.class.is_fp()),
+            // `b.n .` (0xE7FE) or `b.w .` (0xF7FF 0xBFFE) as the whole block.
+            parks: insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF])),
             entry_func: self.profiler.is_some().then(|| self.image.function_starting_at(addr).map(|s| (s.addr, func_info(&s.name)))).flatten().map(|(a, info)| {
                 self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))
             }),
@@ -425,6 +447,7 @@ impl State {
             instruction: self.disassemble(pc),
             call_stack: self.profiler.as_ref().map(|p| p.call_stack()).unwrap_or_default(),
             recent_blocks: recent,
+            fault_status: Vec::new(),
             cycles: self.cycles,
         }
     }
@@ -461,6 +484,12 @@ fn internal(what: &str, e: unicorn_engine::unicorn_const::uc_error) -> crate::er
 /// Initial SP and PC: from the vector table (`--vtor`, a vector-table symbol, or the
 /// lowest code address), else the ELF entry point with SP at the top of the largest RAM.
 pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(u32, u32), crate::error::SimError> {
+    vector_table(image, board, vtor).map(|(sp, pc, _)| (sp, pc))
+}
+
+/// Initial SP and PC, and the vector table they came from (None: the ELF entry point was
+/// used, so the firmware has no vector table to deliver exceptions through).
+fn vector_table(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(u32, u32, Option<u32>), crate::error::SimError> {
     let executable = |a: u32| board.regions.iter().any(|r| r.kind.is_memory() && r.contains(a));
     let valid = |base: u32| -> Option<(u32, u32)> {
         let sp = image.read_word(base)?;
@@ -468,7 +497,7 @@ pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(
         (pc & 1 == 1 && executable(pc & !1) && sp % 4 == 0 && board.stack_region(sp).is_some()).then_some((sp, pc & !1))
     };
     if let Some(v) = vtor {
-        return valid(v).ok_or_else(|| {
+        return valid(v).map(|(sp, pc)| (sp, pc, Some(v))).ok_or_else(|| {
             crate::error::SimError::BadElf(format!(
                 "no valid vector table at --vtor {v:#010x}: word 0 must be an initial SP inside RAM of board '{}' and word 1 an odd (Thumb) reset address inside its memory",
                 board.name
@@ -478,8 +507,8 @@ pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(
     const NAMES: [&str; 5] = ["__isr_vector", "__vector_table", "g_pfnVectors", "__Vectors", "vector_table"];
     let candidates = NAMES.iter().filter_map(|n| image.symbol(n).map(|s| s.addr)).chain(image.lowest_code_addr());
     for base in candidates {
-        if let Some(found) = valid(base) {
-            return Ok(found);
+        if let Some((sp, pc)) = valid(base) {
+            return Ok((sp, pc, Some(base)));
         }
     }
     let sp = board
@@ -495,7 +524,7 @@ pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(
             image.entry, board.name
         )));
     }
-    Ok((sp, image.entry & !1))
+    Ok((sp, image.entry & !1, None))
 }
 
 /// Build the machine, run the firmware to its end, and collect the measurements.
@@ -515,7 +544,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
             )));
         }
     }
-    let (sp, pc) = reset_vector(&image, &board, opts.vtor)?;
+    let (sp, pc, vtor) = vector_table(&image, &board, opts.vtor)?;
     let heap_info = heap_info(&image, &board, sp);
     let core = board.core;
     let model = core.model();
@@ -561,7 +590,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         deadline_countdown: DEADLINE_CHECK_BLOCKS,
         stop: None,
         stop_at: None,
-        ppb: Ppb::new(core.cpuid(), board.clock_hz()),
+        ppb: Ppb::for_board(&board, vtor.unwrap_or(0)),
         echo: opts.echo,
         output: Vec::new(),
         output_truncated: false,
@@ -571,6 +600,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         heap_info,
         blocks_decoded: 0,
         bad_access: None,
+        exc: exceptions::ExceptionState::new(vtor.is_some()),
     };
     let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
     let cpu = match core {
@@ -591,9 +621,94 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
 
     uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
     let started = Instant::now();
-    let result = uc.emu_start(pc as u64 | 1, u64::MAX, 0, 0);
+    let mut resume = pc;
+    let result = loop {
+        uc.get_data_mut().bad_access = None;
+        let result = uc.emu_start(resume as u64 | 1, u64::MAX, 0, 0);
+        if uc.get_data().stop.is_some() || !resume_after(&mut uc, &result) {
+            break result;
+        }
+        resume = pc_of(&uc);
+    };
     let wall = started.elapsed();
     finish(&mut uc, result, sp, pc, wall)
+}
+
+/// unicorn stopped without a simbench stop: an exception return on a core that raises
+/// none (a fetch from an EXC_RETURN address), a fault the firmware's handlers take, or
+/// WFI. Returns whether to resume at the (new) PC.
+fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_engine::unicorn_const::uc_error>) -> bool {
+    let pc = pc_of(uc);
+    match (result, uc.get_data().bad_access) {
+        (Err(_), Some((MemType::FETCH_UNMAPPED, addr, _))) if addr as u32 >= exceptions::EXC_RETURN_MIN && uc.get_data().ppb.ipsr != 0 => {
+            exceptions::exception_return(uc, addr as u32 | 1);
+            true
+        }
+        (Err(_), Some((kind, addr, size))) => {
+            let (kind_name, message) = describe_bad_access(uc.get_data(), kind, addr, size, pc);
+            let addr = addr as u32;
+            let mpu = uc.get_data().ppb.scs.mpu.enabled();
+            let fetch = matches!(kind, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
+            let fault = match kind {
+                MemType::FETCH_PROT | MemType::WRITE_PROT | MemType::READ_PROT if mpu => FaultKind::MemManage { data: !fetch, addr: (!fetch).then_some(addr) },
+                _ => FaultKind::Bus { data: !fetch, addr: (!fetch).then_some(addr) },
+            };
+            exceptions::deliver_fault(uc, fault, pc, kind_name, &format!("firmware fault: {message}"))
+        }
+        // WFI halts unicorn (Ok with no stop): sleep until the next interrupt.
+        (Ok(()), None) if is_wfi_before(uc, pc) => {
+            if exceptions::wait_for_interrupt(uc) {
+                return true;
+            }
+            let st = uc.get_data_mut();
+            let message = format!(
+                "firmware fault: WFI at {} with no interrupt that could wake the core (SysTick off and nothing pending): it would sleep forever",
+                st.describe(pc.wrapping_sub(2))
+            );
+            st.set_stop(Stop::Fault { kind: "sleep-forever".into(), message, pc }, None);
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Fault kind and message for an invalid access seen by the unmapped/protection hook.
+fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u32) -> (&'static str, String) {
+                let access = match kind {
+                    MemType::READ_UNMAPPED => "read of unmapped address",
+                    MemType::WRITE_UNMAPPED => "write to unmapped address",
+                    MemType::FETCH_UNMAPPED => "instruction fetch from unmapped address",
+                    MemType::WRITE_PROT => "write to read-only memory (flash) at",
+                    MemType::FETCH_PROT => "instruction fetch from non-executable memory at",
+                    _ => "invalid access at",
+                };
+                let region = st.board.region_of(addr as u32).map(|(_, r)| format!(" (region '{}')", r.name)).unwrap_or_default();
+                let hint = if matches!(kind, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED) {
+                    format!(
+                        "Nothing is mapped there on board '{}': fix the pointer, or map the range in a board file (kind = \"peripheral-ignore\" for vendor peripherals)",
+                        st.board.name
+                    )
+                } else {
+                    "Fix the firmware (a bad pointer or jump)".to_string()
+                };
+                let kind_name = match kind {
+                    MemType::FETCH_UNMAPPED | MemType::FETCH_PROT => "unmapped-fetch",
+                    MemType::WRITE_PROT => "write-to-flash",
+                    _ => "unmapped-access",
+                };
+                (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
+}
+
+/// Whether the instruction before `pc` is a WFI (16-bit 0xBF30 or 32-bit 0xF3AF 0x8003).
+fn is_wfi_before(uc: &Unicorn<State>, pc: u32) -> bool {
+    let mut b = [0u8; 4];
+    let short = uc.mem_read(pc.wrapping_sub(2) as u64, &mut b[..2]).is_ok() && b[..2] == [0x30, 0xBF];
+    short || (uc.mem_read(pc.wrapping_sub(4) as u64, &mut b).is_ok() && b == [0xAF, 0xF3, 0x03, 0x80])
+}
+
+/// Display name of an exception number.
+pub fn exception_name(n: usize) -> String {
+    exceptions::name(n)
 }
 
 /// SYS_HEAPINFO answer: heap between the linker's heap symbols (or `end`) and the stack.
@@ -672,7 +787,8 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
                 PpbEvent::None => {}
                 PpbEvent::Text(bytes) => st.emit(1, &bytes),
                 PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),
-                PpbEvent::InvalidateICache => st.mem.invalidate_icache(),
+                PpbEvent::Maintenance(op) => st.mem.maintain(op),
+                PpbEvent::MpuChanged => {}
                 PpbEvent::Marker { port, value } => {
                     if st.markers.len() < MAX_MARKERS {
                         st.markers.push(MarkerEvent { port, value, cycles: now, pc });
@@ -708,7 +824,21 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
             }
         };
         let st = uc.get_data_mut();
+        if (st.cycles >= st.exc.next_systick || st.ppb.nvic.check_due) && exceptions::poll(uc, addr) {
+            return;
+        }
+        let st = uc.get_data_mut();
         st.enter(idx);
+        let b = &st.blocks[idx];
+        if b.uses_fp && st.ppb.scs.fpccr & crate::scs::FPCCR_LSPACT != 0 {
+            exceptions::preserve_fp(uc);
+        }
+        let st = uc.get_data_mut();
+        if st.blocks[idx].parks && (3..=6).contains(&st.ppb.ipsr) {
+            exceptions::parked_in_fault_handler(uc, addr);
+            return;
+        }
+        let st = uc.get_data_mut();
         if st.sp_sample_due {
             let sp = uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
             let st = uc.get_data_mut();
@@ -760,10 +890,27 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
             serve_semihosting(uc, pc, at);
             return;
         }
+        // SVC: PC already points past it. EXCP_EXCEPTION_EXIT (8): a Cortex-M33 branch to
+        // an EXC_RETURN value, which QEMU reports instead of fetching from it.
+        if intno == 2 && exceptions::supervisor_call(uc, pc) {
+            return;
+        }
+        if intno == 8 && uc.get_data().ppb.ipsr != 0 {
+            exceptions::exception_return(uc, pc | 1);
+            return;
+        }
+        let usage = match intno {
+            1 => Some(cfsr::UNDEFINSTR),
+            17 => Some(cfsr::NOCP),
+            18 => Some(cfsr::INVSTATE),
+            19 => Some(cfsr::STKOF),
+            22 => Some(cfsr::UNALIGNED),
+            _ => None,
+        };
         let st = uc.get_data_mut();
         let (kind, what) = match intno {
             1 => ("undefined-instruction", "an undefined or unsupported instruction (UsageFault UNDEFINSTR)".to_string()),
-            2 => ("svc", "SVC: exception entry is not modelled yet, so supervisor calls cannot be served".to_string()),
+            2 => ("svc", "an SVC the firmware cannot take (no vector table, or SVCall escalated at HardFault priority)".to_string()),
             7 => ("breakpoint", format!("a BKPT #{:#04x} that is not semihosting (BKPT 0xAB)", insn[0])),
             17 => ("no-coprocessor", "an FPU instruction with the FPU disabled (UsageFault NOCP): set CPACR.CP10/CP11 first".to_string()),
             18 => ("invalid-state", "a jump to a non-Thumb (even) address (UsageFault INVSTATE)".to_string()),
@@ -771,7 +918,13 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
             22 => ("unaligned", "an unaligned access that the core does not allow (UsageFault UNALIGNED)".to_string()),
             n => ("exception", format!("processor exception {n}")),
         };
-        let message = format!("firmware fault: {what} at {}. Fix the firmware; exceptions are reported, not delivered to handlers", st.describe(pc));
+        let message = format!("firmware fault: {what} at {}", st.describe(pc));
+        if let Some(bit) = usage {
+            if exceptions::deliver_fault(uc, FaultKind::Usage(bit), pc, kind, &message) {
+                return;
+            }
+        }
+        let st = uc.get_data_mut();
         st.set_stop(Stop::Fault { kind: kind.into(), message, pc }, at.map(|i| (i, false)));
         let _ = uc.emu_stop();
     })
@@ -1015,31 +1168,7 @@ fn finish(
     if st.stop.is_none() {
         let at = st.blocks.get(st.cur).map(|b| (b.index_of(pc), false));
         let (kind, what) = match (result, st.bad_access) {
-            (Err(_), Some((kind, addr, size))) => {
-                let access = match kind {
-                    MemType::READ_UNMAPPED => "read of unmapped address",
-                    MemType::WRITE_UNMAPPED => "write to unmapped address",
-                    MemType::FETCH_UNMAPPED => "instruction fetch from unmapped address",
-                    MemType::WRITE_PROT => "write to read-only memory (flash) at",
-                    MemType::FETCH_PROT => "instruction fetch from non-executable memory at",
-                    _ => "invalid access at",
-                };
-                let region = st.board.region_of(addr as u32).map(|(_, r)| format!(" (region '{}')", r.name)).unwrap_or_default();
-                let hint = if matches!(kind, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED) {
-                    format!(
-                        "Nothing is mapped there on board '{}': fix the pointer, or map the range in a board file (kind = \"peripheral-ignore\" for vendor peripherals)",
-                        st.board.name
-                    )
-                } else {
-                    "Fix the firmware (a bad pointer or jump)".to_string()
-                };
-                let kind_name = match kind {
-                    MemType::FETCH_UNMAPPED | MemType::FETCH_PROT => "unmapped-fetch",
-                    MemType::WRITE_PROT => "write-to-flash",
-                    _ => "unmapped-access",
-                };
-                (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
-            }
+            (Err(_), Some((kind, addr, size))) => describe_bad_access(st, kind, addr, size, pc),
             (Err(unicorn_engine::unicorn_const::uc_error::INSN_INVALID), None) => {
                 let text = st.disassemble(pc);
                 // unicorn 2.1.5's Cortex-M7 rejects double-precision FPU instructions (vmov.f64, vcvt.f64…).
@@ -1060,6 +1189,22 @@ fn finish(
         }
         let kind = if !sp_in_ram { "stack-overflow" } else { kind };
         st.set_stop(Stop::Fault { kind: kind.into(), message, pc }, at);
+    }
+    // A fault the firmware's handler took, followed by anything but a clean exit, is
+    // what the run reports (with the context captured when it happened).
+    let mut fault_context = None;
+    if let Some((kind, message, fault_pc, info)) = st.exc.delivered_fault.take() {
+        let then = match &st.stop {
+            Some(Stop::Exit(0)) => None,
+            Some(Stop::Exit(code)) => Some(format!("the handler then ended the run with exit status {code}")),
+            Some(Stop::Fault { message, .. } | Stop::Limit { message, .. }) => Some(format!("then: {message}")),
+            None => Some(String::new()),
+        };
+        if let Some(then) = then {
+            let status = info.fault_status.join("; ");
+            st.stop = Some(Stop::Fault { kind, message: format!("{message}. It was delivered to the firmware's fault handler ({status}); {then}"), pc: fault_pc });
+            fault_context = Some(info);
+        }
     }
     // Settle the partially executed last block.
     if let (Some((i, completed)), Some(b)) = (st.stop_at, st.blocks.get(st.cur)) {
@@ -1100,10 +1245,21 @@ fn finish(
         branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),
         divides_timed: st.divides_timed,
         memory_probe,
-        error: match st.stop.as_ref() {
-            Some(Stop::Fault { kind, pc, .. }) => Some(st.error_info(kind, *pc)),
-            Some(Stop::Limit { pc, .. }) => Some(st.error_info("limit", *pc)),
-            _ => None,
+        error: fault_context.or_else(|| {
+            let mut info = match st.stop.as_ref() {
+                Some(Stop::Fault { kind, pc, .. }) => st.error_info(kind, *pc),
+                Some(Stop::Limit { pc, .. }) => st.error_info("limit", *pc),
+                _ => return None,
+            };
+            if st.ppb.nvic.cfsr | st.ppb.nvic.hfsr != 0 {
+                info.fault_status = exceptions::fault_status(st);
+            }
+            Some(info)
+        }),
+        exceptions: ExceptionCounts {
+            taken: st.exc.taken.iter().map(|(&n, &c)| (n, c)).collect(),
+            tail_chains: st.exc.tail_chains,
+            lazy_fp_saves: st.exc.lazy_fp_saves,
         },
         profiler: {
             let end = st.cycles;

@@ -1,11 +1,14 @@
-//! The Private Peripheral Bus (0xE0000000–0xE00FFFFF): ITM, DWT, SysTick and SCB.
+//! The Private Peripheral Bus (0xE0000000–0xE00FFFFF): ITM, DWT and SysTick here; the
+//! NVIC and exception registers in `nvic`, the rest of the System Control Space in `scs`.
 //!
-//! unicorn leaves this range unmapped, so simbench models the registers firmware uses to
-//! talk to a debugger and to time itself. Counters run on *modelled* cycles, passed in as
-//! `now`, so DWT CYCCNT and SysTick agree with the report. Pure logic, no emulator types:
-//! unit-tested directly. Register addresses: Armv7-M / Armv8-M Architecture Reference
-//! Manual (ITM, DWT, SysTick, SCB chapters).
+//! unicorn leaves this range unmapped, so simbench models the registers. Counters run on
+//! *modelled* cycles, passed in as `now`, so DWT CYCCNT and SysTick agree with the report.
+//! Pure logic, no emulator types: unit-tested directly. Register addresses: Armv7-M /
+//! Armv8-M Architecture Reference Manual (ITM, DWT, SysTick, SCB chapters).
 
+use crate::nvic::Nvic;
+use crate::scs::{Scs, ScsEvent};
+use simbench_cores::memsys::CacheMaintenance;
 use std::collections::BTreeMap;
 
 pub const ITM_STIM_END: u32 = 0xE000_0080;
@@ -16,19 +19,13 @@ pub const SYST_RVR: u32 = 0xE000_E014;
 pub const SYST_CVR: u32 = 0xE000_E018;
 pub const SYST_CALIB: u32 = 0xE000_E01C;
 pub const SCB_CPUID: u32 = 0xE000_ED00;
-pub const SCB_CPACR: u32 = 0xE000_ED88;
-/// Configuration and Control Register: bit 16 DC and bit 17 IC switch the Cortex-M7 L1
-/// caches on (Armv7-M ARM B3.2.8; Cortex-M7 TRM "L1 caches").
-pub const SCB_CCR: u32 = 0xE000_ED14;
-/// Cache maintenance: invalidate the whole instruction cache (Armv7-M ARM B3.2.x, ICIALLU).
-pub const ICIALLU: u32 = 0xE000_EF50;
-const CCR_DC: u32 = 1 << 16;
-const CCR_IC: u32 = 1 << 17;
-/// CCR reset value: STKALIGN set (Cortex-M4/M7 TRMs), caches off.
-const CCR_RESET: u32 = 0x0000_0200;
 pub const DEMCR: u32 = 0xE000_EDFC;
 
 const DEMCR_TRCENA: u32 = 1 << 24;
+/// ITM and DWT control registers firmware writes to set up tracing (ITM TER, TPR, TCR,
+/// and the CoreSight lock registers LAR/LSR of both): kept as storage, with nothing to
+/// model since the ITM always accepts writes here (Armv7-M ARM C1.7, C1.8; CoreSight).
+const TRACE_CONTROL: [u32; 6] = [0xE000_0E00, 0xE000_0E40, 0xE000_0E80, 0xE000_0FB0, 0xE000_0FB4, 0xE000_1FB0];
 const CYCCNTENA: u32 = 1;
 /// DWT_CTRL reset value: NUMCOMP = 4 comparators in bits [31:28] (Cortex-M4/M7 TRMs).
 const DWT_CTRL_RESET: u32 = 0x4000_0000;
@@ -43,8 +40,10 @@ pub enum PpbEvent {
     Marker { port: u8, value: u32 },
     /// SCB CCR written: the L1 caches' enable bits.
     CacheControl { icache: bool, dcache: bool },
-    /// ICIALLU written: the instruction cache is invalidated.
-    InvalidateICache,
+    /// A cache maintenance operation.
+    Maintenance(CacheMaintenance),
+    /// The MPU was reprogrammed.
+    MpuChanged,
 }
 
 /// Register state of the PPB.
@@ -64,7 +63,12 @@ pub struct Ppb {
     syst_anchor: (u64, u32),
     /// Cycle up to which COUNTFLAG has been reported (reads clear it).
     syst_flag_checked: u64,
-    ccr: u32,
+    /// NVIC and exception state.
+    pub nvic: Nvic,
+    /// SCB, cache, MPU and FPU registers.
+    pub scs: Scs,
+    /// The exception whose handler runs now (IPSR), kept by the exception glue.
+    pub ipsr: usize,
     /// Other registers, kept as plain storage.
     storage: BTreeMap<u32, u32>,
     /// Accesses to registers without a model: address → (reads, writes).
@@ -72,6 +76,7 @@ pub struct Ppb {
 }
 
 impl Ppb {
+    /// A PPB for a core without caches and with a default NVIC; see `for_board`.
     pub fn new(cpuid: u32, clock_hz: f64) -> Ppb {
         Ppb {
             cpuid,
@@ -84,10 +89,36 @@ impl Ppb {
             syst_rvr: 0,
             syst_anchor: (0, 0),
             syst_flag_checked: 0,
-            ccr: CCR_RESET,
+            nvic: Nvic::new(4, 64, 0),
+            scs: Scs::new(simbench_cores::CoreKind::M4, None, None),
+            ipsr: 0,
             storage: BTreeMap::new(),
             unmodelled: BTreeMap::new(),
         }
+    }
+
+    /// The PPB of `board`'s core: its NVIC size and priority bits, its caches' geometry.
+    pub fn for_board(board: &simbench_cores::Board, vtor: u32) -> Ppb {
+        let mut p = Ppb::new(board.core.cpuid(), board.clock_hz());
+        p.nvic = Nvic::new(board.nvic_prio_bits, board.irq_lines as usize, vtor);
+        p.scs = Scs::new(board.core, board.icache.as_ref(), board.dcache.as_ref());
+        p.scs.set_irq_lines(board.irq_lines);
+        p
+    }
+
+    /// The modelled cycle, after `after`, at which SysTick next counts to 0 with its
+    /// interrupt enabled (CSR.ENABLE and CSR.TICKINT), if it does.
+    pub fn systick_interrupt_after(&self, after: u64) -> Option<u64> {
+        if self.syst_csr & 0b11 != 0b11 {
+            return None;
+        }
+        let (t0, v0) = self.syst_anchor;
+        let period = self.syst_rvr as u64 + 1;
+        let first = t0 + if v0 > 0 { v0 as u64 } else { period };
+        if first > after {
+            return Some(first);
+        }
+        Some(first + ((after - first) / period + 1) * period)
     }
 
     fn cyccnt(&self, now: u64) -> u32 {
@@ -164,9 +195,11 @@ impl Ppb {
             SYST_CVR => self.systick_at(now),
             // NOREF = 1, TENMS = cycles in 10 ms at the board clock (24 bits).
             SYST_CALIB => (1 << 31) | (((self.clock_hz / 100.0) as u32).saturating_sub(1) & 0x00FF_FFFF),
-            SCB_CCR => self.ccr,
             _ => {
-                if addr != SCB_CPACR {
+                if let Some(v) = self.nvic.read(addr, self.ipsr).or_else(|| self.scs.read(addr)) {
+                    return v;
+                }
+                if !TRACE_CONTROL.contains(&addr) {
                     self.unmodelled.entry(addr).or_default().0 += 1;
                 }
                 self.storage.get(&addr).copied().unwrap_or(0)
@@ -204,11 +237,6 @@ impl Ppb {
                 PpbEvent::None
             }
             SCB_CPUID | SYST_CALIB => PpbEvent::None,
-            SCB_CCR => {
-                self.ccr = value;
-                PpbEvent::CacheControl { icache: value & CCR_IC != 0, dcache: value & CCR_DC != 0 }
-            }
-            ICIALLU => PpbEvent::InvalidateICache,
             SYST_CSR => {
                 let current = self.systick_at(now);
                 let was_enabled = self.systick_enabled();
@@ -216,24 +244,38 @@ impl Ppb {
                 if !was_enabled || !self.systick_enabled() {
                     self.syst_anchor = (now, current);
                 }
+                self.nvic.check_due = true;
                 PpbEvent::None
             }
             SYST_RVR => {
                 self.syst_rvr = value & 0x00FF_FFFF;
+                self.nvic.check_due = true;
                 PpbEvent::None
             }
             SYST_CVR => {
                 // Any write clears the counter to 0 and clears COUNTFLAG.
                 self.syst_anchor = (now, 0);
                 self.syst_flag_checked = now;
+                self.nvic.check_due = true;
                 PpbEvent::None
             }
             _ => {
-                if addr != SCB_CPACR {
-                    self.unmodelled.entry(addr).or_default().1 += 1;
+                if self.nvic.write(addr, size, value) {
+                    return PpbEvent::None;
                 }
-                self.storage.insert(addr, value);
-                PpbEvent::None
+                match self.scs.write(addr, value) {
+                    Some(ScsEvent::None) => PpbEvent::None,
+                    Some(ScsEvent::CacheControl { icache, dcache }) => PpbEvent::CacheControl { icache, dcache },
+                    Some(ScsEvent::Maintenance(op)) => PpbEvent::Maintenance(op),
+                    Some(ScsEvent::MpuChanged) => PpbEvent::MpuChanged,
+                    None => {
+                        if !TRACE_CONTROL.contains(&addr) {
+                            self.unmodelled.entry(addr).or_default().1 += 1;
+                        }
+                        self.storage.insert(addr, value);
+                        PpbEvent::None
+                    }
+                }
             }
         }
     }
@@ -283,20 +325,40 @@ mod tests {
         assert_eq!(p.write(0xE000_0000, 1, b'A' as u32, 0), PpbEvent::Text(vec![b'A']));
         assert_eq!(p.write(0xE000_0014, 4, 7, 0), PpbEvent::Marker { port: 5, value: 7 });
         assert_eq!(p.read(SCB_CPUID, 0), 0x411F_C272);
-        p.write(SCB_CPACR, 4, 0xF << 20, 0);
-        assert_eq!(p.read(SCB_CPACR, 0), 0xF << 20);
-        p.write(0xE000_ED08, 4, 0x6000_2000, 0); // VTOR: storage, counted as unmodelled
+        p.write(crate::scs::CPACR, 4, 0xF << 20, 0);
+        assert_eq!(p.read(crate::scs::CPACR, 0), 0xF << 20);
+        p.write(0xE000_ED08, 4, 0x6000_2000, 0); // VTOR: modelled by the NVIC
         assert_eq!(p.read(0xE000_ED08, 0), 0x6000_2000);
-        assert_eq!(p.unmodelled.get(&0xE000_ED08), Some(&(1, 1)));
+        assert!(p.unmodelled.is_empty());
+        p.write(0xE004_2000, 4, 5, 0); // nothing there: storage, counted as unmodelled
+        assert_eq!(p.read(0xE004_2000, 0), 5);
+        assert_eq!(p.unmodelled.get(&0xE004_2000), Some(&(1, 1)));
     }
 
     #[test]
     fn ccr_switches_the_l1_caches() {
-        let mut p = Ppb::new(0x411F_C272, 500e6);
-        assert_eq!(p.read(SCB_CCR, 0), 0x200);
-        assert_eq!(p.write(SCB_CCR, 4, 0x200 | CCR_IC, 0), PpbEvent::CacheControl { icache: true, dcache: false });
-        assert_eq!(p.read(SCB_CCR, 0), 0x200 | CCR_IC);
-        assert_eq!(p.write(ICIALLU, 4, 0, 0), PpbEvent::InvalidateICache);
+        let mut p = Ppb::for_board(&simbench_cores::Board::preset("mimxrt1011").unwrap(), 0);
+        let ccr = crate::scs::CCR;
+        assert_eq!(p.read(ccr, 0), 0x200);
+        assert_eq!(p.write(ccr, 4, 0x200 | 1 << 17, 0), PpbEvent::CacheControl { icache: true, dcache: false });
+        assert_eq!(p.read(ccr, 0), 0x200 | 1 << 17);
+        assert_eq!(p.write(crate::scs::ICIALLU, 4, 0, 0), PpbEvent::Maintenance(CacheMaintenance::InvalidateICache));
         assert!(p.unmodelled.is_empty());
+    }
+
+    #[test]
+    fn systick_interrupt_times() {
+        let mut p = Ppb::new(0, 100e6);
+        p.write(SYST_RVR, 4, 999, 0);
+        p.write(SYST_CVR, 4, 0, 0);
+        p.write(SYST_CSR, 4, 0b101, 500);
+        assert_eq!(p.systick_interrupt_after(500), None, "TICKINT clear");
+        p.write(SYST_CSR, 4, 0b111, 500); // still enabled: the anchor stays at cycle 500
+        // From 0 the counter reloads, then counts 1000 cycles to 0: cycle 1500, 2500, …
+        assert_eq!(p.systick_interrupt_after(500), Some(1500));
+        assert_eq!(p.systick_interrupt_after(1500), Some(2500));
+        assert_eq!(p.systick_interrupt_after(2499), Some(2500));
+        // At those cycles COUNTFLAG agrees.
+        assert_eq!(p.read(SYST_CVR, 2500), 0);
     }
 }

@@ -349,6 +349,23 @@ impl Profiler {
         }
     }
 
+    /// Frames on the shadow call stack.
+    pub fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// Pop frames until `depth` remain: an exception handler returned. (After a context
+    /// switch the handler returns to another task's code, whose frames the shadow stack
+    /// does not hold, so its return address cannot be matched.)
+    pub fn unwind_to(&mut self, depth: usize, now: u64) {
+        if self.stack.len() > depth {
+            self.settle(now);
+            while self.stack.len() > depth {
+                self.pop(now);
+            }
+        }
+    }
+
     /// Active calls, innermost first: `function (returns to 0x…)`; identical consecutive
     /// frames (recursion) are folded into one line with `× N`, and at most 64 lines kept.
     pub fn call_stack(&self) -> Vec<String> {

@@ -8,7 +8,7 @@ use simbench_profiles::profile::MemoryUse;
 use simbench_cores::memsys::CacheStats;
 use simbench_cores::Fidelity;
 use simbench_profiles::report::{
-    self, hex32, BoardInfo, CacheCounters, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters, RegionStats, RegisterAccess, Report, TimingInfo,
+    self, hex32, BoardInfo, CacheCounters, ExceptionCount, ExceptionSummary, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters, RegionStats, RegisterAccess, Report, TimingInfo,
 };
 
 fn counters(c: CacheStats) -> CacheCounters {
@@ -95,6 +95,11 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         markers: r.markers.iter().map(|m| Marker { port: m.port, value: m.value, cycles: m.cycles, pc: hex32(m.pc) }).collect(),
         markers_dropped: r.markers_dropped,
         unmodelled_registers: r.unmodelled_registers.iter().map(|&(a, rd, wr)| RegisterAccess { address: hex32(a), reads: rd, writes: wr }).collect(),
+        exceptions: (!r.exceptions.taken.is_empty()).then(|| ExceptionSummary {
+            taken: r.exceptions.taken.iter().map(|&(n, taken)| ExceptionCount { number: n as u32, name: crate::machine::exception_name(n), taken }).collect(),
+            tail_chains: r.exceptions.tail_chains,
+            lazy_fp_saves: r.exceptions.lazy_fp_saves,
+        }),
         firmware_output: String::from_utf8_lossy(&r.output).into_owned(),
         firmware_output_truncated: r.output_truncated,
         profile: attribution.as_ref().map(|a| a.summary.clone()),
