@@ -1,0 +1,104 @@
+//! Unmodified vendor-style firmware on the exception model: `fixtures/system/vendor_rtos.c`
+//! relocates its vector table, enables the FPU with lazy stacking, the Cortex-M7 caches
+//! (set/way invalidation from CCSIDR) and the MPU, then runs a 1 kHz SysTick, an SVC, and
+//! two tasks switching through PendSV on their own process stacks.
+
+mod common;
+use common::{fixture, kv, simbench, Run};
+
+fn run_board(elf: &str, board: &str) -> Run {
+    simbench([fixture(elf).display().to_string().as_str(), "--board", board, "--format", "json"])
+}
+
+/// (fixture, board, clock in Hz)
+const BOARDS: [(&str, &str, u64); 3] = [
+    ("system/vendor_rtos_mimxrt1011.elf", "mimxrt1011", 500_000_000),
+    ("system/vendor_rtos_lpc55s69.elf", "lpc55s69", 150_000_000),
+    ("system/vendor_rtos_m4.elf", "generic-m4", 100_000_000),
+];
+
+fn run_on(elf: &str, board: &str) -> (serde_json::Value, std::collections::BTreeMap<String, String>) {
+    let run = run_board(elf, board);
+    assert_eq!(run.code, 0, "{elf} on {board}: {}", run.stderr);
+    let r = run.json();
+    let out = kv(r["firmware_output"].as_str().unwrap());
+    (r, out)
+}
+
+fn taken(r: &serde_json::Value, name: &str) -> u64 {
+    r["exceptions"]["taken"].as_array().unwrap().iter().find(|e| e["name"] == name).map_or(0, |e| e["taken"].as_u64().unwrap())
+}
+
+#[test]
+fn systick_svc_and_pendsv_context_switches_run_on_every_core() {
+    for (elf, board, clock) in BOARDS {
+        let (r, out) = run_on(elf, board);
+        // SysTick: RVR = clock/1000 − 1, so it counts to zero every clock/1000 cycles. The
+        // firmware reads CYCCNT just before enabling it and just after the 10th tick's
+        // handler returned: 10 periods plus one exception entry and exit and the wake-up
+        // path (a few dozen cycles), so within 1 % of 10 ms.
+        assert_eq!(out["ticks"], "10", "{board}");
+        let period = clock / 1000;
+        let cycles: u64 = out["tick cycles"].parse().unwrap();
+        assert!(cycles >= 10 * period && cycles < 10 * period + period / 100, "{board}: {cycles} cycles for 10 ticks of {period}");
+        assert_eq!(taken(&r, "SysTick"), 10, "{board}");
+        // SVC #1 returns r0 * r1 + 1 through the stacked r0: 21 * 2 + 1.
+        assert_eq!(out["svc"], "43", "{board}");
+        // SVC #0 starts the first task.
+        assert_eq!(taken(&r, "SVCall"), 2, "{board}");
+        // Five yields per task, then one more from the task that finishes first.
+        assert_eq!(out["switches"], "11", "{board}");
+        assert_eq!(taken(&r, "PendSV"), 11, "{board}");
+        // After every switch each task found its r4–r11, s16 and s17 unchanged.
+        assert_eq!(out["mismatches"], "0", "{board}");
+        // The tasks use the FPU, so PendSV (whose VSTMDB is its first FP instruction) saves
+        // the lazily reserved FP context of every task it switches away from.
+        assert_eq!(r["exceptions"]["lazy_fp_saves"], 11, "{board}");
+        // The vector table the firmware relocated to RAM is the one used.
+        assert!(out["vtor"].starts_with("0x2"), "{board}: {}", out["vtor"]);
+        // Every register the start-up code touched is modelled.
+        assert_eq!(r["unmodelled_registers"], serde_json::json!([]), "{board}");
+    }
+}
+
+#[test]
+fn cache_identification_and_enabling_follow_the_board_and_the_firmware() {
+    let (cached, out) = run_on("system/vendor_rtos_mimxrt1011.elf", "mimxrt1011");
+    let (uncached, out_nc) = run_on("system/vendor_rtos_nocache_mimxrt1011.elf", "mimxrt1011");
+    // CCSIDR as the firmware reads it: the preset's 16 KiB, 4-way, 32-byte-line D-cache.
+    assert_eq!((out["dcache sets"].as_str(), out["dcache ways"].as_str()), ("128", "4"));
+    // Caches are off until the firmware enables them.
+    assert_eq!(uncached["timing"]["icache"], serde_json::json!({"hits": 0, "misses": 0}));
+    assert!(cached["timing"]["icache"]["hits"].as_u64().unwrap() > 0);
+    // The loop `subs r0, #1; bne 1b` sits in one 4-byte XIP fetch unit. Uncached, each of
+    // its 1000 iterations fetches it again: 140 cycles (the mimxrt1011 preset's flexspi
+    // read_wait). Cached, only the first iteration misses (one 420-cycle line fill). So
+    // the difference is 1000 × 140 − 420 plus the call's own lines, ≈ 140 per iteration.
+    let on: f64 = out["loop cycles"].parse().unwrap();
+    let off: f64 = out_nc["loop cycles"].parse().unwrap();
+    let per_iteration = (off - on) / 1000.0;
+    assert!((per_iteration - 140.0).abs() < 2.0, "uncached − cached = {per_iteration} cycles per iteration");
+}
+
+#[test]
+fn a_fault_reaches_the_firmware_handler_and_the_report_decodes_cfsr() {
+    let run = run_board("system/vendor_fault_mimxrt1011.elf", "mimxrt1011");
+    // The BusFault handler (enabled in SHCSR) prints what it sees and exits 3; simbench
+    // reports the fault itself, exit code 4.
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let r = run.json();
+    let out = kv(r["firmware_output"].as_str().unwrap());
+    // PRECISERR (bit 9) | BFARVALID (bit 15), Armv7-M ARM B3.2.15.
+    assert_eq!(out["BusFault CFSR"], "0x00008200");
+    assert_eq!(out["BusFault BFAR"], "0x70000000");
+    let e = &r["error"];
+    assert_eq!(e["kind"], "unmapped-access");
+    assert!(e["symbol"].as_str().unwrap().starts_with("main"), "{}", e["symbol"]);
+    let status: Vec<&str> = e["fault_status"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(status[0], "CFSR=0x00008200 HFSR=0x00000000 MMFAR=0x00000000 BFAR=0x70000000");
+    assert!(status.iter().any(|s| s.starts_with("BFSR.PRECISERR")), "{status:?}");
+    assert!(status.iter().any(|s| s.starts_with("BFSR.BFARVALID")), "{status:?}");
+    let msg = r["outcome"]["message"].as_str().unwrap();
+    assert!(msg.contains("delivered to the firmware's fault handler") && msg.contains("exit status 3"), "{msg}");
+    assert_eq!(taken(&r, "BusFault"), 1);
+}
