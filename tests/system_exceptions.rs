@@ -102,3 +102,26 @@ fn a_fault_reaches_the_firmware_handler_and_the_report_decodes_cfsr() {
     assert!(msg.contains("delivered to the firmware's fault handler") && msg.contains("exit status 3"), "{msg}");
     assert_eq!(taken(&r, "BusFault"), 1);
 }
+
+#[test]
+fn an_mpu_violation_is_a_memmanage_fault_with_mmfar() {
+    for (elf, board) in [("system/vendor_mpu_fault_mimxrt1011.elf", "mimxrt1011"), ("system/vendor_mpu_fault_lpc55s69.elf", "lpc55s69")] {
+        let run = run_board(elf, board);
+        assert_eq!(run.code, 4, "{board}: {}", run.stderr);
+        let r = run.json();
+        let out = kv(r["firmware_output"].as_str().unwrap());
+        // The firmware made the 1 KiB page at `guard` read-only (PMSAv7 AP = 0b110, or
+        // PMSAv8 AP = 0b10) and wrote word 3 of it.
+        let guard = u32::from_str_radix(out["guard"].trim_start_matches("0x"), 16).unwrap();
+        let target = format!("{:#010x}", guard + 12);
+        // DACCVIOL (bit 1) | MMARVALID (bit 7), Armv7-M ARM B3.2.15.
+        assert_eq!(out["MemManage CFSR"], "0x00000082", "{board}");
+        assert_eq!(out["MemManage MMFAR"], target, "{board}");
+        let e = &r["error"];
+        assert_eq!(e["kind"], "mpu-violation", "{board}");
+        let status = e["fault_status"].as_array().unwrap();
+        assert_eq!(status[0], format!("CFSR=0x00000082 HFSR=0x00000000 MMFAR={target} BFAR=0x00000000"), "{board}");
+        assert!(status.iter().any(|s| s.as_str().unwrap().starts_with("MMFSR.DACCVIOL")), "{board}");
+        assert_eq!(taken(&r, "MemManage"), 1, "{board}");
+    }
+}

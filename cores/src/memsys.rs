@@ -480,6 +480,27 @@ impl MemorySystem {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn maintenance_by_set_way_and_by_address_evicts_the_right_lines() {
+        // 16 KiB, 4 ways, 32-byte lines: 128 sets; DCISW puts the way in bits [31:30]
+        // and the set in bits [11:5] (Armv7-M ARM B2.2.7).
+        let mut c = Cache::new(16384, 4, 32);
+        assert_eq!(c.geometry(), (128, 4, 32));
+        let a = 0x2000_0040; // set 2
+        assert!(!c.access(a));
+        assert!(c.contains(a));
+        // The line went to the first free way (0): invalidating way 1 of set 2 keeps it…
+        c.invalidate_set_way(1 << 30 | 2 << 5);
+        assert!(c.contains(a));
+        // …way 0 of set 2 evicts it.
+        c.invalidate_set_way(2 << 5);
+        assert!(!c.contains(a));
+        c.access(a);
+        c.invalidate_addr(a + 31);
+        assert!(!c.contains(a));
+    }
+
     use super::*;
 
     fn board(extra: &str, region: &str) -> Board {

@@ -266,6 +266,8 @@ struct State {
     bad_access: Option<(MemType, u64, usize)>,
     /// Exception delivery state besides the NVIC (`exceptions.rs`).
     exc: exceptions::ExceptionState,
+    /// The MPU was reprogrammed: re-apply it to memory protection at the next block.
+    mpu_dirty: bool,
 }
 
 impl State {
@@ -601,6 +603,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         blocks_decoded: 0,
         bad_access: None,
         exc: exceptions::ExceptionState::new(vtor.is_some()),
+        mpu_dirty: false,
     };
     let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
     let cpu = match core {
@@ -674,6 +677,15 @@ fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_engine::uni
 
 /// Fault kind and message for an invalid access seen by the unmapped/protection hook.
 fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u32) -> (&'static str, String) {
+    let protection = matches!(kind, MemType::READ_PROT | MemType::WRITE_PROT | MemType::FETCH_PROT);
+    if protection && st.ppb.scs.mpu.enabled() {
+        let access = match kind {
+            MemType::READ_PROT => "read of",
+            MemType::WRITE_PROT => "write to",
+            _ => "instruction fetch from",
+        };
+        return ("mpu-violation", format!("{access} {addr:#010x} ({size} bytes) at {}: the MPU forbids it (MemManage)", st.describe(pc)));
+    }
                 let access = match kind {
                     MemType::READ_UNMAPPED => "read of unmapped address",
                     MemType::WRITE_UNMAPPED => "write to unmapped address",
@@ -697,6 +709,48 @@ fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u3
                     _ => "unmapped-access",
                 };
                 (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
+}
+
+/// Apply the MPU to unicorn's page protections (1 KiB pages: an MPU boundary inside a
+/// page is rounded inwards, so a region smaller than a page changes nothing). Accesses it
+/// forbids then fail as protection faults, which become MemManage faults.
+fn apply_mpu(uc: &mut Unicorn<State>) {
+    let (mpu, regions) = {
+        let st = uc.get_data_mut();
+        st.mpu_dirty = false;
+        (st.ppb.scs.mpu.clone(), st.board.regions.clone())
+    };
+    let page = simbench_cores::board::PAGE as u64;
+    for r in regions.iter().filter(|r| r.kind.is_memory()) {
+        let default = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
+        if !mpu.enabled() {
+            let _ = uc.mem_protect(r.base as u64, r.size as u64, default);
+            continue;
+        }
+        for (start, end, decision) in mpu.intervals(r.base as u64, r.end()) {
+            let prot = match decision {
+                Some(a) => {
+                    let mut p = Prot::NONE;
+                    if a.read {
+                        p |= Prot::READ;
+                    }
+                    if a.write && r.kind.writable() {
+                        p |= Prot::WRITE;
+                    }
+                    if a.execute {
+                        p |= Prot::EXEC;
+                    }
+                    p
+                }
+                None if mpu.background() => default,
+                None => Prot::NONE,
+            };
+            let (s, e) = (start.div_ceil(page) * page, end / page * page);
+            if e > s {
+                let _ = uc.mem_protect(s, e - s, prot);
+            }
+        }
+    }
 }
 
 /// Whether the instruction before `pc` is a WFI (16-bit 0xBF30 or 32-bit 0xF3AF 0x8003).
@@ -788,7 +842,10 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
                 PpbEvent::Text(bytes) => st.emit(1, &bytes),
                 PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),
                 PpbEvent::Maintenance(op) => st.mem.maintain(op),
-                PpbEvent::MpuChanged => {}
+                PpbEvent::MpuChanged => {
+                    st.mpu_dirty = true;
+                    st.ppb.nvic.check_due = true;
+                }
                 PpbEvent::Marker { port, value } => {
                     if st.markers.len() < MAX_MARKERS {
                         st.markers.push(MarkerEvent { port, value, cycles: now, pc });
@@ -824,8 +881,13 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
             }
         };
         let st = uc.get_data_mut();
-        if (st.cycles >= st.exc.next_systick || st.ppb.nvic.check_due) && exceptions::poll(uc, addr) {
-            return;
+        if st.cycles >= st.exc.next_systick || st.ppb.nvic.check_due {
+            if st.mpu_dirty {
+                apply_mpu(uc);
+            }
+            if exceptions::poll(uc, addr) {
+                return;
+            }
         }
         let st = uc.get_data_mut();
         st.enter(idx);

@@ -128,6 +128,51 @@ impl Mpu {
     }
 }
 
+impl Mpu {
+    /// Address boundaries where an access decision may change: region bases and ends,
+    /// and PMSAv7 subregion edges.
+    fn boundaries(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        for r in &self.regions {
+            if self.v8 {
+                if r.rasr_or_rlar & 1 != 0 {
+                    out.push((r.rbar & !0x1F) as u64);
+                    out.push((r.rasr_or_rlar | 0x1F) as u64 + 1);
+                }
+                continue;
+            }
+            let size_field = (r.rasr_or_rlar >> 1) & 0x1F;
+            if r.rasr_or_rlar & 1 == 0 || size_field < 4 {
+                continue;
+            }
+            let size = 1u64 << (size_field + 1);
+            let base = (r.rbar & !0x1F) as u64 & !(size - 1);
+            let parts = if size >= 256 { 8 } else { 1 };
+            out.extend((0..=parts).map(|i| base + i * size / parts));
+        }
+        out
+    }
+
+    /// The access decision over `[start, end)` as intervals, each with one decision
+    /// (`None`: no region matches), for applying the MPU to page-based memory protection.
+    pub fn intervals(&self, start: u64, end: u64) -> Vec<(u64, u64, Option<MpuAccess>)> {
+        let mut cuts: Vec<u64> = self.boundaries().into_iter().filter(|&b| b > start && b < end).collect();
+        cuts.push(start);
+        cuts.push(end);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut out: Vec<(u64, u64, Option<MpuAccess>)> = Vec::new();
+        for w in cuts.windows(2) {
+            let decision = self.access(w[0] as u32);
+            match out.last_mut() {
+                Some(last) if last.2 == decision && last.1 == w[0] => last.1 = w[1],
+                _ => out.push((w[0], w[1], decision)),
+            }
+        }
+        out
+    }
+}
+
 /// SCB, cache, MPU and FPU registers of one core.
 #[derive(Clone, Debug)]
 pub struct Scs {
@@ -387,6 +432,11 @@ mod tests {
         s.write(MPU_RASR, (1 << 28) | (6 << 24) | (1 << 8) | (14 << 1) | 1);
         assert_eq!(s.mpu.access(0x2000_0000), None);
         assert!(s.mpu.access(0x2000_1000).is_some());
+        // As intervals over a 64 KiB RAM: the disabled subregion, the rest of the region
+        // (read-only), and what lies beyond it.
+        let iv = s.mpu.intervals(0x2000_0000, 0x2001_0000);
+        let ro = Some(MpuAccess { read: true, write: false, execute: false });
+        assert_eq!(iv, vec![(0x2000_0000, 0x2000_1000, None), (0x2000_1000, 0x2000_8000, ro), (0x2000_8000, 0x2001_0000, None)]);
     }
 
     #[test]
