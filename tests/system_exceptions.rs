@@ -125,3 +125,63 @@ fn an_mpu_violation_is_a_memmanage_fault_with_mmfar() {
         assert_eq!(taken(&r, "MemManage"), 1, "{board}");
     }
 }
+
+#[test]
+fn vendor_clock_and_memory_registers_change_the_model_and_are_reported() {
+    let (cached, out) = run_on("system/vendor_rtos_mimxrt1011.elf", "mimxrt1011");
+    let (uncached, out_nc) = run_on("system/vendor_rtos_nocache_mimxrt1011.elf", "mimxrt1011");
+    // The firmware waited for PLL_SYS lock, FlexSPI idle and the CCM handshake (status
+    // bits the preset models as ready), then set CSCMR1.FLEXSPI_PODF = 1: the FlexSPI
+    // clock halves, so an uncached 4-byte fetch takes 2 × 140 = 280 cycles instead of 140.
+    let before: f64 = out_nc["loop cycles"].parse().unwrap();
+    let after: f64 = out_nc["slow xip loop cycles"].parse().unwrap();
+    let extra = (after - before) / 1000.0;
+    assert!((extra - 140.0).abs() < 2.0, "halving the FlexSPI clock added {extra} cycles per uncached iteration");
+    // With the I-cache on the loop hits, whatever the FlexSPI clock.
+    let cached_after: f64 = out["slow xip loop cycles"].parse().unwrap();
+    assert!(cached_after < 1100.0, "{cached_after}");
+    for r in [&cached, &uncached] {
+        let settings: Vec<(&str, &str)> = r["configuration"].as_array().unwrap().iter().map(|c| (c["register"].as_str().unwrap(), c["setting"].as_str().unwrap())).collect();
+        assert_eq!(
+            settings,
+            [
+                ("CCM_CSCMR1", "flexspi serial clock divider 2 (preset 1): uncached read 280 cycles"),
+                ("IOMUXC_GPR_GPR17", "FlexRAM ITCM 64 KiB, DTCM 64 KiB, OCRAM 0 KiB")
+            ]
+        );
+    }
+    // LPC55S69: AHBCLKDIV = 1 halves the core clock for the rest of the run, so the
+    // latency is the cycles up to the write at 150 MHz plus the rest at 75 MHz.
+    let (r, _) = run_on("system/vendor_rtos_lpc55s69.elf", "lpc55s69");
+    let c = &r["configuration"][0];
+    assert_eq!(c["setting"], "core clock divider 2 (preset 1): 75 MHz");
+    let (at, total) = (c["cycle"].as_f64().unwrap(), r["cycles"].as_f64().unwrap());
+    let expected = at / 150.0 + (total - at) / 75.0;
+    assert!((r["latency_us"].as_f64().unwrap() - expected).abs() < 1e-6, "{} vs {expected}", r["latency_us"]);
+}
+
+#[test]
+fn peripheral_registers_outside_the_preset_are_storage_and_listed() {
+    // The lpc55s69 preset without its secure FMCCR entry: the firmware's read-modify-write
+    // of that register then hits plain storage, which the report lists with its counts.
+    let preset = std::fs::read_to_string(common::root().join("cores/boards/lpc55s69.toml")).unwrap();
+    let mut blocks = preset.split("[[registers]]");
+    let mut text = blocks.next().unwrap().to_string();
+    for b in blocks.filter(|b| !b.contains("SYSCON_FMCCR (secure)")) {
+        text.push_str("[[registers]]");
+        text.push_str(b);
+    }
+    let dir = std::env::temp_dir().join(format!("simbench-periph-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let board = dir.join("lpc55s69-no-fmccr.toml");
+    std::fs::write(&board, text.replace("name = \"lpc55s69\"", "name = \"lpc55s69-no-fmccr\"")).unwrap();
+    let run = run_board("system/vendor_rtos_lpc55s69.elf", board.to_str().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let r = run.json();
+    assert_eq!(r["unmodelled_registers"], serde_json::json!([{"address": "0x50000400", "reads": 1, "writes": 1}]));
+    // With the preset itself every register the firmware touched is modelled.
+    let (full, _) = run_on("system/vendor_rtos_lpc55s69.elf", "lpc55s69");
+    assert_eq!(full["unmodelled_registers"], serde_json::json!([]));
+    assert_eq!(full["regions"].as_array().unwrap().iter().filter(|g| g["kind"] == "peripheral").count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

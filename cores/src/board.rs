@@ -32,6 +32,10 @@ pub enum RegionKind {
     /// Vendor peripheral space the simulator does not model: reads return 0, writes are
     /// dropped, and accesses are counted in the report.
     PeripheralIgnore,
+    /// Vendor peripheral space as registers: the board's `[[registers]]` inside it have
+    /// reset values, always-ready status bits and timing effects; any other address keeps
+    /// what was written (reads 0 before) and is counted as unmodelled in the report.
+    Peripheral,
 }
 
 impl RegionKind {
@@ -43,13 +47,14 @@ impl RegionKind {
             RegionKind::Flash => "flash",
             RegionKind::Xip => "xip",
             RegionKind::PeripheralIgnore => "peripheral-ignore",
+            RegionKind::Peripheral => "peripheral",
         }
     }
     pub fn writable(self) -> bool {
         matches!(self, RegionKind::Code | RegionKind::Sram | RegionKind::Tcm)
     }
     pub fn is_memory(self) -> bool {
-        self != RegionKind::PeripheralIgnore
+        !matches!(self, RegionKind::PeripheralIgnore | RegionKind::Peripheral)
     }
 }
 
@@ -79,6 +84,80 @@ pub struct Region {
     /// (`detailed` timing). 0 means `read_wait` (one access's latency).
     #[serde(default)]
     pub line_fill_cycles: u32,
+}
+
+/// A vendor peripheral register simbench models (inside a `peripheral` region).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSpec {
+    /// `PERIPHERAL_REGISTER` as the vendor's headers name it.
+    pub name: String,
+    pub address: u32,
+    /// Value before the firmware writes it. For registers with an `effect` this is the
+    /// value matching the preset's own configuration (clock, wait states), as if the boot
+    /// ROM had set it, so firmware that never touches it runs as the preset describes.
+    #[serde(default)]
+    pub reset: u32,
+    /// Status bits that always read 1 (PLL lock, oscillator ready, FlexSPI idle): what
+    /// SDK drivers poll after starting something.
+    #[serde(default)]
+    pub ready: u32,
+    /// Status bits that always read 0 (busy flags).
+    #[serde(default)]
+    pub busy: u32,
+    /// A status field reading back a control field of the same register,
+    /// `[from_shift, to_shift, width]` (STM32 RCC_CFGR.SWS follows SW: clock switch done).
+    #[serde(default)]
+    pub mirror: Option<[u32; 3]>,
+    /// What its fields change in the model (FLASH_ACR: latency and accelerator enables).
+    #[serde(default)]
+    pub effects: Vec<RegisterEffect>,
+}
+
+/// What a register field changes in the model. Fields are `shift`/`width` bit ranges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RegisterEffect {
+    /// The field is the flash wait states of `region` (STM32 FLASH_ACR.LATENCY, LPC55
+    /// FMCCR.FLASHTIM): read_wait follows it, the line fill scales with (WS + 1).
+    FlashWaitStates { region: String, shift: u32, width: u32 },
+    /// Any bit of `mask` set turns the flash accelerator on (STM32 ART ICEN/DCEN/PRFTEN).
+    AcceleratorEnable { mask: u32 },
+    /// Any bit of `mask` set turns the board's `[icache]` on (STM32L5 ICACHE_CR.EN).
+    CacheEnable { mask: u32 },
+    /// The field divides the core clock by field + 1 (LPC55 AHBCLKDIV): the modelled
+    /// clock is clock_mhz × (reset field + 1) / (field + 1).
+    CoreClockDivider { shift: u32, width: u32 },
+    /// The field divides `region`'s XIP serial clock by field + 1 (i.MX RT CCM
+    /// CSCMR1.FLEXSPI_PODF): its read_wait and line fill scale with it.
+    XipClockDivider { region: String, shift: u32, width: u32 },
+    /// i.MX RT FlexRAM bank assignment, 2 bits per bank (01 OCRAM, 10 DTCM, 11 ITCM):
+    /// reported as the TCM/OCRAM sizes the firmware configured.
+    FlexramBanks { banks: u32, bank_kib: u32 },
+}
+
+impl RegisterEffect {
+    /// The field this effect reads: (shift, width).
+    pub fn field(&self) -> (u32, u32) {
+        match self {
+            RegisterEffect::FlashWaitStates { shift, width, .. }
+            | RegisterEffect::CoreClockDivider { shift, width }
+            | RegisterEffect::XipClockDivider { shift, width, .. } => (*shift, *width),
+            RegisterEffect::AcceleratorEnable { .. } | RegisterEffect::CacheEnable { .. } => (0, 32),
+            RegisterEffect::FlexramBanks { banks, .. } => (0, (2 * banks).min(32)),
+        }
+    }
+}
+
+/// `value`'s bits `[shift, shift + width)`.
+pub fn field(value: u32, shift: u32, width: u32) -> u32 {
+    let w = width.min(32);
+    let v = value.checked_shr(shift).unwrap_or(0);
+    if w >= 32 {
+        v
+    } else {
+        v & ((1u32 << w) - 1)
+    }
 }
 
 /// A set-associative cache (Cortex-M7 L1 caches, or a SoC-level cache such as the
@@ -171,6 +250,9 @@ pub struct Board {
     /// External interrupt lines of the device's NVIC.
     #[serde(default = "default_irq_lines")]
     pub irq_lines: u32,
+    /// Modelled vendor peripheral registers (inside `peripheral` regions).
+    #[serde(default)]
+    pub registers: Vec<RegisterSpec>,
 }
 
 fn default_prio_bits() -> u32 {
@@ -269,6 +351,31 @@ impl Board {
             if r.fetch_line_bytes == 0 || !r.fetch_line_bytes.is_power_of_two() || r.fetch_line_bytes > 256 {
                 return Err(format!("{what}: fetch_line_bytes must be a power of two from 1 to 256"));
             }
+        }
+        for reg in &self.registers {
+            let inside = self.regions.iter().any(|r| r.kind == RegionKind::Peripheral && r.contains_range(reg.address, 4));
+            if !inside || reg.address % 4 != 0 {
+                return Err(format!("register '{}' at {:#010x} must be word-aligned inside a region of kind \"peripheral\"", reg.name, reg.address));
+            }
+            if let Some([from, to, width]) = reg.mirror {
+                if from.max(to) + width > 32 || width == 0 {
+                    return Err(format!("register '{}': mirror fields must lie within 32 bits", reg.name));
+                }
+            }
+            for e in &reg.effects {
+                if let RegisterEffect::FlashWaitStates { region, .. } | RegisterEffect::XipClockDivider { region, .. } = e {
+                    if !self.regions.iter().any(|r| &r.name == region && r.kind.is_memory()) {
+                        return Err(format!("register '{}': effect names region '{region}', which is not a memory region of this board", reg.name));
+                    }
+                }
+                let (shift, width) = e.field();
+                if width == 0 || shift + width > 32 {
+                    return Err(format!("register '{}': effect field (shift {shift}, width {width}) must lie within 32 bits", reg.name));
+                }
+            }
+        }
+        if self.registers.iter().enumerate().any(|(i, a)| self.registers[..i].iter().any(|b| b.address == a.address)) {
+            return Err("two [[registers]] share an address".into());
         }
         for (what, c) in [("icache", &self.icache), ("dcache", &self.dcache)] {
             if let Some(c) = c {

@@ -292,6 +292,8 @@ pub struct MemorySystem {
     icache_always_on: bool,
     dcache_always_on: bool,
     accel: Option<Accelerator>,
+    /// The accelerator is switched on (a vendor register can switch it off).
+    accel_on: bool,
     /// How each region's fetches are timed, recomputed when the caches are switched.
     paths: Vec<FetchPath>,
 }
@@ -308,6 +310,7 @@ impl MemorySystem {
             icache_always_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
             dcache_always_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
             accel: board.accelerator.as_ref().map(Accelerator::new),
+            accel_on: true,
             paths: Vec::new(),
         };
         m.update_paths();
@@ -351,7 +354,7 @@ impl MemorySystem {
     fn fetch_path(&self, region: usize) -> FetchPath {
         let Some(r) = self.regions.get(region) else { return FetchPath::Free };
         let cached = r.cacheable && self.icache.is_some();
-        let accelerated = r.kind == RegionKind::Flash && self.accel.is_some();
+        let accelerated = r.kind == RegionKind::Flash && self.accel.is_some() && self.accel_on;
         match self.fidelity {
             // Fast: caches and accelerators always hit.
             Fidelity::Fast if cached || accelerated => FetchPath::Free,
@@ -420,7 +423,7 @@ impl MemorySystem {
 
     fn data_cached(&self, r: &RegionTiming) -> bool {
         (r.cacheable && self.dcache.is_some())
-            || (r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(|a| a.data.is_some()))
+            || (r.kind == RegionKind::Flash && self.accel_on && self.accel.as_ref().is_some_and(|a| a.data.is_some()))
     }
 
     /// Wait cycles of one data access.
@@ -445,7 +448,7 @@ impl MemorySystem {
         if write {
             return r.write_wait;
         }
-        if r.kind == RegionKind::Flash {
+        if r.kind == RegionKind::Flash && self.accel_on {
             let fill = r.fill;
             if let Some(acc) = self.accel.as_mut() {
                 return acc.data_read(addr, fill);
@@ -460,6 +463,34 @@ impl MemorySystem {
 
     pub fn dcache_stats(&self) -> Option<CacheStats> {
         self.dcache.as_ref().map(|c| CacheStats { hits: c.hits, misses: c.misses })
+    }
+
+    /// A vendor register changed a region's latency: wait states per access and the
+    /// cycles of a line fill.
+    pub fn set_region_timing(&mut self, region: usize, read_wait: u32, fill: u32) {
+        if let Some(r) = self.regions.get_mut(region) {
+            r.read_wait = read_wait;
+            r.fill = fill;
+        }
+        self.update_paths();
+    }
+
+    /// A vendor register switched the flash accelerator (STM32 ART) on or off.
+    pub fn set_accelerator_enabled(&mut self, on: bool) {
+        self.accel_on = on;
+        self.update_paths();
+    }
+
+    /// A vendor register switched a SoC cache (one that SCB CCR does not control, such as
+    /// the STM32L5 ICACHE) on or off.
+    pub fn set_soc_cache_enabled(&mut self, on: bool) {
+        if self.icache_always_on {
+            self.icache_on = on;
+        }
+        if self.dcache_always_on {
+            self.dcache_on = on;
+        }
+        self.update_paths();
     }
 
     /// Apply a cache maintenance operation to the caches.

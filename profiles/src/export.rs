@@ -284,6 +284,7 @@ pub(crate) mod tests {
             markers_dropped: 0,
             unmodelled_registers: vec![],
             exceptions: None,
+            configuration: vec![],
             firmware_output: String::new(),
             firmware_output_truncated: false,
             profile: None,

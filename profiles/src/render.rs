@@ -136,6 +136,12 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(s, "    … {} more in --format json", r.markers.len() - 20);
         }
     }
+    if !r.configuration.is_empty() {
+        let _ = writeln!(s, "\n  configured by the firmware (vendor registers):");
+        for c in &r.configuration {
+            let _ = writeln!(s, "    cycle {:>14}  {:<24} {}", group(c.cycle), c.register, c.setting);
+        }
+    }
     if let Some(e) = &r.exceptions {
         let taken: Vec<String> = e.taken.iter().map(|x| format!("{} {}", x.name, x.taken)).collect();
         let _ = writeln!(s, "\n  exceptions    {} (tail-chained {}, lazy FP saves {})", taken.join(", "), e.tail_chains, e.lazy_fp_saves);

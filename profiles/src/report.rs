@@ -31,6 +31,10 @@ pub struct Report {
     pub markers_dropped: u64,
     /// System-control registers accessed that simbench keeps as plain storage.
     pub unmodelled_registers: Vec<RegisterAccess>,
+    /// Clock, wait-state, cache and memory settings the firmware changed through the
+    /// board's modelled vendor registers, in order; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<ConfigEntry>,
     /// Exceptions the firmware took (SysTick, SVCall, PendSV, IRQs, faults); absent when
     /// it took none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +126,16 @@ pub struct Outcome {
     pub message: Option<String>,
     pub pc: Option<String>,
     pub symbol: Option<String>,
+}
+
+/// One setting the firmware changed through a vendor register.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ConfigEntry {
+    pub register: String,
+    /// What it set, with the preset's value.
+    pub setting: String,
+    /// Modelled cycle of the write.
+    pub cycle: u64,
 }
 
 /// Exception activity of a run.

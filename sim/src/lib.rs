@@ -16,6 +16,7 @@ pub mod memtruth;
 pub mod merge;
 pub mod nvic;
 pub mod operators;
+pub mod peripherals;
 pub mod ppb;
 pub mod profiler;
 pub mod report;

@@ -17,6 +17,7 @@ use crate::memtruth;
 use crate::nvic::{cfsr, FaultKind};
 use crate::operators::{is_kernel_symbol, ProfileMode, TFLM_INVOKE};
 use crate::profiler::{demangle, Exit, FuncInfo, FuncRole, Profiler};
+use crate::peripherals::{Peripherals, Setting};
 use crate::ppb::{Ppb, PpbEvent};
 use crate::semihost::{self, GuestMemory};
 use rustc_hash::FxHashMap;
@@ -113,6 +114,8 @@ pub struct RunResult {
     pub unmodelled_registers: Vec<(u32, u64, u64)>,
     /// Exceptions taken.
     pub exceptions: ExceptionCounts,
+    /// What the firmware configured through modelled vendor registers, in order.
+    pub configuration: Vec<ConfigChange>,
     pub blocks_decoded: u64,
     pub initial_sp: u32,
     pub initial_pc: u32,
@@ -129,6 +132,17 @@ pub struct RunResult {
     pub error: Option<simbench_profiles::report::ErrorInfo>,
     /// Stack, heap and arena use measured by painting at `main` (None when not painted).
     pub memory_probe: Option<MemoryProbe>,
+}
+
+/// A setting the firmware changed through a vendor register, and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigChange {
+    pub register: String,
+    /// What it set, with the preset's value for comparison.
+    pub setting: String,
+    pub cycle: u64,
+    /// The core clock from here on, when the setting changed it.
+    pub clock_mhz: Option<f64>,
 }
 
 /// Exception activity: (exception number, times taken), tail-chains, lazy FP saves.
@@ -268,6 +282,12 @@ struct State {
     exc: exceptions::ExceptionState,
     /// The MPU was reprogrammed: re-apply it to memory protection at the next block.
     mpu_dirty: bool,
+    /// Modelled vendor peripheral registers.
+    periph: Peripherals,
+    /// Settings the firmware changed through them, for the report.
+    settings: Vec<ConfigChange>,
+    /// The board's regions as the preset describes them (latency changes scale these).
+    preset_regions: Vec<simbench_cores::Region>,
 }
 
 impl State {
@@ -604,6 +624,9 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         bad_access: None,
         exc: exceptions::ExceptionState::new(vtor.is_some()),
         mpu_dirty: false,
+        periph: Peripherals::new(&board.registers),
+        preset_regions: board.regions.clone(),
+        settings: Vec::new(),
     };
     let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
     let cpu = match core {
@@ -711,6 +734,56 @@ fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u3
                 (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
 }
 
+/// A vendor register changed the clock, a latency or an enable: update the memory model
+/// (and the cached fetch costs of blocks in the affected region) and record it.
+fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u64) {
+    let region_index = |st: &State, name: &str| st.board.regions.iter().position(|r| r.name == name);
+    let mut clock_mhz = None;
+    let text = match setting {
+        Setting::FlashWaitStates { ref region, wait_states } | Setting::XipClockDivider { ref region, divider: wait_states, .. } => {
+            let Some(ri) = region_index(st, region) else { return };
+            let preset = st.preset_regions[ri].clone();
+            let (read_wait, fill, what) = match setting {
+                Setting::FlashWaitStates { .. } => {
+                    // The line fill scales with the flash access time (WS + 1 cycles).
+                    let fill = (preset.line_fill_cycles as u64 * (wait_states as u64 + 1)).div_ceil(preset.read_wait as u64 + 1) as u32;
+                    (wait_states, fill, format!("{region} wait states {wait_states} (preset {})", preset.read_wait))
+                }
+                Setting::XipClockDivider { divider, preset_divider, .. } => {
+                    let scale = |c: u32| (c as u64 * divider as u64).div_ceil(preset_divider.max(1) as u64) as u32;
+                    (scale(preset.read_wait), scale(preset.line_fill_cycles), format!("{region} serial clock divider {divider} (preset {preset_divider}): uncached read {} cycles", scale(preset.read_wait)))
+                }
+                _ => unreachable!("matched above"),
+            };
+            st.board.regions[ri].read_wait = read_wait;
+            st.board.regions[ri].line_fill_cycles = fill;
+            let fill = st.board.regions[ri].fill_cycles();
+            st.mem.set_region_timing(ri, read_wait, fill);
+            let r = st.board.regions[ri].clone();
+            for b in st.blocks.iter_mut().filter(|b| b.region == ri) {
+                b.plain_fetch_wait = r.fetch_wait(b.start, b.end);
+            }
+            what
+        }
+        Setting::AcceleratorEnabled(on) => {
+            st.mem.set_accelerator_enabled(on);
+            format!("flash accelerator {}", if on { "on" } else { "off" })
+        }
+        Setting::CacheEnabled(on) => {
+            st.mem.set_soc_cache_enabled(on);
+            format!("cache {}", if on { "on" } else { "off" })
+        }
+        Setting::CoreClockDivider { divider, preset_divider } => {
+            let mhz = st.board.clock_mhz * preset_divider as f64 / divider as f64;
+            clock_mhz = Some(mhz);
+            format!("core clock divider {divider} (preset {preset_divider}): {mhz} MHz")
+        }
+        Setting::FlexramBanks { itcm_kib, dtcm_kib, ocram_kib } => format!("FlexRAM ITCM {itcm_kib} KiB, DTCM {dtcm_kib} KiB, OCRAM {ocram_kib} KiB"),
+    };
+    let register = st.periph.register_name(addr).unwrap_or("?").to_string();
+    st.settings.push(ConfigChange { register, setting: text, cycle: now, clock_mhz });
+}
+
 /// Apply the MPU to unicorn's page protections (1 KiB pages: an MPU boundary inside a
 /// page is rounded inwards, so a region smaller than a page changes nothing). Accesses it
 /// forbids then fail as protection faults, which become MemManage faults.
@@ -788,6 +861,35 @@ fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<
                 }),
                 Some(move |uc: &mut Unicorn<State>, _off: u64, _size: usize, _v: u64| {
                     uc.get_data_mut().regions[ri].data_writes += 1;
+                }),
+            )
+            .map_err(|e| internal("mapping a peripheral region", e))?;
+            uc.get_data_mut().regions[ri].hooked = true;
+            continue;
+        }
+        if r.kind == RegionKind::Peripheral {
+            uc.mmio_map(
+                r.base as u64,
+                r.size as u64,
+                Some(move |uc: &mut Unicorn<State>, off: u64, size: usize| {
+                    clear_stale_it_state(uc);
+                    let st = uc.get_data_mut();
+                    st.regions[ri].data_reads += 1;
+                    let base = st.board.regions[ri].base;
+                    st.periph.read(base + off as u32, size) as u64
+                }),
+                Some(move |uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
+                    let pc = pc_of(uc);
+                    let st = uc.get_data_mut();
+                    st.regions[ri].data_writes += 1;
+                    let addr = st.board.regions[ri].base + off as u32;
+                    let settings = st.periph.write(addr, size, value as u32);
+                    if !settings.is_empty() {
+                        let now = st.now_at(pc);
+                        for setting in settings {
+                            apply_setting(st, addr, setting, now);
+                        }
+                    }
                 }),
             )
             .map_err(|e| internal("mapping a peripheral region", e))?;
@@ -1300,7 +1402,7 @@ fn finish(
         markers_dropped: st.markers_dropped,
         output: std::mem::take(&mut st.output),
         output_truncated: st.output_truncated,
-        unmodelled_registers: st.ppb.unmodelled.iter().map(|(a, (r, w))| (*a, *r, *w)).collect(),
+        unmodelled_registers: st.ppb.unmodelled.iter().chain(&st.periph.unmodelled).map(|(a, (r, w))| (*a, *r, *w)).collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
         blocks_decoded: st.blocks_decoded,
         icache: st.mem.icache_stats(),
         dcache: st.mem.dcache_stats(),
@@ -1318,6 +1420,7 @@ fn finish(
             }
             Some(info)
         }),
+        configuration: std::mem::take(&mut st.settings),
         exceptions: ExceptionCounts {
             taken: st.exc.taken.iter().map(|(&n, &c)| (n, c)).collect(),
             tail_chains: st.exc.tail_chains,

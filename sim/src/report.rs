@@ -8,8 +8,21 @@ use simbench_profiles::profile::MemoryUse;
 use simbench_cores::memsys::CacheStats;
 use simbench_cores::Fidelity;
 use simbench_profiles::report::{
-    self, hex32, BoardInfo, CacheCounters, ExceptionCount, ExceptionSummary, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters, RegionStats, RegisterAccess, Report, TimingInfo,
+    self, hex32, BoardInfo, CacheCounters, ConfigEntry, ExceptionCount, ExceptionSummary, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters, RegionStats, RegisterAccess, Report, TimingInfo,
 };
+
+/// Modelled time: cycles at the board clock, or piecewise when the firmware changed the
+/// core clock through a modelled divider register.
+fn latency_us(r: &RunResult, preset_mhz: f64) -> f64 {
+    let (mut us, mut from, mut mhz) = (0.0, 0u64, preset_mhz);
+    for c in &r.configuration {
+        if let Some(new) = c.clock_mhz {
+            us += c.cycle.saturating_sub(from) as f64 / mhz;
+            (from, mhz) = (c.cycle, new);
+        }
+    }
+    us + r.cycles.saturating_sub(from) as f64 / mhz
+}
 
 fn counters(c: CacheStats) -> CacheCounters {
     CacheCounters { hits: c.hits, misses: c.misses }
@@ -89,7 +102,8 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         instructions: r.instructions,
         cycles: r.cycles,
         cpi: if r.instructions > 0 { r.cycles as f64 / r.instructions as f64 } else { 0.0 },
-        latency_us: r.cycles as f64 / board.clock_mhz,
+        latency_us: latency_us(r, board.clock_mhz),
+        configuration: r.configuration.iter().map(|c| ConfigEntry { register: c.register.clone(), setting: c.setting.clone(), cycle: c.cycle }).collect(),
         regions,
         instruction_mix: r.instruction_mix.iter().map(|(c, n)| (c.name().to_string(), *n)).collect(),
         markers: r.markers.iter().map(|m| Marker { port: m.port, value: m.value, cycles: m.cycles, pc: hex32(m.pc) }).collect(),
