@@ -294,6 +294,9 @@ pub struct MemorySystem {
     accel: Option<Accelerator>,
     /// The accelerator is switched on (a vendor register can switch it off).
     accel_on: bool,
+    /// Address ranges `[start, end)` the MPU marks non-cacheable: data accesses there
+    /// bypass the data cache.
+    uncached: Vec<(u32, u64)>,
     /// How each region's fetches are timed, recomputed when the caches are switched.
     paths: Vec<FetchPath>,
 }
@@ -311,6 +314,7 @@ impl MemorySystem {
             dcache_always_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
             accel: board.accelerator.as_ref().map(Accelerator::new),
             accel_on: true,
+            uncached: Vec::new(),
             paths: Vec::new(),
         };
         m.update_paths();
@@ -438,7 +442,7 @@ impl MemorySystem {
                 r.read_wait
             };
         }
-        if r.cacheable && self.dcache_on {
+        if r.cacheable && self.dcache_on && !self.uncached.iter().any(|&(s, e)| addr >= s && (addr as u64) < e) {
             // Write-back, write-allocate (the Armv7-M default attributes of the SRAM and
             // code regions): a miss fills the line, reads and writes alike.
             let fill = r.fill;
@@ -473,6 +477,11 @@ impl MemorySystem {
             r.fill = fill;
         }
         self.update_paths();
+    }
+
+    /// The MPU's non-cacheable ranges (replacing the previous ones).
+    pub fn set_uncached_ranges(&mut self, ranges: Vec<(u32, u64)>) {
+        self.uncached = ranges;
     }
 
     /// A vendor register switched the flash accelerator (STM32 ART) on or off.
@@ -511,6 +520,16 @@ impl MemorySystem {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn mpu_non_cacheable_ranges_bypass_the_data_cache() {
+        let mut m = MemorySystem::new(&board("[dcache]\nsize_bytes=1024\nways=2\nline_bytes=32", "name='ram'\nbase=0\nsize=0x10000\nkind='sram'\nread_wait=3\ncacheable=true\nline_fill_cycles=8"), Fidelity::Detailed);
+        m.set_caches_enabled(false, true);
+        assert_eq!((m.data(0, 0x100, false), m.data(0, 0x104, false)), (8, 0), "miss fills the line, then hits");
+        m.set_uncached_ranges(vec![(0x1000, 0x2000)]);
+        assert_eq!((m.data(0, 0x1000, false), m.data(0, 0x1004, false)), (3, 3), "uncached: read_wait every time");
+        assert_eq!(m.data(0, 0x104, false), 0, "outside the range the cache still hits");
+    }
 
     #[test]
     fn maintenance_by_set_way_and_by_address_evicts_the_right_lines() {

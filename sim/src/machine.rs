@@ -794,6 +794,19 @@ fn apply_mpu(uc: &mut Unicorn<State>) {
         (st.ppb.scs.mpu.clone(), st.board.regions.clone())
     };
     let page = simbench_cores::board::PAGE as u64;
+    // Memory attributes that change timing: non-cacheable ranges bypass the data cache.
+    let uncached: Vec<(u32, u64)> = if mpu.enabled() {
+        regions
+            .iter()
+            .filter(|r| r.kind.is_memory() && r.cacheable)
+            .flat_map(|r| mpu.intervals(r.base as u64, r.end()))
+            .filter(|(_, _, d)| d.is_some_and(|a| !a.cacheable))
+            .map(|(s, e, _)| (s as u32, e))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    uc.get_data_mut().mem.set_uncached_ranges(uncached);
     for r in regions.iter().filter(|r| r.kind.is_memory()) {
         let default = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
         if !mpu.enabled() {

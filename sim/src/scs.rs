@@ -64,6 +64,9 @@ pub struct MpuAccess {
     pub read: bool,
     pub write: bool,
     pub execute: bool,
+    /// Normal memory with a cacheable policy (not Device, Strongly-ordered or Normal
+    /// non-cacheable): the L1 caches may hold it.
+    pub cacheable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -96,7 +99,11 @@ impl Mpu {
                     continue;
                 }
                 let ap = (r.rbar >> 1) & 3; // AP[2:1]: bit 1 = read-only
-                return Some(MpuAccess { read: true, write: ap & 2 == 0, execute: r.rbar & 1 == 0 });
+                // MAIR attribute: outer nibble 0 is Device; 0x44 is Normal non-cacheable.
+                let index = (r.rasr_or_rlar >> 1) & 7;
+                let attr = (self.mair[(index / 4) as usize] >> (8 * (index % 4))) as u8;
+                let cacheable = attr >> 4 != 0 && attr != 0x44;
+                return Some(MpuAccess { read: true, write: ap & 2 == 0, execute: r.rbar & 1 == 0, cacheable });
             }
             let rasr = r.rasr_or_rlar;
             let size_field = (rasr >> 1) & 0x1F;
@@ -122,7 +129,12 @@ impl Mpu {
                 5..=7 => (true, false),
                 _ => (false, false), // 0b100 is reserved
             };
-            return Some(MpuAccess { read, write, execute: read && rasr & (1 << 28) == 0 });
+            // TEX [21:19], C [17], B [16] (Armv7-M ARM B3.5.7): C set, or TEX = 1xx with a
+            // non-zero cache policy, is cacheable; TEX = 001 with C = B = 0 is Normal
+            // non-cacheable, TEX = 000 with C = 0 Strongly-ordered or Device.
+            let (tex, c, b) = ((rasr >> 19) & 7, rasr & (1 << 17) != 0, rasr & (1 << 16) != 0);
+            let cacheable = c || (tex & 4 != 0 && ((tex & 3) != 0 || b));
+            return Some(MpuAccess { read, write, execute: read && rasr & (1 << 28) == 0, cacheable });
         }
         None
     }
@@ -426,7 +438,7 @@ mod tests {
         assert_eq!(s.read(MPU_RBAR), Some(0x2000_0001));
         s.write(MPU_CTRL, 1 | 4);
         let a = s.mpu.access(0x2000_7FFC).unwrap();
-        assert_eq!((a.read, a.write, a.execute), (true, false, false));
+        assert_eq!((a.read, a.write, a.execute, a.cacheable), (true, false, false, false), "TEX=0 C=0 B=0: Strongly-ordered");
         assert_eq!(s.mpu.access(0x2000_8000), None);
         // Disable subregion 0 (the first 4 KiB).
         s.write(MPU_RASR, (1 << 28) | (6 << 24) | (1 << 8) | (14 << 1) | 1);
@@ -435,7 +447,7 @@ mod tests {
         // As intervals over a 64 KiB RAM: the disabled subregion, the rest of the region
         // (read-only), and what lies beyond it.
         let iv = s.mpu.intervals(0x2000_0000, 0x2001_0000);
-        let ro = Some(MpuAccess { read: true, write: false, execute: false });
+        let ro = Some(MpuAccess { read: true, write: false, execute: false, cacheable: false });
         assert_eq!(iv, vec![(0x2000_0000, 0x2000_1000, None), (0x2000_1000, 0x2000_8000, ro), (0x2000_8000, 0x2001_0000, None)]);
     }
 
@@ -447,7 +459,9 @@ mod tests {
         s.write(MPU_RASR, 0x3000_0FE0 | 1); // RLAR: limit 0x30000FFF, enabled
         s.write(MPU_CTRL, 1);
         let a = s.mpu.access(0x3000_0FFF).unwrap();
-        assert_eq!((a.read, a.write, a.execute), (true, false, false));
+        assert_eq!((a.read, a.write, a.execute, a.cacheable), (true, false, false, false), "MAIR0 attr 0 = 0x00: Device");
+        s.write(MPU_MAIR0, 0xFF);
+        assert!(s.mpu.access(0x3000_0000).unwrap().cacheable, "0xFF: Normal write-back");
         assert_eq!(s.mpu.access(0x3000_1000), None);
     }
 }
