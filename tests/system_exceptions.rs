@@ -56,6 +56,14 @@ fn systick_svc_and_pendsv_context_switches_run_on_every_core() {
         assert_eq!(r["exceptions"]["lazy_fp_saves"], 11, "{board}");
         // The vector table the firmware relocated to RAM is the one used.
         assert!(out["vtor"].starts_with("0x2"), "{board}: {}", out["vtor"]);
+        // NVIC: IRQ0 (priority 0x20) pends IRQ1 (0x60), which tail-chains when IRQ0
+        // returns (log "12"); with BASEPRI = 0x40 a pended IRQ1 waits until BASEPRI is
+        // lowered ("122"); with PRIMASK set IRQ0 waits for CPSIE ("12212").
+        assert_eq!(out["irq log"], "12", "{board}");
+        assert_eq!((out["masked irq1 runs"].as_str(), out["unmasked irq1 runs"].as_str()), ("1", "2"), "{board}");
+        assert_eq!((out["primask irq log"].as_str(), out["final irq log"].as_str()), ("122", "12212"), "{board}");
+        assert_eq!((taken(&r, "IRQ0"), taken(&r, "IRQ1")), (2, 3), "{board}");
+        assert_eq!(r["exceptions"]["tail_chains"], 2, "{board}");
         // Every register the start-up code touched is modelled.
         assert_eq!(r["unmodelled_registers"], serde_json::json!([]), "{board}");
     }

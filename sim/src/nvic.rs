@@ -159,6 +159,8 @@ pub struct Nvic {
     pub bfar: u32,
     /// Something may have become takeable: the machine re-evaluates at the next block.
     pub check_due: bool,
+    /// AIRCR.SYSRESETREQ was written with the key.
+    pub reset_requested: bool,
 }
 
 impl Nvic {
@@ -182,6 +184,7 @@ impl Nvic {
             mmfar: 0,
             bfar: 0,
             check_due: false,
+            reset_requested: false,
         }
     }
 
@@ -436,6 +439,7 @@ impl Nvic {
             AIRCR => {
                 if value >> 16 == AIRCR_VECTKEY {
                     self.prigroup = (value >> 8) & 7;
+                    self.reset_requested |= value & (1 << 2) != 0;
                 }
             }
             SCR => self.scr = value & 0x16,
@@ -513,6 +517,8 @@ mod tests {
         assert_eq!(n.next_to_take(NONE), Some(IRQ0 + 6));
         // PRIGROUP 6: one group bit (bit 7): 0x20 and 0x40 share group 0, so while IRQ 5 is
         // active IRQ 6 cannot preempt it.
+        n.write(AIRCR, 4, 0x0000_0504);
+        assert!(!n.reset_requested, "no VECTKEY: ignored");
         n.write(AIRCR, 4, 0x05FA_0600);
         assert_eq!(n.read(AIRCR, 0), Some(0xFA05_0600));
         n.write(NVIC_ICPR, 4, 1 << 6);
@@ -520,6 +526,8 @@ mod tests {
         n.write(NVIC_ISPR, 4, 1 << 6);
         assert_eq!(n.next_to_take(NONE), None);
         assert_eq!(n.read(NVIC_IABR, 0), Some(1 << 5));
+        n.write(AIRCR, 4, 0x05FA_0004);
+        assert!(n.reset_requested, "VECTKEY | SYSRESETREQ");
     }
 
     #[test]

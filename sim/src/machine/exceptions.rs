@@ -263,6 +263,11 @@ fn enter_handler(uc: &mut Unicorn<State>, n: usize, return_addr: u32, cost: u64)
 pub fn poll(uc: &mut Unicorn<State>, addr: u32) -> bool {
     let st = uc.get_data_mut();
     st.ppb.nvic.check_due = false;
+    if st.ppb.nvic.reset_requested {
+        let what = "a system reset request (AIRCR.SYSRESETREQ, as NVIC_SystemReset() makes on a fatal error); simbench does not restart the firmware".to_string();
+        fail(uc, "system-reset", what, addr);
+        return true;
+    }
     if st.cycles >= st.exc.next_systick {
         st.ppb.nvic.set_pending(nvic::SYSTICK);
     }
