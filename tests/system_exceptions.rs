@@ -64,6 +64,9 @@ fn systick_svc_and_pendsv_context_switches_run_on_every_core() {
         assert_eq!((out["primask irq log"].as_str(), out["final irq log"].as_str()), ("122", "12212"), "{board}");
         assert_eq!((taken(&r, "IRQ0"), taken(&r, "IRQ1")), (2, 3), "{board}");
         assert_eq!(r["exceptions"]["tail_chains"], 2, "{board}");
+        // The main stack's peak ignores the tasks' process stacks (in .bss, far below it).
+        let peak = r["memory"]["stack_peak_bytes"].as_u64().unwrap();
+        assert!(peak > 0 && peak < 1024, "{board}: main stack peak {peak}");
         // Every register the start-up code touched is modelled.
         assert_eq!(r["unmodelled_registers"], serde_json::json!([]), "{board}");
     }

@@ -130,8 +130,12 @@ impl Image {
                     bytes.len()
                 ))
             })?;
-            if ph.p_paddr.checked_add(ph.p_filesz).is_none_or(|e| e > 1 << 32) || ph.p_memsz > 1 << 32 {
-                return Err(bad(format!("segment at {:#x} size {:#x} does not fit the 32-bit address space", ph.p_paddr, ph.p_filesz)));
+            // The memory size counts too: a section's load address below is paddr plus its
+            // offset in the segment (up to memsz), which overflowed u32 when paddr + memsz
+            // passed 4 GiB (found by fuzzing, fuzz/README.md).
+            let span = ph.p_filesz.max(ph.p_memsz);
+            if ph.p_paddr.checked_add(span).is_none_or(|e| e > 1 << 32) {
+                return Err(bad(format!("segment at {:#x} size {:#x} does not fit the 32-bit address space", ph.p_paddr, span)));
             }
             segments.push(Segment {
                 paddr: ph.p_paddr as u32,

@@ -232,6 +232,9 @@ struct State {
     profiler: Option<Profiler>,
     /// Lowest SP sampled after blocks that write SP (profiling only).
     min_sp: Option<u32>,
+    /// Lowest address of the main stack (`__stack_limit__`, else its RAM region's base):
+    /// SP values below it belong to other stacks (RTOS tasks on PSP) and are not sampled.
+    stack_floor: u32,
     initial_sp: u32,
     paint: Option<PaintState>,
     /// The block just left wrote SP: sample SP now.
@@ -585,6 +588,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         profiler,
         paint,
         min_sp: None,
+        stack_floor: image.symbol("__stack_limit__").or_else(|| image.symbol("__StackLimit")).map(|s| s.addr).filter(|&a| a < sp).or_else(|| board.stack_region(sp).map(|r| r.base)).unwrap_or(0),
         initial_sp: sp,
         sp_sample_due: false,
         recent: [u32::MAX; RECENT_BLOCKS],
@@ -1019,7 +1023,9 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
         if st.sp_sample_due {
             let sp = uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32;
             let st = uc.get_data_mut();
-            st.min_sp = Some(st.min_sp.map_or(sp, |m| m.min(sp)));
+            if sp >= st.stack_floor && sp <= st.initial_sp {
+                st.min_sp = Some(st.min_sp.map_or(sp, |m| m.min(sp)));
+            }
         }
         let st = uc.get_data_mut();
         if st.paint.as_ref().is_some_and(|p| !p.done && p.plan.main == Some(addr)) {
