@@ -157,7 +157,7 @@ fn vendor_clock_and_memory_registers_change_the_model_and_are_reported() {
             settings,
             [
                 ("CCM_CSCMR1", "flexspi serial clock divider 2 (preset 1): uncached read 280 cycles"),
-                ("IOMUXC_GPR_GPR17", "FlexRAM ITCM 64 KiB, DTCM 64 KiB, OCRAM 0 KiB")
+                ("IOMUXC_GPR_GPR17", "FlexRAM ITCM 32 KiB, DTCM 96 KiB, OCRAM 0 KiB")
             ]
         );
     }
@@ -195,4 +195,32 @@ fn peripheral_registers_outside_the_preset_are_storage_and_listed() {
     assert_eq!(full["unmodelled_registers"], serde_json::json!([]));
     assert_eq!(full["regions"].as_array().unwrap().iter().filter(|g| g["kind"] == "peripheral").count(), 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn reruns_are_byte_identical_in_both_timing_modes() {
+    // Exceptions, WFI sleep, MPU protections and vendor registers included: the same ELF
+    // and options give the same JSON outside `host`, in `fast` and in `detailed` timing.
+    for timing in ["fast", "detailed"] {
+        let run = || {
+            let r = simbench([fixture("system/vendor_rtos_mimxrt1011.elf").display().to_string().as_str(), "--board", "mimxrt1011", "--timing", timing, "--format", "json"]);
+            assert_eq!(r.code, 0, "{timing}: {}", r.stderr);
+            serde_json::to_string(&common::without_host(r.json())).unwrap()
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a, b, "{timing}");
+        assert!(a.contains("\"SysTick\""), "{timing}");
+    }
+}
+
+#[test]
+fn flexram_left_unassigned_by_the_firmware_is_a_bus_error() {
+    // The firmware assigns one 32 KiB bank to ITCM (GPR17 = 0xAB) and reads at 32 KiB.
+    let run = run_board("system/vendor_flexram_fault_mimxrt1011.elf", "mimxrt1011");
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let r = run.json();
+    let out = kv(r["firmware_output"].as_str().unwrap());
+    assert_eq!((out["BusFault CFSR"].as_str(), out["BusFault BFAR"].as_str()), ("0x00008200", "0x00008000"));
+    assert_eq!(r["error"]["kind"], "unassigned-memory");
+    assert!(r["outcome"]["message"].as_str().unwrap().contains("beyond the 32 KiB the firmware assigned to region 'itcm'"), "{}", r["outcome"]["message"]);
 }

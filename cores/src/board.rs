@@ -131,9 +131,19 @@ pub enum RegisterEffect {
     /// The field divides `region`'s XIP serial clock by field + 1 (i.MX RT CCM
     /// CSCMR1.FLEXSPI_PODF): its read_wait and line fill scale with it.
     XipClockDivider { region: String, shift: u32, width: u32 },
-    /// i.MX RT FlexRAM bank assignment, 2 bits per bank (01 OCRAM, 10 DTCM, 11 ITCM):
-    /// reported as the TCM/OCRAM sizes the firmware configured.
-    FlexramBanks { banks: u32, bank_kib: u32 },
+    /// i.MX RT FlexRAM bank assignment, 2 bits per bank (01 OCRAM, 10 DTCM, 11 ITCM): the
+    /// regions named `itcm`, `dtcm` and `ocram` (each mapped at its largest size) become
+    /// usable only up to the size the firmware assigned; beyond it an access faults.
+    FlexramBanks {
+        banks: u32,
+        bank_kib: u32,
+        #[serde(default = "default_itcm")]
+        itcm: String,
+        #[serde(default = "default_dtcm")]
+        dtcm: String,
+        #[serde(default = "default_ocram")]
+        ocram: String,
+    },
 }
 
 impl RegisterEffect {
@@ -253,6 +263,18 @@ pub struct Board {
     /// Modelled vendor peripheral registers (inside `peripheral` regions).
     #[serde(default)]
     pub registers: Vec<RegisterSpec>,
+}
+
+fn default_itcm() -> String {
+    "itcm".into()
+}
+
+fn default_dtcm() -> String {
+    "dtcm".into()
+}
+
+fn default_ocram() -> String {
+    "ocram".into()
 }
 
 fn default_prio_bits() -> u32 {

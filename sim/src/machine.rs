@@ -291,6 +291,9 @@ struct State {
     settings: Vec<ConfigChange>,
     /// The board's regions as the preset describes them (latency changes scale these).
     preset_regions: Vec<simbench_cores::Region>,
+    /// Bytes of each region the firmware made usable (FlexRAM bank assignment); beyond,
+    /// accesses fault. None: all of it.
+    region_limits: Vec<Option<u32>>,
 }
 
 impl State {
@@ -630,6 +633,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         mpu_dirty: false,
         periph: Peripherals::new(&board.registers),
         preset_regions: board.regions.clone(),
+        region_limits: vec![None; board.regions.len()],
         settings: Vec::new(),
     };
     let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
@@ -679,8 +683,10 @@ fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_engine::uni
             let addr = addr as u32;
             let mpu = uc.get_data().ppb.scs.mpu.enabled();
             let fetch = matches!(kind, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
+            // Unassigned FlexRAM is a bus error even though it is enforced by protections.
+            let unassigned = kind_name == "unassigned-memory";
             let fault = match kind {
-                MemType::FETCH_PROT | MemType::WRITE_PROT | MemType::READ_PROT if mpu => FaultKind::MemManage { data: !fetch, addr: (!fetch).then_some(addr) },
+                MemType::FETCH_PROT | MemType::WRITE_PROT | MemType::READ_PROT if mpu && !unassigned => FaultKind::MemManage { data: !fetch, addr: (!fetch).then_some(addr) },
                 _ => FaultKind::Bus { data: !fetch, addr: (!fetch).then_some(addr) },
             };
             exceptions::deliver_fault(uc, fault, pc, kind_name, &format!("firmware fault: {message}"))
@@ -705,6 +711,19 @@ fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_engine::uni
 /// Fault kind and message for an invalid access seen by the unmapped/protection hook.
 fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u32) -> (&'static str, String) {
     let protection = matches!(kind, MemType::READ_PROT | MemType::WRITE_PROT | MemType::FETCH_PROT);
+    if let Some((ri, r)) = st.board.region_of(addr as u32).filter(|_| protection) {
+        if let Some(limit) = st.region_limits[ri].filter(|&l| addr as u32 - r.base >= l) {
+            return (
+                "unassigned-memory",
+                format!(
+                    "access to {addr:#010x} at {}, beyond the {} KiB the firmware assigned to region '{}' (FlexRAM bank configuration): a bus error on the device",
+                    st.describe(pc),
+                    limit / 1024,
+                    r.name
+                ),
+            );
+        }
+    }
     if protection && st.ppb.scs.mpu.enabled() {
         let access = match kind {
             MemType::READ_PROT => "read of",
@@ -782,7 +801,18 @@ fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u64) {
             clock_mhz = Some(mhz);
             format!("core clock divider {divider} (preset {preset_divider}): {mhz} MHz")
         }
-        Setting::FlexramBanks { itcm_kib, dtcm_kib, ocram_kib } => format!("FlexRAM ITCM {itcm_kib} KiB, DTCM {dtcm_kib} KiB, OCRAM {ocram_kib} KiB"),
+        Setting::FlexramBanks { sizes } => {
+            for (name, kib) in &sizes {
+                if let Some(ri) = region_index(st, name) {
+                    st.region_limits[ri] = Some(kib * 1024);
+                }
+            }
+            // Applied with the MPU's page protections at the next block.
+            st.mpu_dirty = true;
+            st.ppb.nvic.check_due = true;
+            let [(_, i), (_, d), (_, o)] = &sizes;
+            format!("FlexRAM ITCM {i} KiB, DTCM {d} KiB, OCRAM {o} KiB")
+        }
     };
     let register = st.periph.register_name(addr).unwrap_or("?").to_string();
     st.settings.push(ConfigChange { register, setting: text, cycle: now, clock_mhz });
@@ -792,10 +822,10 @@ fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u64) {
 /// page is rounded inwards, so a region smaller than a page changes nothing). Accesses it
 /// forbids then fail as protection faults, which become MemManage faults.
 fn apply_mpu(uc: &mut Unicorn<State>) {
-    let (mpu, regions) = {
+    let (mpu, regions, limits) = {
         let st = uc.get_data_mut();
         st.mpu_dirty = false;
-        (st.ppb.scs.mpu.clone(), st.board.regions.clone())
+        (st.ppb.scs.mpu.clone(), st.board.regions.clone(), st.region_limits.clone())
     };
     let page = simbench_cores::board::PAGE as u64;
     // Memory attributes that change timing: non-cacheable ranges bypass the data cache.
@@ -811,13 +841,21 @@ fn apply_mpu(uc: &mut Unicorn<State>) {
         Vec::new()
     };
     uc.get_data_mut().mem.set_uncached_ranges(uncached);
-    for r in regions.iter().filter(|r| r.kind.is_memory()) {
+    for (r, limit) in regions.iter().zip(&limits).filter(|(r, _)| r.kind.is_memory()) {
         let default = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
-        if !mpu.enabled() {
-            let _ = uc.mem_protect(r.base as u64, r.size as u64, default);
+        // Memory the firmware left unassigned (FlexRAM banks) is not there at all.
+        let usable = limit.map_or(r.size, |l| l.min(r.size)) as u64 / page * page;
+        if usable < r.size as u64 {
+            let _ = uc.mem_protect(r.base as u64 + usable, r.size as u64 - usable, Prot::NONE);
+        }
+        if usable == 0 {
             continue;
         }
-        for (start, end, decision) in mpu.intervals(r.base as u64, r.end()) {
+        if !mpu.enabled() {
+            let _ = uc.mem_protect(r.base as u64, usable, default);
+            continue;
+        }
+        for (start, end, decision) in mpu.intervals(r.base as u64, r.base as u64 + usable) {
             let prot = match decision {
                 Some(a) => {
                     let mut p = Prot::NONE;

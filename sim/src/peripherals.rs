@@ -23,8 +23,8 @@ pub enum Setting {
     CacheEnabled(bool),
     /// Core clock divided by `divider` (preset: `preset_divider`).
     CoreClockDivider { divider: u32, preset_divider: u32 },
-    /// FlexRAM banks: (ITCM, DTCM, OCRAM) KiB.
-    FlexramBanks { itcm_kib: u32, dtcm_kib: u32, ocram_kib: u32 },
+    /// FlexRAM banks: KiB assigned to each of the named (ITCM, DTCM, OCRAM) regions.
+    FlexramBanks { sizes: [(String, u32); 3] },
 }
 
 #[derive(Clone, Debug)]
@@ -122,7 +122,7 @@ fn change(effect: &RegisterEffect, reset: u32, old: u32, new: u32) -> Option<Set
             Setting::CacheEnabled(after & mask != 0)
         }
         RegisterEffect::CoreClockDivider { .. } => Setting::CoreClockDivider { divider: after + 1, preset_divider: reset + 1 },
-        RegisterEffect::FlexramBanks { banks, bank_kib } => {
+        RegisterEffect::FlexramBanks { banks, bank_kib, itcm, dtcm, ocram } => {
             let mut kib = [0u32; 3];
             for b in 0..*banks {
                 match field(after, 2 * b, 2) {
@@ -132,7 +132,7 @@ fn change(effect: &RegisterEffect, reset: u32, old: u32, new: u32) -> Option<Set
                     _ => {}
                 }
             }
-            Setting::FlexramBanks { itcm_kib: kib[0], dtcm_kib: kib[1], ocram_kib: kib[2] }
+            Setting::FlexramBanks { sizes: [(itcm.clone(), kib[0]), (dtcm.clone(), kib[1]), (ocram.clone(), kib[2])] }
         }
     })
 }
@@ -172,14 +172,15 @@ mod tests {
         let mut div = spec("SYSCON_AHBCLKDIV", 0x4000_0380, 0);
         div.effects = vec![(RegisterEffect::CoreClockDivider { shift: 0, width: 8 })];
         let mut gpr17 = spec("IOMUXC_GPR_GPR17", 0x400A_C044, 0);
-        gpr17.effects = vec![(RegisterEffect::FlexramBanks { banks: 4, bank_kib: 32 })];
+        gpr17.effects = vec![RegisterEffect::FlexramBanks { banks: 4, bank_kib: 32, itcm: "itcm".into(), dtcm: "dtcm".into(), ocram: "ocram".into() }];
         let mut p = Peripherals::new(&[acr, div, gpr17]);
         // Same latency: nothing changes; a new one does.
         assert_eq!(p.write(0x4002_2000, 4, 0x0000_0605), vec![], "same latency, accelerator still on");
         assert_eq!(p.write(0x4002_2000, 4, 0x0000_0003), vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3 }, Setting::AcceleratorEnabled(false)]);
         assert_eq!(p.write(0x4000_0380, 4, 1), vec![Setting::CoreClockDivider { divider: 2, preset_divider: 1 }]);
         // Banks 0-1 ITCM, 2 DTCM, 3 OCRAM.
-        assert_eq!(p.write(0x400A_C044, 4, 0b01_10_11_11), vec![Setting::FlexramBanks { itcm_kib: 64, dtcm_kib: 32, ocram_kib: 32 }]);
+        let sizes = [("itcm".to_string(), 64), ("dtcm".to_string(), 32), ("ocram".to_string(), 32)];
+        assert_eq!(p.write(0x400A_C044, 4, 0b01_10_11_11), vec![Setting::FlexramBanks { sizes }]);
         assert_eq!(p.register_name(0x4002_2002), Some("FLASH_ACR"));
     }
 }
