@@ -209,13 +209,16 @@ struct Block {
     uses_fp: bool,
     /// The block is `b .`: code that waits forever (a parked fault handler).
     parks: bool,
+    /// Static cost (the last entry of `offsets`), kept inline: entering a block then
+    /// reads no other allocation.
+    total_cycles: u32,
     executions: u64,
     classes: Box<[(Class, u32)]>,
 }
 
 impl Block {
     fn total(&self) -> u32 {
-        *self.offsets.last().unwrap_or(&0)
+        self.total_cycles
     }
     /// Index of the instruction at `pc` (the first if `pc` is not in this block).
     fn index_of(&self, pc: u32) -> usize {
@@ -326,6 +329,7 @@ impl State {
         let plain_fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
         let hints = timing.hints;
         let offsets: Box<[u32]> = timing.start.into_boxed_slice();
+        let total_cycles = offsets.last().copied().unwrap_or(0);
         let mut classes: Vec<(Class, u32)> = Vec::new();
         for i in &insns {
             match classes.iter_mut().find(|(c, _)| *c == i.class) {
@@ -354,6 +358,7 @@ impl State {
             uses_fp: insns.iter().any(|i| i.class.is_fp()),
             // `b.n .` (0xE7FE) or `b.w .` (0xF7FF 0xBFFE) as the whole block.
             parks: insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF])),
+            total_cycles,
             entry_func: self.profiler.is_some().then(|| self.image.function_starting_at(addr).map(|s| (s.addr, func_info(&s.name)))).flatten().map(|(a, info)| {
                 self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))
             }),
