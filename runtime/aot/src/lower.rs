@@ -274,8 +274,8 @@ fn lower_op(model: &Model, index: usize) -> Result<Step, AotError> {
                     Arg::Int("f_w", *filter_w as i64),
                     Arg::Int("stride_h", *stride_h as i64),
                     Arg::Int("stride_w", *stride_w as i64),
-                    Arg::Int("pad_h", quant::padding_before(ih, *filter_h, *stride_h, 1, oh) as i64),
-                    Arg::Int("pad_w", quant::padding_before(iw, *filter_w, *stride_w, 1, ow) as i64),
+                    Arg::Int("pad_h", quant::padding_before(ih, *filter_h, *stride_h, 1, oh)),
+                    Arg::Int("pad_w", quant::padding_before(iw, *filter_w, *stride_w, 1, ow)),
                     Arg::Int("act_min", amin as i64),
                     Arg::Int("act_max", amax as i64),
                 ],
@@ -392,8 +392,8 @@ fn window_args(input: [i32; 2], filter: [i32; 2], stride: [i32; 2], dil: [i32; 2
         Arg::Int("stride_w", stride[1] as i64),
         Arg::Int("dil_h", dil[0] as i64),
         Arg::Int("dil_w", dil[1] as i64),
-        Arg::Int("pad_h", quant::padding_before(input[0], filter[0], stride[0], dil[0], out[0]) as i64),
-        Arg::Int("pad_w", quant::padding_before(input[1], filter[1], stride[1], dil[1], out[1]) as i64),
+        Arg::Int("pad_h", quant::padding_before(input[0], filter[0], stride[0], dil[0], out[0])),
+        Arg::Int("pad_w", quant::padding_before(input[1], filter[1], stride[1], dil[1], out[1])),
     ]
 }
 
@@ -415,7 +415,7 @@ fn check_window(c: &Ctx, padding: simbench_profiles::tflite::Padding, input: [i3
             return Err(c.err(format!("stride {stride:?}, dilation {dil:?}, filter {filter:?} and input {input:?} must be positive")));
         }
         let expect = quant::out_size(padding, input[a], filter[a], stride[a], dil[a]);
-        if expect != out[a] {
+        if expect != out[a] as i64 {
             return Err(c.err(format!("output size {} along axis {a}, but {padding:?} padding gives {expect}", out[a])));
         }
     }

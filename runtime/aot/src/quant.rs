@@ -48,7 +48,7 @@ pub fn quantize_multiplier(r: f64) -> (i32, i32) {
 /// `CalculateActivationRangeQuantized`): a real bound `f` becomes
 /// `zero_point + round(f / scale)` computed in single precision, intersected with [-128, 127].
 pub fn activation_range(act: Activation, scale: f32, zero_point: i32) -> Result<(i32, i32), String> {
-    let q = |f: f32| zero_point + (f / scale).round() as i32;
+    let q = |f: f32| zero_point.saturating_add((f / scale).round() as i32);
     Ok(match act {
         Activation::None => (-128, 127),
         Activation::Relu => (q(0.0).max(-128), 127),
@@ -61,7 +61,10 @@ pub fn activation_range(act: Activation, scale: f32, zero_point: i32) -> Result<
 /// Output size of a convolution or pooling window along one axis (TFLite
 /// `ComputeOutSize`): SAME gives `ceil(in / stride)`, VALID `ceil((in - eff + 1) / stride)`
 /// with `eff = (filter - 1) * dilation + 1`.
-pub fn out_size(padding: Padding, input: i32, filter: i32, stride: i32, dilation: i32) -> i32 {
+/// Computed in 64 bits: a model's shape fields are untrusted, and i32 arithmetic on them
+/// overflowed (found by fuzzing, tests/fuzz_regressions.rs).
+pub fn out_size(padding: Padding, input: i32, filter: i32, stride: i32, dilation: i32) -> i64 {
+    let (input, filter, stride, dilation) = (input as i64, filter as i64, stride as i64, dilation as i64);
     let eff = (filter - 1) * dilation + 1;
     match padding {
         Padding::Same => (input + stride - 1) / stride,
@@ -72,7 +75,8 @@ pub fn out_size(padding: Padding, input: i32, filter: i32, stride: i32, dilation
 /// Padding before the first element along one axis (TFLite `ComputePadding`): half of the
 /// total padding `(out - 1) * stride + eff - in` (clamped at 0), rounded down; the odd
 /// element, if any, goes after the last one (reference kernels ignore it: it is outside).
-pub fn padding_before(input: i32, filter: i32, stride: i32, dilation: i32, output: i32) -> i32 {
+pub fn padding_before(input: i32, filter: i32, stride: i32, dilation: i32, output: i32) -> i64 {
+    let (input, filter, stride, dilation, output) = (input as i64, filter as i64, stride as i64, dilation as i64, output as i64);
     let eff = (filter - 1) * dilation + 1;
     (((output - 1) * stride + eff - input).max(0)) / 2
 }
