@@ -148,6 +148,24 @@ impl Image {
         if segments.is_empty() {
             return Err(bad("the ELF has no loadable segment with contents (PT_LOAD with file bytes): nothing to run"));
         }
+        // Two segments loading different bytes at the same address: which one wins would
+        // be an accident of load order, so refuse (identical overlaps are harmless).
+        for (i, a) in segments.iter().enumerate() {
+            for b in &segments[..i] {
+                let (start, end) = (a.paddr.max(b.paddr) as u64, (a.paddr as u64 + a.data.len() as u64).min(b.paddr as u64 + b.data.len() as u64));
+                if start < end {
+                    fn slice(s: &Segment, start: u64, end: u64) -> &[u8] {
+                        &s.data[(start - s.paddr as u64) as usize..(end - s.paddr as u64) as usize]
+                    }
+                    if slice(a, start, end) != slice(b, start, end) {
+                        return Err(bad(format!(
+                            "two loadable segments overlap at {start:#010x}–{end:#010x} with different contents (segments at {:#010x} and {:#010x}); check the linker script's LMAs",
+                            b.paddr, a.paddr
+                        )));
+                    }
+                }
+            }
+        }
         let mut symbols: Vec<Symbol> = elf
             .syms
             .iter()

@@ -112,6 +112,18 @@ def overlapping(b):
 elf("elf_overlapping_segments.elf", overlapping)
 
 
+def overlapping_conflict(b):
+    # As above, but the second segment's bytes start 4 bytes later in the file, so the
+    # two segments load different bytes at the same addresses.
+    overlapping(b)
+    u32(b, 84 + P_OFFSET, SEG_OFF + 0x104)
+    u32(b, 84 + P_FILESZ, SEG_SIZE - 0x104)
+    u32(b, 84 + 20, SEG_SIZE - 0x104)  # p_memsz
+
+
+elf("elf_overlapping_segments_conflict.elf", overlapping_conflict)
+
+
 def entry_outside(b):
     # Vector table word 1 (reset handler, file offset 0x1004) zeroed so no vector table
     # is valid; e_entry moved to 0x90000001, outside the generic-m4 memory map.
