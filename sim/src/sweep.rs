@@ -5,8 +5,9 @@
 //! (in the order given; the board's own clock when `--clock-mhz` is absent). Its positions
 //! are fixed by that order, so `--shard i/n` keeps the positions `p` with `p % n == i - 1`
 //! and `simbench merge` can put shards back together (see `merge.rs` and docs/sweep.md).
-//! Rows run on a rayon pool of `--jobs` threads and come back in matrix order: everything
-//! printed except the host times (`--host-times`) is independent of `--jobs`.
+//! Rows run on a rayon pool of `--jobs` threads, largest firmware first, each thread taking
+//! the next run when it is free, and come back in matrix order: everything printed except
+//! the host times (`--host-times`) is independent of `--jobs`.
 
 use crate::cli::{parse_fidelity, resolve_board};
 use crate::error::{exit_code, SimError};
@@ -373,18 +374,29 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
         .map_err(|e| SimError::Internal(format!("cannot start {jobs} sweep threads: {e}")))?;
     let pb = progress(cells.len());
     let started = Instant::now();
-    let results: Vec<(Row, Option<i32>)> = pool.install(|| {
-        use rayon::prelude::*;
-        cells
-            .par_iter()
-            .map(|cell| {
+    // Longest runs first, then whichever worker is free takes the next (greedy list
+    // scheduling): a long run started last would leave the other threads idle. Firmware
+    // size stands in for run length (inference firmware with its model runs longest).
+    let weight = |c: &Cell| std::fs::metadata(c.path).map_or(0, |m| m.len());
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weight(&cells[i])));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<(Row, Option<i32>)>>> = cells.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    pool.scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|_| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                let cell = &cells[i];
                 let out = run_cell(cell, &template, args.host_times);
                 pb.set_message(format!("{} on {}", cell.label, cell.board.name));
                 pb.inc(1);
-                out
-            })
-            .collect()
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+            });
+        }
     });
+    // Back in matrix order, whatever order they ran in.
+    let results: Vec<(Row, Option<i32>)> = slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
     pb.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     let code = results.iter().find_map(|(_, c)| *c).unwrap_or(exit_code::OK);
