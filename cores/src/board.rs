@@ -401,11 +401,12 @@ impl Board {
         }
         for (what, c) in [("icache", &self.icache), ("dcache", &self.dcache)] {
             if let Some(c) = c {
+                // ways × line_bytes in u32 overflowed for absurd ways (found while fuzzing,
+                // tests/fuzz_regressions.rs): a set larger than the cache is invalid anyway.
+                let set_bytes = c.ways.checked_mul(c.line_bytes).filter(|&b| b > 0 && b <= c.size_bytes);
                 let ok = c.line_bytes.is_power_of_two()
                     && (4..=256).contains(&c.line_bytes)
-                    && c.ways >= 1
-                    && c.size_bytes % (c.ways * c.line_bytes) == 0
-                    && (c.size_bytes / (c.ways * c.line_bytes)).is_power_of_two()
+                    && set_bytes.is_some_and(|b| c.size_bytes % b == 0 && (c.size_bytes / b).is_power_of_two())
                     && c.size_bytes <= 1 << 20;
                 if !ok {
                     return Err(format!(

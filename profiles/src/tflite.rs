@@ -122,12 +122,14 @@ pub struct Tensor {
 
 impl Tensor {
     /// Number of elements (product of the shape; 1 for a scalar).
+    /// Saturates instead of overflowing (`parse` rejects shapes larger than 4 GiB of data,
+    /// a hand-built `Model` may not).
     pub fn elements(&self) -> usize {
-        self.shape.iter().map(|&d| d.max(0) as usize).product()
+        self.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d.max(0) as usize))
     }
-    /// Size in bytes, when the element type has a fixed size.
+    /// Size in bytes, when the element type has a fixed size (None if it overflows).
     pub fn bytes(&self) -> Option<usize> {
-        self.dtype.size().map(|s| s * self.elements())
+        self.dtype.size()?.checked_mul(self.elements())
     }
     /// Per-tensor scale and zero point (the first entry), if quantised.
     pub fn scale_zp(&self) -> Option<(f32, i32)> {
@@ -624,6 +626,13 @@ fn read_tensor(i: usize, t: T, n_buffers: usize) -> Result<Tensor, Error> {
     if let Some(d) = shape.iter().find(|&&d| d < 0) {
         return Err(Error::Unsupported(format!("tensor {i} has a dynamic dimension ({d})")));
     }
+    // A tensor's data must fit a 32-bit target's address space; larger shapes overflowed
+    // element counts downstream (found by fuzzing: fuzz/README.md).
+    let dtype = TensorType::from_code(t.i8(T_TYPE, 0));
+    let elem_bytes = dtype.size().unwrap_or(1) as u64;
+    if shape.iter().try_fold(elem_bytes, |n, &d| n.checked_mul(d as u64).filter(|&b| b <= u32::MAX as u64)).is_none() {
+        return Err(Error::Invalid(format!("tensor {i} has shape {shape:?}: its {} data does not fit in 4 GiB", dtype.name())));
+    }
     let quantization = t.table(T_QUANT).and_then(|q| {
         let scale = q.scalars::<f32>(Q_SCALE).unwrap_or_default();
         if scale.is_empty() {
@@ -635,7 +644,7 @@ fn read_tensor(i: usize, t: T, n_buffers: usize) -> Result<Tensor, Error> {
             quantized_dimension: q.i32(Q_QUANTIZED_DIMENSION, 0),
         })
     });
-    Ok(Tensor { name: t.str(T_NAME).unwrap_or("").to_string(), shape, dtype: TensorType::from_code(t.i8(T_TYPE, 0)), buffer, quantization })
+    Ok(Tensor { name: t.str(T_NAME).unwrap_or("").to_string(), shape, dtype, buffer, quantization })
 }
 
 fn padding(n: usize, code: u8) -> Result<Padding, Error> {
@@ -670,10 +679,16 @@ fn read_options(n: usize, kind: OpKind, op: T) -> Result<Options, Error> {
         OpKind::Add => BO_ADD,
         OpKind::Reshape => BO_RESHAPE,
     };
-    let table = match op.table(OP_OPTIONS) {
-        Some(t) if ty == expected => Some(t),
-        Some(_) => return Err(Error::Invalid(format!("operator {n} ({}) carries builtin options of type {ty}, expected {expected}", kind.name()))),
-        None => None,
+    // Follow the options offset only when its union type is the one expected: the verifier
+    // checks the table of the seven known option types alone, so for any other type (NONE
+    // included) the offset is unverified and may point anywhere. Found by fuzzing
+    // (fuzz/README.md, tests/fuzz_regressions.rs).
+    let table = if op.0.vtable().get(OP_OPTIONS) == 0 {
+        None
+    } else if ty == expected {
+        op.table(OP_OPTIONS)
+    } else {
+        return Err(Error::Invalid(format!("operator {n} ({}) carries builtin options of type {ty}, expected {expected}", kind.name())));
     };
     // An absent table reads every field as its default: read through an empty view.
     let f_u8 = |id: u16, d: u8| table.map(|t| t.u8(slot(id), d)).unwrap_or(d);
