@@ -910,24 +910,10 @@ fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
 
 fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<(), crate::error::SimError> {
     for (ri, r) in board.regions.iter().enumerate() {
-        if r.kind == RegionKind::PeripheralIgnore {
-            uc.mmio_map(
-                r.base as u64,
-                r.size as u64,
-                Some(move |uc: &mut Unicorn<State>, _off: u64, _size: usize| {
-                    clear_stale_it_state(uc);
-                    uc.get_data_mut().regions[ri].data_reads += 1;
-                    0u64
-                }),
-                Some(move |uc: &mut Unicorn<State>, _off: u64, _size: usize, _v: u64| {
-                    uc.get_data_mut().regions[ri].data_writes += 1;
-                }),
-            )
-            .map_err(|e| internal("mapping a peripheral region", e))?;
-            uc.get_data_mut().regions[ri].hooked = true;
-            continue;
-        }
-        if r.kind == RegionKind::Peripheral {
+        if !r.kind.is_memory() {
+            // Vendor peripheral space: `peripheral` regions are registers (`peripherals.rs`),
+            // `peripheral-ignore` regions read 0 and drop writes; both count accesses.
+            let registers = r.kind == RegionKind::Peripheral;
             uc.mmio_map(
                 r.base as u64,
                 r.size as u64,
@@ -935,15 +921,19 @@ fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<
                     clear_stale_it_state(uc);
                     let st = uc.get_data_mut();
                     st.regions[ri].data_reads += 1;
-                    let base = st.board.regions[ri].base;
-                    st.periph.read(base + off as u32, size) as u64
+                    let addr = st.board.regions[ri].base + off as u32;
+                    if registers {
+                        st.periph.read(addr, size) as u64
+                    } else {
+                        0
+                    }
                 }),
                 Some(move |uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
                     let pc = pc_of(uc);
                     let st = uc.get_data_mut();
                     st.regions[ri].data_writes += 1;
                     let addr = st.board.regions[ri].base + off as u32;
-                    let settings = st.periph.write(addr, size, value as u32);
+                    let settings = if registers { st.periph.write(addr, size, value as u32) } else { Vec::new() };
                     if !settings.is_empty() {
                         let now = st.now_at(pc);
                         for setting in settings {
