@@ -286,8 +286,8 @@ struct State {
     bad_access: Option<(MemType, u64, usize)>,
     /// Exception delivery state besides the NVIC (`exceptions.rs`).
     exc: exceptions::ExceptionState,
-    /// The MPU was reprogrammed: re-apply it to memory protection at the next block.
-    mpu_dirty: bool,
+    /// The MPU or the FlexRAM assignment changed: re-apply page protections at the next block.
+    protections_dirty: bool,
     /// Modelled vendor peripheral registers.
     periph: Peripherals,
     /// Settings the firmware changed through them, for the report.
@@ -485,6 +485,30 @@ impl State {
         }
     }
 
+    /// The current block ran only its first `done` instructions (a stop or a fault inside
+    /// it): count cycles and instructions up to there instead of the whole block.
+    fn settle_block(&mut self, done: usize) {
+        if let Some(b) = self.blocks.get(self.cur) {
+            let done = done.min(b.addrs.len());
+            self.cycles = (self.block_entry + b.offsets[done] as u64).saturating_add_signed(self.dyn_in_block);
+            self.instructions = self.insns_before_block + done as u64;
+        }
+    }
+
+    /// The MPU or the usable memory changed: re-apply page protections at the next block.
+    fn protections_changed(&mut self) {
+        self.protections_dirty = true;
+        self.ppb.nvic.check_due = true;
+    }
+
+    /// The region holding `addr` and the bytes of it the firmware assigned, when `addr`
+    /// lies beyond them (FlexRAM banks left unassigned).
+    fn unassigned(&self, addr: u32) -> Option<(&simbench_cores::Region, u32)> {
+        let (ri, r) = self.board.region_of(addr)?;
+        let limit = self.region_limits[ri]?;
+        (addr - r.base >= limit).then_some((r, limit))
+    }
+
     fn describe(&self, pc: u32) -> String {
         format!("pc {pc:#010x} ({})", self.image.describe(pc))
     }
@@ -583,7 +607,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     let model = core.model();
     let detailed = opts.fidelity == Fidelity::Detailed;
     let profiler = (opts.profile != ProfileMode::Off).then(|| {
-        let info = image.function_starting_at(pc).map_or_else(|| FuncInfo { name: format!("{pc:#010x}"), role: FuncRole::default(), anonymous: true }, |s| func_info(&s.name));
+        let info = func_info_at(&image, pc);
         Profiler::new(pc, info, 0)
     });
     let paint = if opts.profile == ProfileMode::Off {
@@ -596,7 +620,8 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         profiler,
         paint,
         min_sp: None,
-        stack_floor: image.symbol("__stack_limit__").or_else(|| image.symbol("__StackLimit")).map(|s| s.addr).filter(|&a| a < sp).or_else(|| board.stack_region(sp).map(|r| r.base)).unwrap_or(0),
+        // heap_info[3]: the linker's stack limit, else the base of the stack's RAM.
+        stack_floor: Some(heap_info[3]).filter(|&a| a < sp).or_else(|| board.stack_region(sp).map(|r| r.base)).unwrap_or(0),
         initial_sp: sp,
         sp_sample_due: false,
         recent: [u32::MAX; RECENT_BLOCKS],
@@ -635,7 +660,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         blocks_decoded: 0,
         bad_access: None,
         exc: exceptions::ExceptionState::new(vtor.is_some()),
-        mpu_dirty: false,
+        protections_dirty: false,
         periph: Peripherals::new(&board.registers),
         preset_regions: board.regions.clone(),
         region_limits: vec![None; board.regions.len()],
@@ -689,7 +714,7 @@ fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_engine::uni
             let mpu = uc.get_data().ppb.scs.mpu.enabled();
             let fetch = matches!(kind, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
             // Unassigned FlexRAM is a bus error even though it is enforced by protections.
-            let unassigned = kind_name == "unassigned-memory";
+            let unassigned = uc.get_data().unassigned(addr).is_some();
             let fault = match kind {
                 MemType::FETCH_PROT | MemType::WRITE_PROT | MemType::READ_PROT if mpu && !unassigned => FaultKind::MemManage { data: !fetch, addr: (!fetch).then_some(addr) },
                 _ => FaultKind::Bus { data: !fetch, addr: (!fetch).then_some(addr) },
@@ -716,18 +741,16 @@ fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_engine::uni
 /// Fault kind and message for an invalid access seen by the unmapped/protection hook.
 fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u32) -> (&'static str, String) {
     let protection = matches!(kind, MemType::READ_PROT | MemType::WRITE_PROT | MemType::FETCH_PROT);
-    if let Some((ri, r)) = st.board.region_of(addr as u32).filter(|_| protection) {
-        if let Some(limit) = st.region_limits[ri].filter(|&l| addr as u32 - r.base >= l) {
-            return (
-                "unassigned-memory",
-                format!(
-                    "access to {addr:#010x} at {}, beyond the {} KiB the firmware assigned to region '{}' (FlexRAM bank configuration): a bus error on the device",
-                    st.describe(pc),
-                    limit / 1024,
-                    r.name
-                ),
-            );
-        }
+    if let Some((r, limit)) = st.unassigned(addr as u32).filter(|_| protection) {
+        return (
+            "unassigned-memory",
+            format!(
+                "access to {addr:#010x} at {}, beyond the {} KiB the firmware assigned to region '{}' (FlexRAM bank configuration): a bus error on the device",
+                st.describe(pc),
+                limit / 1024,
+                r.name
+            ),
+        );
     }
     if protection && st.ppb.scs.mpu.enabled() {
         let access = match kind {
@@ -737,29 +760,29 @@ fn describe_bad_access(st: &State, kind: MemType, addr: u64, size: usize, pc: u3
         };
         return ("mpu-violation", format!("{access} {addr:#010x} ({size} bytes) at {}: the MPU forbids it (MemManage)", st.describe(pc)));
     }
-                let access = match kind {
-                    MemType::READ_UNMAPPED => "read of unmapped address",
-                    MemType::WRITE_UNMAPPED => "write to unmapped address",
-                    MemType::FETCH_UNMAPPED => "instruction fetch from unmapped address",
-                    MemType::WRITE_PROT => "write to read-only memory (flash) at",
-                    MemType::FETCH_PROT => "instruction fetch from non-executable memory at",
-                    _ => "invalid access at",
-                };
-                let region = st.board.region_of(addr as u32).map(|(_, r)| format!(" (region '{}')", r.name)).unwrap_or_default();
-                let hint = if matches!(kind, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED) {
-                    format!(
-                        "Nothing is mapped there on board '{}': fix the pointer, or map the range in a board file (kind = \"peripheral-ignore\" for vendor peripherals)",
-                        st.board.name
-                    )
-                } else {
-                    "Fix the firmware (a bad pointer or jump)".to_string()
-                };
-                let kind_name = match kind {
-                    MemType::FETCH_UNMAPPED | MemType::FETCH_PROT => "unmapped-fetch",
-                    MemType::WRITE_PROT => "write-to-flash",
-                    _ => "unmapped-access",
-                };
-                (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
+    let access = match kind {
+        MemType::READ_UNMAPPED => "read of unmapped address",
+        MemType::WRITE_UNMAPPED => "write to unmapped address",
+        MemType::FETCH_UNMAPPED => "instruction fetch from unmapped address",
+        MemType::WRITE_PROT => "write to read-only memory (flash) at",
+        MemType::FETCH_PROT => "instruction fetch from non-executable memory at",
+        _ => "invalid access at",
+    };
+    let region = st.board.region_of(addr as u32).map(|(_, r)| format!(" (region '{}')", r.name)).unwrap_or_default();
+    let hint = if matches!(kind, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED) {
+        format!(
+            "Nothing is mapped there on board '{}': fix the pointer, or map the range in a board file (kind = \"peripheral-ignore\" for vendor peripherals)",
+            st.board.name
+        )
+    } else {
+        "Fix the firmware (a bad pointer or jump)".to_string()
+    };
+    let kind_name = match kind {
+        MemType::FETCH_UNMAPPED | MemType::FETCH_PROT => "unmapped-fetch",
+        MemType::WRITE_PROT => "write-to-flash",
+        _ => "unmapped-access",
+    };
+    (kind_name, format!("{access} {addr:#010x}{region} ({size} bytes) at {}. {hint}", st.describe(pc)))
 }
 
 /// A vendor register changed the clock, a latency or an enable: update the memory model
@@ -768,30 +791,22 @@ fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u64) {
     let region_index = |st: &State, name: &str| st.board.regions.iter().position(|r| r.name == name);
     let mut clock_mhz = None;
     let text = match setting {
-        Setting::FlashWaitStates { ref region, wait_states } | Setting::XipClockDivider { ref region, divider: wait_states, .. } => {
-            let Some(ri) = region_index(st, region) else { return };
-            let preset = st.preset_regions[ri].clone();
-            let (read_wait, fill, what) = match setting {
-                Setting::FlashWaitStates { .. } => {
-                    // The line fill scales with the flash access time (WS + 1 cycles).
-                    let fill = (preset.line_fill_cycles as u64 * (wait_states as u64 + 1)).div_ceil(preset.read_wait as u64 + 1) as u32;
-                    (wait_states, fill, format!("{region} wait states {wait_states} (preset {})", preset.read_wait))
-                }
-                Setting::XipClockDivider { divider, preset_divider, .. } => {
-                    let scale = |c: u32| (c as u64 * divider as u64).div_ceil(preset_divider.max(1) as u64) as u32;
-                    (scale(preset.read_wait), scale(preset.line_fill_cycles), format!("{region} serial clock divider {divider} (preset {preset_divider}): uncached read {} cycles", scale(preset.read_wait)))
-                }
-                _ => unreachable!("matched above"),
-            };
-            st.board.regions[ri].read_wait = read_wait;
-            st.board.regions[ri].line_fill_cycles = fill;
-            let fill = st.board.regions[ri].fill_cycles();
-            st.mem.set_region_timing(ri, read_wait, fill);
-            let r = st.board.regions[ri].clone();
-            for b in st.blocks.iter_mut().filter(|b| b.region == ri) {
-                b.plain_fetch_wait = r.fetch_wait(b.start, b.end);
-            }
+        Setting::FlashWaitStates { region, wait_states } => {
+            let Some(ri) = region_index(st, &region) else { return };
+            let preset = &st.preset_regions[ri];
+            // The line fill scales with the flash access time (WS + 1 cycles).
+            let fill = (preset.line_fill_cycles as u64 * (wait_states as u64 + 1)).div_ceil(preset.read_wait as u64 + 1) as u32;
+            let what = format!("{region} wait states {wait_states} (preset {})", preset.read_wait);
+            set_region_latency(st, ri, wait_states, fill);
             what
+        }
+        Setting::XipClockDivider { region, divider, preset_divider } => {
+            let Some(ri) = region_index(st, &region) else { return };
+            let preset = &st.preset_regions[ri];
+            let scale = |c: u32| (c as u64 * divider as u64).div_ceil(preset_divider.max(1) as u64) as u32;
+            let (read_wait, fill) = (scale(preset.read_wait), scale(preset.line_fill_cycles));
+            set_region_latency(st, ri, read_wait, fill);
+            format!("{region} serial clock divider {divider} (preset {preset_divider}): uncached read {read_wait} cycles")
         }
         Setting::AcceleratorEnabled(on) => {
             st.mem.set_accelerator_enabled(on);
@@ -812,9 +827,7 @@ fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u64) {
                     st.region_limits[ri] = Some(kib * 1024);
                 }
             }
-            // Applied with the MPU's page protections at the next block.
-            st.mpu_dirty = true;
-            st.ppb.nvic.check_due = true;
+            st.protections_changed();
             let [(_, i), (_, d), (_, o)] = &sizes;
             format!("FlexRAM ITCM {i} KiB, DTCM {d} KiB, OCRAM {o} KiB")
         }
@@ -823,13 +836,27 @@ fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u64) {
     st.settings.push(ConfigChange { register, setting: text, cycle: now, clock_mhz });
 }
 
-/// Apply the MPU to unicorn's page protections (1 KiB pages: an MPU boundary inside a
-/// page is rounded inwards, so a region smaller than a page changes nothing). Accesses it
-/// forbids then fail as protection faults, which become MemManage faults.
-fn apply_mpu(uc: &mut Unicorn<State>) {
+/// A region's latency changed: the board (plain fetch costs), the memory model, and the
+/// fetch costs already cached in the region's blocks follow.
+fn set_region_latency(st: &mut State, ri: usize, read_wait: u32, line_fill_cycles: u32) {
+    let r = &mut st.board.regions[ri];
+    r.read_wait = read_wait;
+    r.line_fill_cycles = line_fill_cycles;
+    st.mem.set_region_timing(ri, read_wait, r.fill_cycles());
+    let r = &st.board.regions[ri];
+    for b in st.blocks.iter_mut().filter(|b| b.region == ri) {
+        b.plain_fetch_wait = r.fetch_wait(b.start, b.end);
+    }
+}
+
+/// Apply the MPU and the usable memory (FlexRAM banks) to unicorn's page protections
+/// (1 KiB pages: an MPU boundary inside a page is rounded inwards, so a region smaller
+/// than a page changes nothing). Accesses they forbid then fail as protection faults,
+/// which become MemManage faults (MPU) or bus faults (unassigned memory).
+fn apply_protections(uc: &mut Unicorn<State>) {
     let (mpu, regions, limits) = {
         let st = uc.get_data_mut();
-        st.mpu_dirty = false;
+        st.protections_dirty = false;
         (st.ppb.scs.mpu.clone(), st.board.regions.clone(), st.region_limits.clone())
     };
     let page = simbench_cores::board::PAGE as u64;
@@ -994,10 +1021,7 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
                 PpbEvent::Text(bytes) => st.emit(1, &bytes),
                 PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),
                 PpbEvent::Maintenance(op) => st.mem.maintain(op),
-                PpbEvent::MpuChanged => {
-                    st.mpu_dirty = true;
-                    st.ppb.nvic.check_due = true;
-                }
+                PpbEvent::MpuChanged => st.protections_changed(),
                 PpbEvent::Marker { port, value } => {
                     if st.markers.len() < MAX_MARKERS {
                         st.markers.push(MarkerEvent { port, value, cycles: now, pc });
@@ -1034,8 +1058,8 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
         };
         let st = uc.get_data_mut();
         if st.cycles >= st.exc.next_systick || st.ppb.nvic.check_due {
-            if st.mpu_dirty {
-                apply_mpu(uc);
+            if st.protections_dirty {
+                apply_protections(uc);
             }
             if exceptions::poll(uc, addr) {
                 return;
@@ -1227,6 +1251,12 @@ fn exit_of(last: &Insn) -> Exit {
         _ if last.writes_pc => Exit::Return,
         _ => Exit::Plain,
     }
+}
+
+/// The function starting at `addr`: its symbol's name and role, or its address when no
+/// symbol starts there.
+fn func_info_at(image: &Image, addr: u32) -> FuncInfo {
+    image.function_starting_at(addr).map_or_else(|| FuncInfo { name: format!("{addr:#010x}"), role: FuncRole::default(), anonymous: true }, |s| func_info(&s.name))
 }
 
 /// Display name and role of a function symbol.
@@ -1423,10 +1453,8 @@ fn finish(
         }
     }
     // Settle the partially executed last block.
-    if let (Some((i, completed)), Some(b)) = (st.stop_at, st.blocks.get(st.cur)) {
-        let done = (i + completed as usize).min(b.addrs.len());
-        st.cycles = (st.block_entry + b.offsets[done] as u64).saturating_add_signed(st.dyn_in_block);
-        st.instructions = st.insns_before_block + done as u64;
+    if let Some((i, completed)) = st.stop_at {
+        st.settle_block(i + completed as usize);
     }
     // Instruction mix and fetch counts from block execution counts. The last block is
     // counted whole (its partial tail is at most one block's worth of instructions).

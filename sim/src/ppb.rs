@@ -109,12 +109,10 @@ impl Ppb {
     /// The modelled cycle, after `after`, at which SysTick next counts to 0 with its
     /// interrupt enabled (CSR.ENABLE and CSR.TICKINT), if it does.
     pub fn systick_interrupt_after(&self, after: u64) -> Option<u64> {
-        if self.syst_csr & 0b11 != 0b11 {
-            return None;
+        if self.syst_csr & 0b10 == 0 {
+            return None; // TICKINT clear
         }
-        let (t0, v0) = self.syst_anchor;
-        let period = self.syst_rvr as u64 + 1;
-        let first = t0 + if v0 > 0 { v0 as u64 } else { period };
+        let (first, period) = self.systick_zeros()?;
         if first > after {
             return Some(first);
         }
@@ -161,17 +159,22 @@ impl Ppb {
     }
 
     /// Cycle at which the counter most recently reached 0 (the event that sets
-    /// COUNTFLAG), if it did after the anchor. From the anchor value v0 it reaches 0
-    /// after v0 cycles (or, starting at 0, after the reload: one full period), then
-    /// once per period.
+    /// COUNTFLAG), if it did after the anchor.
     fn systick_last_zero(&self, now: u64) -> Option<u64> {
-        let (t0, v0) = self.syst_anchor;
+        let (first, period) = self.systick_zeros()?;
+        (now >= first).then(|| first + (now - first) / period * period)
+    }
+
+    /// When an enabled SysTick first counts to 0 after its anchor, and its period: from
+    /// the anchor value v0 it reaches 0 after v0 cycles (or, starting at 0, after the
+    /// reload: one full period), then once per period.
+    fn systick_zeros(&self) -> Option<(u64, u64)> {
         if !self.systick_enabled() {
             return None;
         }
+        let (t0, v0) = self.syst_anchor;
         let period = self.syst_rvr as u64 + 1;
-        let first = t0 + if v0 > 0 { v0 as u64 } else { period };
-        (now >= first).then(|| first + (now - first) / period * period)
+        Some((t0 + if v0 > 0 { v0 as u64 } else { period }, period))
     }
 
     /// Read `size` bytes at `addr` at modelled cycle `now`.

@@ -379,7 +379,7 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
     // size stands in for run length (inference firmware with its model runs longest).
     let weight = |c: &Cell| std::fs::metadata(c.path).map_or(0, |m| m.len());
     let mut order: Vec<usize> = (0..cells.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(weight(&cells[i])));
+    order.sort_by_cached_key(|&i| std::cmp::Reverse(weight(&cells[i])));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<(Row, Option<i32>)>>> = cells.iter().map(|_| std::sync::Mutex::new(None)).collect();
     pool.scope(|scope| {

@@ -13,7 +13,7 @@
 
 use super::{State, Stop, NO_BLOCK};
 use crate::nvic::{self, FaultKind, Masks};
-use crate::profiler::{Exit, FuncInfo, FuncRole};
+use crate::profiler::Exit;
 use crate::scs::{FPCCR_LSPACT, FPCCR_LSPEN};
 use unicorn_engine::{RegisterARM, Unicorn};
 
@@ -241,13 +241,7 @@ fn enter_handler(uc: &mut Unicorn<State>, n: usize, return_addr: u32, cost: u64)
     let now = st.cycles;
     if let Some(p) = st.profiler.as_mut() {
         st.exc.profiler_depths.push(p.depth());
-        let info = || {
-            st.image
-                .function_starting_at(handler)
-                .map(|s| super::func_info(&s.name))
-                .unwrap_or_else(|| FuncInfo { name: format!("{handler:#010x}"), role: FuncRole::default(), anonymous: true })
-        };
-        let id = p.func_id(handler, info);
+        let id = p.func_id(handler, || super::func_info_at(&st.image, handler));
         p.transfer(handler, Exit::Call { indirect: true }, return_addr, Some(id), now);
     }
     // The next block is the handler: no branch penalty or profiler transfer from the
@@ -317,10 +311,8 @@ pub fn deliver_fault(uc: &mut Unicorn<State>, fault: FaultKind, pc: u32, kind: &
     let m = masks(uc);
     let st = uc.get_data_mut();
     // Settle the partly executed block: the faulting instruction did not complete.
-    if let Some(b) = st.blocks.get(st.cur) {
-        let i = b.index_of(pc);
-        st.cycles = (st.block_entry + b.offsets[i] as u64).saturating_add_signed(st.dyn_in_block);
-        st.instructions = st.insns_before_block + i as u64;
+    if let Some(i) = st.blocks.get(st.cur).map(|b| b.index_of(pc)) {
+        st.settle_block(i);
     }
     let Some(n) = st.ppb.nvic.raise_fault(fault, m) else {
         return false;
