@@ -10,9 +10,12 @@ use criterion::{criterion_group, Criterion};
 use simbench_cores::{Board, CoreKind, Fidelity};
 use simbench_sim::operators::ProfileMode;
 use simbench_sim::{Echo, Image, RunOptions};
+use std::cell::Cell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
-use unicorn_engine::unicorn_const::{Arch, Mode, Prot};
+use simbench_cores::MemorySystem;
+use unicorn_engine::unicorn_const::{Arch, HookType, Mode, Prot};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
 fn load(rel: &str) -> Image {
@@ -33,11 +36,32 @@ fn simbench_run(image: &Image, o: &RunOptions) -> u64 {
     r.instructions
 }
 
-/// The same ELF on bare unicorn: the board's memory regions as plain RAM, the PPB mapped,
-/// no block, code or memory hooks. Only an interrupt hook, which fires on the semihosting
-/// BKPTs alone: it steps over them and stops at SYS_EXIT / SYS_EXIT_EXTENDED, so the whole
-/// program runs, as under simbench.
+/// The same ELF on bare unicorn: the board's memory regions mapped with simbench's
+/// protections, the PPB as plain memory, no block, code or memory hooks. Only an
+/// interrupt hook, which fires on the semihosting BKPTs alone: it steps over them and
+/// stops at SYS_EXIT / SYS_EXIT_EXTENDED, so the whole program runs, as under simbench.
 fn raw_unicorn_run(image: &Image, board: &Board) {
+    hooked_unicorn_run(image, board, Floor::Raw);
+}
+
+/// What bare unicorn runs with, to measure the floor its hooks put under any simulator
+/// built on them.
+#[derive(Clone, Copy)]
+enum Floor<'a> {
+    Raw,
+    /// A block hook that only adds up block sizes.
+    BlockHook,
+    /// That, plus a memory hook on an address range nothing touches: unicorn then sends
+    /// every load and store through its slow path (`load_helper`, `store_helper`).
+    UnusedDataHook,
+    /// That, plus empty memory hooks on these regions (simbench's detailed-mode data
+    /// hooks): each covered access also restores the guest state before its callback.
+    DataHooks(&'a [usize]),
+}
+
+/// Runs the firmware on bare unicorn with `floor`'s hooks; returns the bytes of code the
+/// block hook saw (0 without one) and main's exit status from SYS_EXIT_EXTENDED.
+fn hooked_unicorn_run(image: &Image, board: &Board, floor: Floor) -> (u64, u32) {
     let mut uc = Unicorn::new(Arch::ARM, Mode::THUMB | Mode::MCLASS).unwrap();
     let cpu = match board.core {
         CoreKind::M4 => ArmCpuModel::CORTEX_M4,
@@ -46,7 +70,8 @@ fn raw_unicorn_run(image: &Image, board: &Board) {
     };
     uc.ctl_set_cpu_model(cpu as i32).unwrap();
     for r in &board.regions {
-        uc.mem_map(r.base as u64, r.size as u64, Prot::ALL).unwrap();
+        let prot = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
+        uc.mem_map(r.base as u64, r.size as u64, prot).unwrap();
     }
     uc.mem_map(0xE000_0000, 0x10_0000, Prot::ALL).unwrap();
     for s in &image.segments {
@@ -63,9 +88,26 @@ fn raw_unicorn_run(image: &Image, board: &Board) {
         }
     })
     .unwrap();
+    let code_bytes = Rc::new(Cell::new(0u64));
+    if !matches!(floor, Floor::Raw) {
+        let seen = code_bytes.clone();
+        uc.add_block_hook(1, 0, move |_, _, size| seen.set(seen.get() + size as u64)).unwrap();
+    }
+    let ranges: Vec<(u64, u64)> = match floor {
+        Floor::UnusedDataHook => vec![(0xF000_0000, 0xF000_0FFF)],
+        Floor::DataHooks(regions) => regions.iter().map(|&ri| (board.regions[ri].base as u64, board.regions[ri].end() - 1)).collect(),
+        _ => Vec::new(),
+    };
+    for (begin, end) in ranges {
+        uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, begin, end, |_, _, _, _, _| true).unwrap();
+    }
     let (sp, pc) = simbench_sim::machine::reset_vector(image, board, None).unwrap();
     uc.reg_write(RegisterARM::SP, sp as u64).unwrap();
-    let _ = uc.emu_start(pc as u64 | 1, u64::MAX, 0, 0);
+    uc.emu_start(pc as u64 | 1, u64::MAX, 0, 0).unwrap();
+    // SYS_EXIT_EXTENDED: R1 points at (reason, status).
+    let block = uc.reg_read(RegisterARM::R1).unwrap();
+    let status = uc.mem_read_as_vec(block + 4, 4).map_or(u32::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    (code_bytes.get(), status)
 }
 
 fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
@@ -83,7 +125,38 @@ fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
 /// Print one line per timing/profile configuration of a fixture: simulated MIPS, the ratio
 /// to raw unicorn measured just before in the same process, and inferences per host second.
 fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
+    // SIMBENCH_BENCH_ONLY=substring limits the summaries to matching fixtures.
+    if std::env::var("SIMBENCH_BENCH_ONLY").is_ok_and(|only| !name.contains(&only)) {
+        return;
+    }
     let raw = median_secs(|| raw_unicorn_run(image, board), reps);
+    let memsys = MemorySystem::new(board, Fidelity::Detailed);
+    let hooked: Vec<usize> = (0..board.regions.len()).filter(|&r| memsys.needs_data_hook(r)).collect();
+    let insns = simbench_run(image, &opts(board, Fidelity::Fast, ProfileMode::Off)) as f64;
+    let (whole_run, _) = hooked_unicorn_run(image, board, Floor::BlockHook);
+    for (label, floor) in [
+        ("an empty block hook", Floor::BlockHook),
+        ("that + a data hook on unused memory", Floor::UnusedDataHook),
+        ("that + empty data hooks where detailed mode hooks", Floor::DataHooks(&hooked)),
+    ] {
+        let (code_bytes, status) = hooked_unicorn_run(image, board, floor);
+        let (mut code_bytes_seen, mut status_seen) = (code_bytes, status);
+        let t = median_secs(
+            || {
+                (code_bytes_seen, status_seen) = hooked_unicorn_run(image, board, floor);
+            },
+            reps,
+        );
+        // Bare unicorn must run the same program to the same end for the ratio to mean
+        // anything (with empty data hooks on LPC55S69 flash it does not: TFLM's Invoke
+        // fails there, though it passes under simbench's hooks).
+        let same = code_bytes_seen == whole_run && status_seen == 0;
+        println!(
+            "floor: {name} on {}: unicorn with {label}: {}",
+            board.name,
+            if same { format!("{:.0} MIPS = {:.0}% of raw", insns / t / 1e6, 100.0 * raw / t) } else { format!("n/a: the run diverged (exit status {status}, {code_bytes} bytes of blocks)") }
+        );
+    }
     for (label, fidelity, profile) in [
         ("fast", Fidelity::Fast, ProfileMode::Off),
         ("detailed", Fidelity::Detailed, ProfileMode::Off),

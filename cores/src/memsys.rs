@@ -91,9 +91,20 @@ impl Cache {
         self.access_line(line)
     }
 
+    /// The set a line maps to. Preset geometries have power-of-two set counts, where a
+    /// mask replaces the division (it showed in profiles of every access).
+    #[inline]
+    fn set_of(&self, line: u32) -> usize {
+        if self.sets.is_power_of_two() {
+            (line & (self.sets - 1)) as usize
+        } else {
+            (line % self.sets) as usize
+        }
+    }
+
     fn access_line(&mut self, line: u32) -> bool {
         self.clock += 1;
-        let set = (line % self.sets) as usize;
+        let set = self.set_of(line);
         let ways = self.ways as usize;
         let slots = set * ways..set * ways + ways;
         if let Some(w) = slots.clone().find(|&i| self.tags[i] == line) {
@@ -111,7 +122,7 @@ impl Cache {
     /// Whether the line holding `addr` is present (no state change).
     pub fn contains(&self, addr: u32) -> bool {
         let line = addr >> self.line_shift;
-        let set = (line % self.sets) as usize;
+        let set = self.set_of(line);
         let ways = self.ways as usize;
         self.tags[set * ways..set * ways + ways].contains(&line)
     }
@@ -123,7 +134,7 @@ impl Cache {
     /// Invalidate the line holding `addr` (ICIMVAU, DCIMVAC, DCCIMVAC).
     pub fn invalidate_addr(&mut self, addr: u32) {
         let line = addr >> self.line_shift;
-        let set = (line % self.sets) as usize;
+        let set = self.set_of(line);
         let ways = self.ways as usize;
         for t in &mut self.tags[set * ways..set * ways + ways] {
             if *t == line {
@@ -273,6 +284,32 @@ pub enum FetchMode {
     Dynamic,
 }
 
+/// The fetch lines one execution of a block requests, in order, each with the cycle
+/// offset (from block entry, before stalls) of the first instruction that needs it.
+/// Built once per block and line size, so each execution walks lines, not instructions.
+#[derive(Clone, Debug, Default)]
+pub struct FetchPlan {
+    /// log2 of the line size the plan is for; None: not built yet.
+    shift: Option<u32>,
+    lines: Vec<(u32, u32)>,
+}
+
+impl FetchPlan {
+    fn new(addrs: &[u32], end: u32, offsets: &[u32], shift: u32) -> FetchPlan {
+        let mut lines: Vec<(u32, u32)> = Vec::new();
+        for (i, &a) in addrs.iter().enumerate() {
+            let e = addrs.get(i + 1).copied().unwrap_or(end).max(a + 1);
+            let offset = offsets.get(i).copied().unwrap_or(0);
+            for line in (a >> shift)..=((e - 1) >> shift) {
+                if lines.last().is_none_or(|&(l, _)| l < line) {
+                    lines.push((line, offset));
+                }
+            }
+        }
+        FetchPlan { shift: Some(shift), lines }
+    }
+}
+
 /// Hit/miss counters for the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -373,6 +410,12 @@ impl MemorySystem {
     /// ends at `end`) that start at cycles `entry + offsets[i]` without fetch stalls.
     /// Each line the block touches is requested when its first instruction is due.
     pub fn fetch(&mut self, region: usize, addrs: &[u32], end: u32, offsets: &[u32], entry: u64) -> u32 {
+        self.fetch_planned(region, &mut FetchPlan::default(), addrs, end, offsets, entry)
+    }
+
+    /// `fetch`, with the block's lines kept in `plan` between executions (rebuilt when
+    /// the line size in use changes): the simulator calls this on every block entry.
+    pub fn fetch_planned(&mut self, region: usize, plan: &mut FetchPlan, addrs: &[u32], end: u32, offsets: &[u32], entry: u64) -> u32 {
         let path = self.paths.get(region).copied().unwrap_or(FetchPath::Free);
         let line_bytes = match path {
             FetchPath::Free => return 0,
@@ -380,33 +423,27 @@ impl MemorySystem {
             FetchPath::Accelerator => self.accel.as_ref().map_or(16, Accelerator::line_bytes),
             FetchPath::Plain => self.regions[region].fetch_line_bytes,
         };
+        let shift = line_bytes.trailing_zeros();
+        if plan.shift != Some(shift) {
+            *plan = FetchPlan::new(addrs, end, offsets, shift);
+        }
         let r = &self.regions[region];
         let (fill, plain_wait) = (r.fill, r.read_wait);
-        let shift = line_bytes.trailing_zeros();
         let mut stall = 0u32;
-        let mut last_line: Option<u32> = None;
-        for (i, &a) in addrs.iter().enumerate() {
-            let e = addrs.get(i + 1).copied().unwrap_or(end).max(a + 1);
-            let t = entry + offsets.get(i).copied().unwrap_or(0) as u64;
-            for line in (a >> shift)..=((e - 1) >> shift) {
-                if last_line.is_some_and(|l| l >= line) {
-                    continue;
-                }
-                last_line = Some(line);
-                let now = t + stall as u64;
-                stall += match path {
-                    FetchPath::ICache => {
-                        let hit = self.icache.as_mut().is_none_or(|c| c.access(line << shift));
-                        if hit {
-                            0
-                        } else {
-                            fill
-                        }
+        for &(line, offset) in &plan.lines {
+            let now = entry + offset as u64 + stall as u64;
+            stall += match path {
+                FetchPath::ICache => {
+                    let hit = self.icache.as_mut().is_none_or(|c| c.access(line << shift));
+                    if hit {
+                        0
+                    } else {
+                        fill
                     }
-                    FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_line(line, now, fill)),
-                    _ => plain_wait,
-                };
-            }
+                }
+                FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_line(line, now, fill)),
+                _ => plain_wait,
+            };
         }
         stall
     }

@@ -5,6 +5,7 @@
 //! file and console calls,
 //! `report` assembles the measurements, `cli` is the command line.
 
+mod block_index;
 pub mod calibrate;
 pub mod check;
 pub mod cli;

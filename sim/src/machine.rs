@@ -12,6 +12,7 @@
 
 mod exceptions;
 
+use crate::block_index::BlockIndex;
 use crate::image::Image;
 use crate::memtruth;
 use crate::nvic::{cfsr, FaultKind};
@@ -22,7 +23,7 @@ use crate::ppb::{Ppb, PpbEvent};
 use crate::semihost::{self, GuestMemory};
 use rustc_hash::FxHashMap;
 use simbench_cores::board::{Board, RegionKind, PPB_BASE, PPB_SIZE};
-use simbench_cores::memsys::{CacheStats, FetchMode};
+use simbench_cores::memsys::{CacheStats, FetchMode, FetchPlan};
 use simbench_cores::timing::DIV_STATIC;
 use simbench_cores::{BranchPredictor, Class, CoreModel, Decoder, Fidelity, Insn, MemorySystem};
 use std::io::Write;
@@ -195,6 +196,8 @@ struct Block {
     region: usize,
     /// Fetch wait states when the region is timed by plain wait states per line.
     plain_fetch_wait: u32,
+    /// The lines the block fetches, when fetches are timed per execution.
+    fetch_plan: FetchPlan,
     /// Addresses of SDIV/UDIV instructions (timed from operands in detailed mode).
     divides: Box<[u32]>,
     /// How the block hands over control (calls, returns, tail calls), for the profiler.
@@ -255,7 +258,7 @@ struct State {
     board: Board,
     image: Image,
     blocks: Vec<Block>,
-    index: FxHashMap<u32, usize>,
+    index: BlockIndex,
     cur: usize,
     cycles: u64,
     /// Cycle count when the current block was entered (after the previous penalty).
@@ -351,6 +354,7 @@ impl State {
             taken_memo: (NO_BLOCK, 0),
             region,
             plain_fetch_wait,
+            fetch_plan: FetchPlan::default(),
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
@@ -414,6 +418,67 @@ impl State {
             }
             p.block(next.addrs.len() as u64, next.end);
         }
+        self.account_entry(idx);
+        // Instruction fetch stalls, charged before the block's first instruction.
+        let b = &mut self.blocks[idx];
+        let fetch = match self.mem.fetch_mode(b.region) {
+            FetchMode::Free => 0,
+            FetchMode::Plain => b.plain_fetch_wait,
+            FetchMode::Dynamic => self.mem.fetch_planned(b.region, &mut b.fetch_plan, &b.addrs, b.end, &b.offsets, self.block_entry),
+        };
+        self.charge_fetch(fetch);
+    }
+
+    /// The common case of the block hook, for speed: a known block entered with nothing
+    /// else to do: no profiler, branch predictor or per-line fetch timing, no exception,
+    /// limit or deadline check due, no FP or fault-handler block, and a branch penalty
+    /// that is memoised. Returns false, having changed nothing, when any of that does not
+    /// hold; the block hook then takes the full path (`enter` and the checks after it),
+    /// which gives the same result.
+    #[inline]
+    fn enter_steady(&mut self, addr: u32, size: u32) -> bool {
+        if self.profiler.is_some() || self.predictor.is_some() || self.paint.as_ref().is_some_and(|p| !p.done) {
+            return false;
+        }
+        let Some(idx) = self.index.get(addr) else { return false };
+        let b = &self.blocks[idx];
+        if b.tb_size != size || b.uses_fp || b.parks || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
+            return false;
+        }
+        let fetch = match self.mem.fetch_mode(b.region) {
+            FetchMode::Free => 0,
+            FetchMode::Plain => b.plain_fetch_wait,
+            FetchMode::Dynamic => return false,
+        };
+        let penalty = match self.blocks.get(self.cur) {
+            Some(prev) if prev.ends_in_control => {
+                if b.start == prev.end {
+                    prev.fall_through_penalty
+                } else if prev.taken_memo.0 == idx {
+                    prev.taken_memo.1
+                } else {
+                    return false;
+                }
+            }
+            _ => 0,
+        };
+        let after = self.cycles + (penalty + b.total() + fetch) as u64;
+        if self.cycles + penalty as u64 >= self.exc.next_systick
+            || after > self.max_cycles
+            || self.instructions + b.addrs.len() as u64 > self.max_instructions
+        {
+            return false;
+        }
+        self.deadline_countdown -= 1;
+        self.cycles += penalty as u64;
+        self.account_entry(idx);
+        self.charge_fetch(fetch);
+        true
+    }
+
+    /// Count an entry into block `idx` and charge its static cost.
+    #[inline]
+    fn account_entry(&mut self, idx: usize) {
         let b = &mut self.blocks[idx];
         b.executions += 1;
         self.recent[self.recent_next] = b.start;
@@ -423,17 +488,15 @@ impl State {
         self.cycles += b.total() as u64;
         self.insns_before_block = self.instructions;
         self.instructions += b.addrs.len() as u64;
-        // Instruction fetch stalls, charged before the block's first instruction.
-        let b = &self.blocks[idx];
-        let fetch = match self.mem.fetch_mode(b.region) {
-            FetchMode::Free => 0,
-            FetchMode::Plain => b.plain_fetch_wait,
-            FetchMode::Dynamic => self.mem.fetch(b.region, &b.addrs, b.end, &b.offsets, self.block_entry),
-        };
+    }
+
+    /// Charge the entered block's instruction fetch stalls.
+    #[inline]
+    fn charge_fetch(&mut self, fetch: u32) {
         self.dyn_in_block = fetch as i64;
         self.cycles += fetch as u64;
         if fetch > 0 {
-            self.regions[b.region].fetch_wait_cycles += fetch as u64;
+            self.regions[self.blocks[self.cur].region].fetch_wait_cycles += fetch as u64;
         }
     }
 
@@ -636,7 +699,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         board: board.clone(),
         image,
         blocks: Vec::new(),
-        index: FxHashMap::default(),
+        index: BlockIndex::default(),
         cur: NO_BLOCK,
         cycles: 0,
         block_entry: 0,
@@ -1038,9 +1101,12 @@ fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
 fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
     uc.add_block_hook(1, 0, |uc, addr, size| {
         let addr = addr as u32;
+        if uc.get_data_mut().enter_steady(addr, size) {
+            return;
+        }
         let cached = {
             let st = uc.get_data();
-            st.index.get(&addr).copied().filter(|&i| st.blocks[i].tb_size == size)
+            st.index.get(addr).filter(|&i| st.blocks[i].tb_size == size)
         };
         let idx = match cached {
             Some(i) => i,
