@@ -170,6 +170,35 @@ struct PaintState {
     done: bool,
 }
 
+/// What entering a block reads and updates in the common case, packed apart from
+/// `Block` (whose decoded instructions span several cache lines) so that the block hook
+/// touches one 64-byte line per block. Copies of `Block`'s fields, except the two
+/// counters kept only here.
+#[derive(Clone, Copy)]
+struct HotBlock {
+    start: u32,
+    end: u32,
+    tb_size: u32,
+    /// Static cost in cycles (`Block::total`).
+    cycles: u32,
+    insns: u32,
+    fall_through_penalty: u32,
+    /// One-entry memo of the taken penalty: (target block index, penalty), static
+    /// prediction only. Saves the timing model's virtual calls on hot loops.
+    taken_next: u32,
+    taken_penalty: u32,
+    plain_fetch_wait: u32,
+    region: u32,
+    /// `ENDS_IN_CONTROL`, `IRREGULAR`.
+    flags: u32,
+    executions: u64,
+}
+
+/// The block's last instruction can transfer control.
+const ENDS_IN_CONTROL: u32 = 1;
+/// The block needs the full entry path: it uses the FPU (lazy FP preservation) or parks.
+const IRREGULAR: u32 = 2;
+
 /// A decoded, costed translation block.
 struct Block {
     start: u32,
@@ -190,9 +219,6 @@ struct Block {
     ends_in_control: bool,
     /// Penalty when execution falls through to the next address (static prediction).
     fall_through_penalty: u32,
-    /// One-entry memo of the taken penalty: (target block index, penalty), static
-    /// prediction only. Saves the timing model's virtual calls on hot loops.
-    taken_memo: (usize, u32),
     region: usize,
     /// Fetch wait states when the region is timed by plain wait states per line.
     plain_fetch_wait: u32,
@@ -212,17 +238,10 @@ struct Block {
     uses_fp: bool,
     /// The block is `b .`: code that waits forever (a parked fault handler).
     parks: bool,
-    /// Static cost (the last entry of `offsets`), kept inline: entering a block then
-    /// reads no other allocation.
-    total_cycles: u32,
-    executions: u64,
     classes: Box<[(Class, u32)]>,
 }
 
 impl Block {
-    fn total(&self) -> u32 {
-        self.total_cycles
-    }
     /// Index of the instruction at `pc` (the first if `pc` is not in this block).
     fn index_of(&self, pc: u32) -> usize {
         self.addrs.binary_search(&pc).unwrap_or(0)
@@ -243,6 +262,9 @@ struct State {
     stack_floor: u32,
     initial_sp: u32,
     paint: Option<PaintState>,
+    /// Every block entry needs the full path: a profiler (and with it memory painting)
+    /// or a branch predictor runs (see `enter_steady`).
+    full_path_only: bool,
     /// The block just left wrote SP: sample SP now.
     sp_sample_due: bool,
     /// Start addresses of the last blocks entered (ring buffer) and the next slot.
@@ -258,6 +280,8 @@ struct State {
     board: Board,
     image: Image,
     blocks: Vec<Block>,
+    /// `HotBlock`s, indexed like `blocks`.
+    hot: Vec<HotBlock>,
     index: BlockIndex,
     cur: usize,
     cycles: u64,
@@ -351,7 +375,6 @@ impl State {
             hints,
             ends_in_control: insns.last().is_some_and(|l| l.writes_pc || l.class.is_branch() || l.class == Class::Isb),
             fall_through_penalty: insns.last().map_or(0, |l| self.model.hinted_branch_penalty(l, false, None, hints)),
-            taken_memo: (NO_BLOCK, 0),
             region,
             plain_fetch_wait,
             fetch_plan: FetchPlan::default(),
@@ -362,14 +385,26 @@ impl State {
             uses_fp: insns.iter().any(|i| i.class.is_fp()),
             // `b.n .` (0xE7FE) or `b.w .` (0xF7FF 0xBFFE) as the whole block.
             parks: insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF])),
-            total_cycles,
             entry_func: self.profiler.is_some().then(|| self.image.function_starting_at(addr).map(|s| (s.addr, func_info(&s.name)))).flatten().map(|(a, info)| {
                 self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))
             }),
-            executions: 0,
             classes: classes.into_boxed_slice(),
         };
         let idx = self.blocks.len();
+        self.hot.push(HotBlock {
+            start: addr,
+            end,
+            tb_size,
+            cycles: total_cycles,
+            insns: block.addrs.len() as u32,
+            fall_through_penalty: block.fall_through_penalty,
+            taken_next: u32::MAX,
+            taken_penalty: 0,
+            plain_fetch_wait,
+            region: u32::try_from(region).unwrap_or(u32::MAX),
+            flags: if block.ends_in_control { ENDS_IN_CONTROL } else { 0 } | if block.uses_fp || block.parks { IRREGULAR } else { 0 },
+            executions: 0,
+        });
         self.blocks.push(block);
         self.index.insert(addr, idx);
         self.blocks_decoded += 1;
@@ -389,10 +424,10 @@ impl State {
                     self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints)
                 }
                 _ if !taken => prev.fall_through_penalty,
-                _ if prev.taken_memo.0 == idx => prev.taken_memo.1,
+                _ if self.hot[cur].taken_next as usize == idx => self.hot[cur].taken_penalty,
                 (_, Some(last)) => {
                     let p = self.model.hinted_branch_penalty(last, true, next.first.as_ref(), prev.hints);
-                    self.blocks[cur].taken_memo = (idx, p);
+                    (self.hot[cur].taken_next, self.hot[cur].taken_penalty) = (idx as u32, p);
                     p
                 }
                 _ => 0,
@@ -437,40 +472,40 @@ impl State {
     /// which gives the same result.
     #[inline]
     fn enter_steady(&mut self, addr: u32, size: u32) -> bool {
-        if self.profiler.is_some() || self.predictor.is_some() || self.paint.as_ref().is_some_and(|p| !p.done) {
+        if self.full_path_only {
             return false;
         }
         let Some(idx) = self.index.get(addr) else { return false };
-        let b = &self.blocks[idx];
-        if b.tb_size != size || b.uses_fp || b.parks || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
+        let b = self.hot[idx];
+        if b.tb_size != size || b.flags & IRREGULAR != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
             return false;
         }
-        let fetch = match self.mem.fetch_mode(b.region) {
+        let fetch = match self.mem.fetch_mode(b.region as usize) {
             FetchMode::Free => 0,
             FetchMode::Plain => b.plain_fetch_wait,
             FetchMode::Dynamic => return false,
         };
-        let penalty = match self.blocks.get(self.cur) {
-            Some(prev) if prev.ends_in_control => {
+        let penalty = match self.hot.get(self.cur) {
+            Some(prev) if prev.flags & ENDS_IN_CONTROL != 0 => {
                 if b.start == prev.end {
                     prev.fall_through_penalty
-                } else if prev.taken_memo.0 == idx {
-                    prev.taken_memo.1
+                } else if prev.taken_next as usize == idx {
+                    prev.taken_penalty
                 } else {
                     return false;
                 }
             }
             _ => 0,
         };
-        let after = self.cycles + (penalty + b.total() + fetch) as u64;
-        if self.cycles + penalty as u64 >= self.exc.next_systick
-            || after > self.max_cycles
-            || self.instructions + b.addrs.len() as u64 > self.max_instructions
+        let entry = self.cycles + penalty as u64;
+        if entry >= self.exc.next_systick
+            || entry + (b.cycles + fetch) as u64 > self.max_cycles
+            || self.instructions + b.insns as u64 > self.max_instructions
         {
             return false;
         }
         self.deadline_countdown -= 1;
-        self.cycles += penalty as u64;
+        self.cycles = entry;
         self.account_entry(idx);
         self.charge_fetch(fetch);
         true
@@ -479,15 +514,15 @@ impl State {
     /// Count an entry into block `idx` and charge its static cost.
     #[inline]
     fn account_entry(&mut self, idx: usize) {
-        let b = &mut self.blocks[idx];
+        let b = &mut self.hot[idx];
         b.executions += 1;
         self.recent[self.recent_next] = b.start;
         self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         self.cur = idx;
         self.block_entry = self.cycles;
-        self.cycles += b.total() as u64;
+        self.cycles += b.cycles as u64;
         self.insns_before_block = self.instructions;
-        self.instructions += b.addrs.len() as u64;
+        self.instructions += b.insns as u64;
     }
 
     /// Charge the entered block's instruction fetch stalls.
@@ -496,7 +531,7 @@ impl State {
         self.dyn_in_block = fetch as i64;
         self.cycles += fetch as u64;
         if fetch > 0 {
-            self.regions[self.blocks[self.cur].region].fetch_wait_cycles += fetch as u64;
+            self.regions[self.hot[self.cur].region as usize].fetch_wait_cycles += fetch as u64;
         }
     }
 
@@ -679,7 +714,9 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         let plan = memtruth::plan(&image, &board, opts.arena.as_deref()).map_err(SimError::Usage)?;
         plan.main.map(|_| PaintState { plan, heap: None, done: false })
     };
+    let predictor = (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES));
     let state = State {
+        full_path_only: profiler.is_some() || predictor.is_some(),
         profiler,
         paint,
         min_sp: None,
@@ -689,7 +726,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         sp_sample_due: false,
         recent: [u32::MAX; RECENT_BLOCKS],
         recent_next: 0,
-        predictor: (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES)),
+        predictor,
         model,
         fidelity: opts.fidelity,
         mem: MemorySystem::new(&board, opts.fidelity),
@@ -699,6 +736,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         board: board.clone(),
         image,
         blocks: Vec::new(),
+        hot: Vec::new(),
         index: BlockIndex::default(),
         cur: NO_BLOCK,
         cycles: 0,
@@ -1525,15 +1563,15 @@ fn finish(
     // Instruction mix and fetch counts from block execution counts. The last block is
     // counted whole (its partial tail is at most one block's worth of instructions).
     let mut mix: FxHashMap<Class, u64> = FxHashMap::default();
-    for b in &st.blocks {
-        if b.executions == 0 {
+    for (b, hot) in st.blocks.iter().zip(&st.hot) {
+        if hot.executions == 0 {
             continue;
         }
         for &(c, n) in b.classes.iter() {
-            *mix.entry(c).or_default() += n as u64 * b.executions;
+            *mix.entry(c).or_default() += n as u64 * hot.executions;
         }
         if let Some(r) = st.regions.get_mut(b.region) {
-            r.instructions_fetched += b.addrs.len() as u64 * b.executions;
+            r.instructions_fetched += b.addrs.len() as u64 * hot.executions;
         }
     }
     let mut instruction_mix: Vec<(Class, u64)> = mix.into_iter().collect();
