@@ -336,6 +336,8 @@ pub struct MemorySystem {
     uncached: Vec<(u32, u64)>,
     /// How each region's fetches are timed, recomputed when the caches are switched.
     paths: Vec<FetchPath>,
+    /// `paths` as the simulator's `FetchMode`s.
+    modes: Vec<FetchMode>,
 }
 
 impl MemorySystem {
@@ -353,6 +355,7 @@ impl MemorySystem {
             accel_on: true,
             uncached: Vec::new(),
             paths: Vec::new(),
+            modes: Vec::new(),
         };
         m.update_paths();
         m
@@ -360,15 +363,22 @@ impl MemorySystem {
 
     fn update_paths(&mut self) {
         self.paths = (0..self.regions.len()).map(|r| self.fetch_path(r)).collect();
+        self.modes = self
+            .paths
+            .iter()
+            .map(|p| match p {
+                FetchPath::Plain => FetchMode::Plain,
+                FetchPath::ICache | FetchPath::Accelerator => FetchMode::Dynamic,
+                FetchPath::Free => FetchMode::Free,
+            })
+            .collect();
     }
 
-    /// How fetches from `region` are timed now (out-of-range regions are free).
+    /// How fetches from `region` are timed now (out-of-range regions are free). Asked on
+    /// every block entry, so it is a table lookup.
+    #[inline]
     pub fn fetch_mode(&self, region: usize) -> FetchMode {
-        match self.paths.get(region) {
-            Some(FetchPath::Plain) => FetchMode::Plain,
-            Some(FetchPath::ICache | FetchPath::Accelerator) => FetchMode::Dynamic,
-            Some(FetchPath::Free) | None => FetchMode::Free,
-        }
+        self.modes.get(region).copied().unwrap_or(FetchMode::Free)
     }
 
     pub fn fidelity(&self) -> Fidelity {

@@ -476,7 +476,7 @@ impl State {
             return false;
         }
         let Some(idx) = self.index.get(addr) else { return false };
-        let b = self.hot[idx];
+        let b = &self.hot[idx];
         if b.tb_size != size || b.flags & IRREGULAR != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
             return false;
         }
@@ -512,7 +512,7 @@ impl State {
     }
 
     /// Count an entry into block `idx` and charge its static cost.
-    #[inline]
+    #[inline(always)]
     fn account_entry(&mut self, idx: usize) {
         let b = &mut self.hot[idx];
         b.executions += 1;
@@ -526,7 +526,7 @@ impl State {
     }
 
     /// Charge the entered block's instruction fetch stalls.
-    #[inline]
+    #[inline(always)]
     fn charge_fetch(&mut self, fetch: u32) {
         self.dyn_in_block = fetch as i64;
         self.cycles += fetch as u64;
