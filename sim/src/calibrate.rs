@@ -103,6 +103,7 @@ pub fn run_manifest(path: &Path, fidelity: Fidelity) -> Result<Vec<Row>, SimErro
             timeout: None,
             count_accesses: false,
             echo: Echo::Quiet,
+            entry_shortcut: true,
         };
         let result = machine::run(image, &opts)?;
         if result.stop != Stop::Exit(0) {

@@ -257,6 +257,7 @@ fn run_firmware(args: &RunArgs) -> Result<i32, SimError> {
         timeout,
         count_accesses: args.count_accesses,
         echo,
+        entry_shortcut: true,
     };
     let crate::runner::Finished { report, stop } = crate::runner::run_to_report(path, &opts)?;
     let text = render(&report, format);

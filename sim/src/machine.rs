@@ -70,6 +70,10 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     pub count_accesses: bool,
     pub echo: Echo,
+    /// Enter blocks through the common-case shortcut (`State::enter_steady`) where it
+    /// applies. Always true except in the test that checks the shortcut against the
+    /// full path.
+    pub entry_shortcut: bool,
 }
 
 /// Why the run ended.
@@ -189,7 +193,7 @@ struct HotBlock {
     taken_penalty: u32,
     plain_fetch_wait: u32,
     region: u32,
-    /// `ENDS_IN_CONTROL`, `IRREGULAR`.
+    /// `ENDS_IN_CONTROL`, `IRREGULAR`, `QUIET_EXIT`.
     flags: u32,
     executions: u64,
 }
@@ -198,6 +202,9 @@ struct HotBlock {
 const ENDS_IN_CONTROL: u32 = 1;
 /// The block needs the full entry path: it uses the FPU (lazy FP preservation) or parks.
 const IRREGULAR: u32 = 2;
+/// Leaving the block is nothing the profiler tracks: no call, return or tail call, and
+/// no SP write to sample.
+const QUIET_EXIT: u32 = 4;
 
 /// A decoded, costed translation block.
 struct Block {
@@ -262,9 +269,11 @@ struct State {
     stack_floor: u32,
     initial_sp: u32,
     paint: Option<PaintState>,
-    /// Every block entry needs the full path: a profiler (and with it memory painting)
-    /// or a branch predictor runs (see `enter_steady`).
+    /// Every block entry needs the full path: a branch predictor runs, memory painting
+    /// waits for `main`, or the shortcut is off (see `enter_steady`).
     full_path_only: bool,
+    /// `RunOptions::entry_shortcut`.
+    entry_shortcut: bool,
     /// The block just left wrote SP: sample SP now.
     sp_sample_due: bool,
     /// Start addresses of the last blocks entered (ring buffer) and the next slot.
@@ -402,7 +411,9 @@ impl State {
             taken_penalty: 0,
             plain_fetch_wait,
             region: u32::try_from(region).unwrap_or(u32::MAX),
-            flags: if block.ends_in_control { ENDS_IN_CONTROL } else { 0 } | if block.uses_fp || block.parks { IRREGULAR } else { 0 },
+            flags: if block.ends_in_control { ENDS_IN_CONTROL } else { 0 }
+                | if block.uses_fp || block.parks { IRREGULAR } else { 0 }
+                | if block.exit == Exit::Plain && !block.writes_sp { QUIET_EXIT } else { 0 },
             executions: 0,
         });
         self.blocks.push(block);
@@ -465,11 +476,12 @@ impl State {
     }
 
     /// The common case of the block hook, for speed: a known block entered with nothing
-    /// else to do: no profiler, branch predictor or per-line fetch timing, no exception,
-    /// limit or deadline check due, no FP or fault-handler block, and a branch penalty
-    /// that is memoised. Returns false, having changed nothing, when any of that does not
-    /// hold; the block hook then takes the full path (`enter` and the checks after it),
-    /// which gives the same result.
+    /// else to do: no branch predictor or per-line fetch timing, no exception, limit or
+    /// deadline check due, no FP or fault-handler block, a branch penalty that is
+    /// memoised, and for the profiler a quiet exit from the previous block (it then only
+    /// counts the instructions). Returns false, having changed nothing, when any of that
+    /// does not hold; the block hook then takes the full path (`enter` and the checks
+    /// after it), which gives the same result (`tests/entry_shortcut.rs`).
     #[inline]
     fn enter_steady(&mut self, addr: u32, size: u32) -> bool {
         if self.full_path_only {
@@ -485,7 +497,11 @@ impl State {
             FetchMode::Plain => b.plain_fetch_wait,
             FetchMode::Dynamic => return false,
         };
-        let penalty = match self.hot.get(self.cur) {
+        let prev = self.hot.get(self.cur);
+        if self.profiler.is_some() && prev.is_some_and(|p| p.flags & QUIET_EXIT == 0) {
+            return false;
+        }
+        let penalty = match prev {
             Some(prev) if prev.flags & ENDS_IN_CONTROL != 0 => {
                 if b.start == prev.end {
                     prev.fall_through_penalty
@@ -506,6 +522,10 @@ impl State {
         }
         self.deadline_countdown -= 1;
         self.cycles = entry;
+        if let Some(p) = self.profiler.as_mut() {
+            p.block(b.insns as u64, b.end);
+            self.sp_sample_due = false;
+        }
         self.account_entry(idx);
         self.charge_fetch(fetch);
         true
@@ -716,7 +736,8 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     };
     let predictor = (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES));
     let state = State {
-        full_path_only: profiler.is_some() || predictor.is_some(),
+        entry_shortcut: opts.entry_shortcut,
+        full_path_only: !opts.entry_shortcut || predictor.is_some() || paint.is_some(),
         profiler,
         paint,
         min_sp: None,
@@ -1316,6 +1337,7 @@ fn paint_memory(uc: &mut Unicorn<State>) {
             p.plan.arena = None;
         }
         p.done = true;
+        st.full_path_only = !st.entry_shortcut || st.predictor.is_some();
     }
 }
 

@@ -48,6 +48,7 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         timeout: None,
         count_accesses: false,
         echo,
+        entry_shortcut: true,
     }
 }
 

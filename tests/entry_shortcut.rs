@@ -1,0 +1,45 @@
+//! The block hook's common-case shortcut (`State::enter_steady`, taken on most block
+//! entries for speed) must give exactly the report the full entry path gives: same
+//! cycles, instruction mix, profile, exceptions and memory counters. Each case runs the
+//! firmware both ways and compares the whole report but its host timing.
+
+mod common;
+
+use simbench_cores::{Board, CoreKind, Fidelity};
+use simbench_sim::operators::ProfileMode;
+use simbench_sim::runner::{options, run_to_report};
+use simbench_sim::Echo;
+
+fn report(elf: &str, board: &Board, fidelity: Fidelity, profile: ProfileMode, shortcut: bool) -> serde_json::Value {
+    let mut o = options(board.clone(), fidelity, Echo::Quiet);
+    o.profile = profile;
+    o.entry_shortcut = shortcut;
+    let finished = run_to_report(&common::fixture(elf), &o).expect("fixture runs");
+    common::without_host(serde_json::to_value(&finished.report).expect("report serialises"))
+}
+
+fn assert_same(elf: &str, board: Board, fidelity: Fidelity, profile: ProfileMode) {
+    let full = report(elf, &board, fidelity, profile, false);
+    let short = report(elf, &board, fidelity, profile, true);
+    assert!(full["cycles"].as_u64().unwrap_or(0) > 0, "{elf}: no cycles in {full}");
+    assert_eq!(short, full, "{elf} on {} ({fidelity:?}, {profile:?}): the shortcut changed the report", board.name);
+}
+
+#[test]
+fn shortcut_matches_full_path_on_a_tight_loop_with_the_profiler() {
+    // dot_bench: 5-instruction loop blocks, the function profiler on.
+    assert_same("micro/dot_bench_m4.elf", Board::generic(CoreKind::M4), Fidelity::Fast, ProfileMode::Auto);
+}
+
+#[test]
+fn shortcut_matches_full_path_on_aot_inference_with_operator_profile() {
+    assert_same("inference/aot_kws_mimxrt1011_O3.elf", Board::preset("mimxrt1011").unwrap(), Fidelity::Fast, ProfileMode::Auto);
+}
+
+#[test]
+fn shortcut_matches_full_path_with_interrupts_and_plain_flash_wait_states() {
+    // SysTick, NVIC IRQs, PendSV task switches and an SVC; Cortex-M4 detailed mode has no
+    // branch predictor, so the shortcut is taken there too.
+    assert_same("system/vendor_rtos_m4.elf", Board::generic(CoreKind::M4), Fidelity::Detailed, ProfileMode::Off);
+    assert_same("system/vendor_rtos_lpc55s69.elf", Board::preset("lpc55s69").unwrap(), Fidelity::Fast, ProfileMode::Off);
+}
