@@ -43,3 +43,21 @@ fn shortcut_matches_full_path_with_interrupts_and_plain_flash_wait_states() {
     assert_same("system/vendor_rtos_m4.elf", Board::generic(CoreKind::M4), Fidelity::Detailed, ProfileMode::Off);
     assert_same("system/vendor_rtos_lpc55s69.elf", Board::preset("lpc55s69").unwrap(), Fidelity::Fast, ProfileMode::Off);
 }
+
+#[test]
+fn shortcut_follows_flash_latency_the_firmware_changes() {
+    // Without L1 caches, RT1011 FlexSPI fetches cost plain wait states per line, and the
+    // firmware's CSCMR1.FLEXSPI_PODF write halves the FlexSPI clock mid-run
+    // (`set_region_latency`): blocks entered through the shortcut must pay the new wait
+    // states too.
+    let mut board = Board::preset("mimxrt1011").unwrap();
+    (board.icache, board.dcache) = (None, None);
+    let elf = "system/vendor_rtos_nocache_mimxrt1011.elf";
+    let full = report(elf, &board, Fidelity::Fast, ProfileMode::Off, false);
+    assert!(
+        full["configuration"].as_array().is_some_and(|c| c.iter().any(|e| e.to_string().contains("CSCMR1"))),
+        "the firmware is expected to change the FlexSPI clock: {}",
+        full["configuration"]
+    );
+    assert_same(elf, board, Fidelity::Fast, ProfileMode::Off);
+}

@@ -174,45 +174,48 @@ struct PaintState {
     done: bool,
 }
 
-/// What entering a block reads and updates in the common case, packed apart from
-/// `Block` (whose decoded instructions span several cache lines) so that the block hook
-/// touches one 64-byte line per block. Copies of `Block`'s fields, except the two
-/// counters kept only here.
+/// What entering a block reads and updates, kept apart from `Block` (whose decoded
+/// instructions span several cache lines) so that the block hook's common case touches
+/// one 64-byte line per block. Indexed like `State::blocks`.
 #[derive(Clone, Copy)]
 struct HotBlock {
     start: u32,
+    /// Address after the last instruction.
     end: u32,
+    /// Size unicorn gave for the translation block: a different size at the same address
+    /// means the code there was rewritten and re-translated, so the cache entry is stale.
     tb_size: u32,
-    /// Static cost in cycles (`Block::total`).
+    /// Static cost in cycles (the last entry of `Block::offsets`).
     cycles: u32,
     insns: u32,
+    /// Penalty when execution falls through to the next address (static prediction).
     fall_through_penalty: u32,
     /// One-entry memo of the taken penalty: (target block index, penalty), static
     /// prediction only. Saves the timing model's virtual calls on hot loops.
     taken_next: u32,
     taken_penalty: u32,
+    /// Fetch wait states when the region is timed by plain wait states per line
+    /// (follows the region's latency: `set_region_latency`).
     plain_fetch_wait: u32,
+    /// Board region index (`u32::MAX`: none).
     region: u32,
-    /// `ENDS_IN_CONTROL`, `IRREGULAR`, `QUIET_EXIT`.
+    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`.
     flags: u32,
     executions: u64,
 }
 
-/// The block's last instruction can transfer control.
+/// The block's last instruction can transfer control (else no branch penalty applies).
 const ENDS_IN_CONTROL: u32 = 1;
-/// The block needs the full entry path: it uses the FPU (lazy FP preservation) or parks.
-const IRREGULAR: u32 = 2;
+/// The block uses the FPU (lazy FP state preservation triggers on it).
+const USES_FP: u32 = 2;
+/// The block is `b .`: code that waits forever (a parked fault handler).
+const PARKS: u32 = 4;
 /// Leaving the block is nothing the profiler tracks: no call, return or tail call, and
 /// no SP write to sample.
-const QUIET_EXIT: u32 = 4;
+const QUIET_EXIT: u32 = 8;
 
-/// A decoded, costed translation block.
+/// A decoded, costed translation block (what entering it needs is its `HotBlock`).
 struct Block {
-    start: u32,
-    /// Size unicorn gave for the translation block: a different size at the same address
-    /// means the code there was rewritten and re-translated, so the cache entry is stale.
-    tb_size: u32,
-    end: u32,
     /// Address of each instruction.
     addrs: Box<[u32]>,
     /// Cycle offset (from block entry) at which each instruction starts, plus the total
@@ -222,13 +225,6 @@ struct Block {
     last: Option<Insn>,
     /// See `BlockTiming::hints`.
     hints: simbench_cores::BranchHints,
-    /// The last instruction can transfer control (else no branch penalty applies).
-    ends_in_control: bool,
-    /// Penalty when execution falls through to the next address (static prediction).
-    fall_through_penalty: u32,
-    region: usize,
-    /// Fetch wait states when the region is timed by plain wait states per line.
-    plain_fetch_wait: u32,
     /// The lines the block fetches, when fetches are timed per execution.
     fetch_plan: FetchPlan,
     /// Addresses of SDIV/UDIV instructions (timed from operands in detailed mode).
@@ -241,10 +237,6 @@ struct Block {
     writes_sp: bool,
     /// The block contains an IT instruction (see `clear_stale_it_state`).
     has_it: bool,
-    /// The block uses the FPU (lazy FP state preservation triggers on it).
-    uses_fp: bool,
-    /// The block is `b .`: code that waits forever (a parked fault handler).
-    parks: bool,
     classes: Box<[(Class, u32)]>,
 }
 
@@ -374,31 +366,26 @@ impl State {
             }
         }
         let block = Block {
-            start: addr,
-            tb_size,
-            end,
             addrs: insns.iter().map(|i| i.addr).collect(),
             offsets,
             first: insns.first().cloned(),
             last: insns.last().cloned(),
             hints,
-            ends_in_control: insns.last().is_some_and(|l| l.writes_pc || l.class.is_branch() || l.class == Class::Isb),
-            fall_through_penalty: insns.last().map_or(0, |l| self.model.hinted_branch_penalty(l, false, None, hints)),
-            region,
-            plain_fetch_wait,
             fetch_plan: FetchPlan::default(),
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
             has_it: insns.iter().any(|i| i.class == Class::It),
-            uses_fp: insns.iter().any(|i| i.class.is_fp()),
-            // `b.n .` (0xE7FE) or `b.w .` (0xF7FF 0xBFFE) as the whole block.
-            parks: insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF])),
             entry_func: self.profiler.is_some().then(|| self.image.function_starting_at(addr).map(|s| (s.addr, func_info(&s.name)))).flatten().map(|(a, info)| {
                 self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))
             }),
             classes: classes.into_boxed_slice(),
         };
+        let ends_in_control = insns.last().is_some_and(|l| l.writes_pc || l.class.is_branch() || l.class == Class::Isb);
+        let uses_fp = insns.iter().any(|i| i.class.is_fp());
+        // `b.n .` (0xE7FE) or `b.w .` (0xF7FF 0xBFFE) as the whole block.
+        let parks = insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF]));
+        let quiet_exit = block.exit == Exit::Plain && !block.writes_sp;
         let idx = self.blocks.len();
         self.hot.push(HotBlock {
             start: addr,
@@ -406,14 +393,15 @@ impl State {
             tb_size,
             cycles: total_cycles,
             insns: block.addrs.len() as u32,
-            fall_through_penalty: block.fall_through_penalty,
+            fall_through_penalty: insns.last().map_or(0, |l| self.model.hinted_branch_penalty(l, false, None, hints)),
             taken_next: u32::MAX,
             taken_penalty: 0,
             plain_fetch_wait,
             region: u32::try_from(region).unwrap_or(u32::MAX),
-            flags: if block.ends_in_control { ENDS_IN_CONTROL } else { 0 }
-                | if block.uses_fp || block.parks { IRREGULAR } else { 0 }
-                | if block.exit == Exit::Plain && !block.writes_sp { QUIET_EXIT } else { 0 },
+            flags: [(ends_in_control, ENDS_IN_CONTROL), (uses_fp, USES_FP), (parks, PARKS), (quiet_exit, QUIET_EXIT)]
+                .iter()
+                .filter(|(on, _)| *on)
+                .fold(0, |f, (_, bit)| f | bit),
             executions: 0,
         });
         self.blocks.push(block);
@@ -425,16 +413,18 @@ impl State {
     /// Charge the previous block's branch outcome and enter block `idx`.
     fn enter(&mut self, idx: usize) {
         let cur = self.cur;
-        if let Some(prev) = self.blocks.get(cur).filter(|b| b.ends_in_control) {
-            let next = &self.blocks[idx];
-            let taken = next.start != prev.end;
+        if let Some(prev_hot) = self.hot.get(cur).filter(|b| b.flags & ENDS_IN_CONTROL != 0) {
+            let next_start = self.hot[idx].start;
+            let taken = next_start != prev_hot.end;
+            let fall_through_penalty = prev_hot.fall_through_penalty;
+            let (prev, next) = (&self.blocks[cur], &self.blocks[idx]);
             let penalty = match (self.predictor.as_mut(), &prev.last) {
                 (Some(p), Some(last)) => {
                     let prediction = p.predict(last.addr);
-                    p.update(last.addr, taken, next.start);
+                    p.update(last.addr, taken, next_start);
                     self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints)
                 }
-                _ if !taken => prev.fall_through_penalty,
+                _ if !taken => fall_through_penalty,
                 _ if self.hot[cur].taken_next as usize == idx => self.hot[cur].taken_penalty,
                 (_, Some(last)) => {
                     let p = self.model.hinted_branch_penalty(last, true, next.first.as_ref(), prev.hints);
@@ -447,30 +437,32 @@ impl State {
         }
         if let Some(p) = self.profiler.as_mut() {
             let next = &self.blocks[idx];
+            let next_hot = &self.hot[idx];
             let prev = self.blocks.get(cur);
             self.sp_sample_due = prev.is_some_and(|b| b.writes_sp);
-            let (exit, fall_through) = prev.map_or((Exit::Plain, 0), |b| (b.exit, b.end));
+            let (exit, fall_through) = prev.map_or((Exit::Plain, 0), |b| (b.exit, self.hot[cur].end));
             if exit != Exit::Plain {
                 let callee = match (exit, next.entry_func) {
                     (Exit::Call { .. }, None) => {
-                        let to = next.start;
+                        let to = next_hot.start;
                         let known = self.image.describe(to);
                         let anonymous = known == "no symbol";
                         Some(p.func_id(to, || FuncInfo { name: if anonymous { format!("{to:#010x}") } else { known }, role: FuncRole::default(), anonymous }))
                     }
                     (_, f) => f,
                 };
-                p.transfer(next.start, exit, fall_through, callee, self.cycles);
+                p.transfer(next_hot.start, exit, fall_through, callee, self.cycles);
             }
-            p.block(next.addrs.len() as u64, next.end);
+            p.block(next_hot.insns as u64, next_hot.end);
         }
         self.account_entry(idx);
         // Instruction fetch stalls, charged before the block's first instruction.
-        let b = &mut self.blocks[idx];
-        let fetch = match self.mem.fetch_mode(b.region) {
+        let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
+        let region = hot.region as usize;
+        let fetch = match self.mem.fetch_mode(region) {
             FetchMode::Free => 0,
-            FetchMode::Plain => b.plain_fetch_wait,
-            FetchMode::Dynamic => self.mem.fetch_planned(b.region, &mut b.fetch_plan, &b.addrs, b.end, &b.offsets, self.block_entry),
+            FetchMode::Plain => hot.plain_fetch_wait,
+            FetchMode::Dynamic => self.mem.fetch_planned(region, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry),
         };
         self.charge_fetch(fetch);
     }
@@ -489,7 +481,7 @@ impl State {
         }
         let Some(idx) = self.index.get(addr) else { return false };
         let b = &self.hot[idx];
-        if b.tb_size != size || b.flags & IRREGULAR != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
+        if b.tb_size != size || b.flags & (USES_FP | PARKS) != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
             return false;
         }
         let fetch = match self.mem.fetch_mode(b.region as usize) {
@@ -966,7 +958,7 @@ fn set_region_latency(st: &mut State, ri: usize, read_wait: u32, line_fill_cycle
     r.line_fill_cycles = line_fill_cycles;
     st.mem.set_region_timing(ri, read_wait, r.fill_cycles());
     let r = &st.board.regions[ri];
-    for b in st.blocks.iter_mut().filter(|b| b.region == ri) {
+    for b in st.hot.iter_mut().filter(|b| b.region as usize == ri) {
         b.plain_fetch_wait = r.fetch_wait(b.start, b.end);
     }
 }
@@ -1165,7 +1157,7 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
         }
         let cached = {
             let st = uc.get_data();
-            st.index.get(addr).filter(|&i| st.blocks[i].tb_size == size)
+            st.index.get(addr).filter(|&i| st.hot[i].tb_size == size)
         };
         let idx = match cached {
             Some(i) => i,
@@ -1192,12 +1184,11 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
         }
         let st = uc.get_data_mut();
         st.enter(idx);
-        let b = &st.blocks[idx];
-        if b.uses_fp && st.ppb.scs.fpccr & crate::scs::FPCCR_LSPACT != 0 {
+        if st.hot[idx].flags & USES_FP != 0 && st.ppb.scs.fpccr & crate::scs::FPCCR_LSPACT != 0 {
             exceptions::preserve_fp(uc);
         }
         let st = uc.get_data_mut();
-        if st.blocks[idx].parks && (3..=6).contains(&st.ppb.ipsr) {
+        if st.hot[idx].flags & PARKS != 0 && (3..=6).contains(&st.ppb.ipsr) {
             exceptions::parked_in_fault_handler(uc, addr);
             return;
         }
@@ -1473,8 +1464,8 @@ fn hook_divides(uc: &mut Unicorn<State>, idx: usize) {
         if st.fidelity != Fidelity::Detailed || st.model.divide_cycles(1, 1, false).is_none() {
             return;
         }
-        let b = &st.blocks[idx];
-        (b.start, b.end, b.divides.iter().copied().filter(|a| !st.divide_hooks.contains(a)).collect())
+        let (b, hot) = (&st.blocks[idx], &st.hot[idx]);
+        (hot.start, hot.end, b.divides.iter().copied().filter(|a| !st.divide_hooks.contains(a)).collect())
     };
     if new.is_empty() {
         return;
@@ -1592,8 +1583,8 @@ fn finish(
         for &(c, n) in b.classes.iter() {
             *mix.entry(c).or_default() += n as u64 * hot.executions;
         }
-        if let Some(r) = st.regions.get_mut(b.region) {
-            r.instructions_fetched += b.addrs.len() as u64 * hot.executions;
+        if let Some(r) = st.regions.get_mut(hot.region as usize) {
+            r.instructions_fetched += hot.insns as u64 * hot.executions;
         }
     }
     let mut instruction_mix: Vec<(Class, u64)> = mix.into_iter().collect();
