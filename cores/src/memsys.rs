@@ -336,8 +336,6 @@ pub struct MemorySystem {
     uncached: Vec<(u32, u64)>,
     /// How each region's fetches are timed, recomputed when the caches are switched.
     paths: Vec<FetchPath>,
-    /// `paths` as the simulator's `FetchMode`s.
-    modes: Vec<FetchMode>,
 }
 
 impl MemorySystem {
@@ -355,7 +353,6 @@ impl MemorySystem {
             accel_on: true,
             uncached: Vec::new(),
             paths: Vec::new(),
-            modes: Vec::new(),
         };
         m.update_paths();
         m
@@ -363,22 +360,17 @@ impl MemorySystem {
 
     fn update_paths(&mut self) {
         self.paths = (0..self.regions.len()).map(|r| self.fetch_path(r)).collect();
-        self.modes = self
-            .paths
-            .iter()
-            .map(|p| match p {
-                FetchPath::Plain => FetchMode::Plain,
-                FetchPath::ICache | FetchPath::Accelerator => FetchMode::Dynamic,
-                FetchPath::Free => FetchMode::Free,
-            })
-            .collect();
     }
 
     /// How fetches from `region` are timed now (out-of-range regions are free). Asked on
-    /// every block entry, so it is a table lookup.
+    /// every block entry.
     #[inline]
     pub fn fetch_mode(&self, region: usize) -> FetchMode {
-        self.modes.get(region).copied().unwrap_or(FetchMode::Free)
+        match self.paths.get(region) {
+            Some(FetchPath::Plain) => FetchMode::Plain,
+            Some(FetchPath::ICache | FetchPath::Accelerator) => FetchMode::Dynamic,
+            Some(FetchPath::Free) | None => FetchMode::Free,
+        }
     }
 
     pub fn fidelity(&self) -> Fidelity {
