@@ -146,18 +146,17 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
         if matches!(floor, Floor::DataHooks(r) if r.is_empty()) {
             continue; // no region needs one on this board
         }
-        let (code_bytes, status) = hooked_unicorn_run(image, board, floor);
-        let (mut code_bytes_seen, mut status_seen) = (code_bytes, status);
+        let (mut code_bytes, mut status) = (0, 0);
         let t = median_secs(
             || {
-                (code_bytes_seen, status_seen) = hooked_unicorn_run(image, board, floor);
+                (code_bytes, status) = hooked_unicorn_run(image, board, floor);
             },
             reps,
         );
         // Bare unicorn must run the same program to the same end for the ratio to mean
         // anything (with empty data hooks on LPC55S69 flash it does not: TFLM's Invoke
         // fails there, though it passes under simbench's hooks).
-        let same = code_bytes_seen == whole_run && status_seen == 0;
+        let same = code_bytes == whole_run && status == 0;
         println!(
             "floor: {name} on {}: unicorn with {label}: {}",
             board.name,
