@@ -1,1 +1,3 @@
-fn main() { std::process::exit(simbench_sim::cli::main()) }
+fn main() {
+    std::process::exit(simbench::commands::main())
+}

@@ -7,7 +7,7 @@ mod common;
 
 use common::{root, simbench};
 use simbench_cores::Fidelity;
-use simbench_sim::calibrate::{run_manifest, DEFAULT_MANIFESTS};
+use simbench::commands::calibrate::{run_manifest, DEFAULT_MANIFESTS};
 
 #[test]
 fn every_benchmark_matches_its_documented_cycles_in_detailed_mode() {

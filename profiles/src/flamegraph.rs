@@ -8,6 +8,7 @@
 //! a `<rect>` and, when the frame is wide enough, a `<text>` label cut to fit. No
 //! JavaScript, no fonts to load, no randomness: the same input gives the same bytes.
 
+use crate::render::group;
 use crate::profile::StackSample;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -121,19 +122,6 @@ pub fn xml_escape(s: &str) -> String {
             '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
-    }
-    out
-}
-
-/// Thousands separators: `1234567` → `1,234,567`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }

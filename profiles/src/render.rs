@@ -63,7 +63,7 @@ pub fn json(report: &Report) -> String {
 }
 
 /// Thousands separators for big counts.
-fn group(n: u64) -> String {
+pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

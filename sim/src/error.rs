@@ -1,20 +1,10 @@
-//! Errors that stop simbench before or around a run, and their exit codes.
+//! Errors that stop simbench before or around a run (the application maps them to exit
+//! codes).
 //!
 //! Firmware faults and limits are not errors here: they are run outcomes and still
 //! produce a (partial) report; see `run::Outcome`.
 
 use std::fmt;
-
-/// Exit codes, documented in the README.
-pub mod exit_code {
-    pub const OK: i32 = 0;
-    pub const FIRMWARE_NONZERO: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const BAD_INPUT: i32 = 3;
-    pub const FIRMWARE_FAULT: i32 = 4;
-    pub const LIMIT: i32 = 5;
-    pub const INTERNAL: i32 = 6;
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimError {
@@ -31,13 +21,6 @@ pub enum SimError {
 }
 
 impl SimError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            SimError::Usage(_) => exit_code::USAGE,
-            SimError::Io(_) | SimError::BadElf(_) | SimError::BadBoard(_) => exit_code::BAD_INPUT,
-            SimError::Internal(_) => exit_code::INTERNAL,
-        }
-    }
     pub fn kind(&self) -> &'static str {
         match self {
             SimError::Usage(_) => "usage",

@@ -1,31 +1,28 @@
-//! simbench-sim: the emulator side of simbench.
+//! simbench-sim: the engine as a library. No command line here: the `simbench`
+//! application (`src/`) and library users (tests, benches, a GDB stub) drive the same
+//! machine.
 //!
-//! `image` parses firmware ELFs, `machine` runs them on unicorn with the timing models of
-//! `simbench-cores` attached, `ppb`, `nvic` and `scs` model the System Control Space and `semihost` the debugger's
-//! file and console calls,
-//! `report` assembles the measurements, `cli` is the command line.
+//! - `image`: the firmware ELF (segments, symbols, vector table, embedded models);
+//! - `machine`: unicorn set up as the board's Cortex-M with the timing models of
+//!   `simbench-cores` attached: set-up, block entry, the run loop, faults, exceptions;
+//! - `peripherals`: the System Control Space (NVIC, SCB, SysTick, DWT, ITM, MPU, FPU
+//!   context) and the vendor registers a board preset models;
+//! - `semihosting`: the debugger's console, clock and file calls;
+//! - `profile`: the shadow call stack and the per-engine operator profiles;
+//! - `memtruth`: flash, RAM, stack, heap and arena use;
+//! - `report` and `runner`: from a run to the report, the library's public face.
 
-mod block_index;
-pub mod calibrate;
-pub mod check;
-pub mod cli;
-pub mod compare;
 pub mod error;
 pub mod image;
 pub mod machine;
 pub mod memtruth;
-pub mod merge;
-pub mod nvic;
-pub mod operators;
 pub mod peripherals;
-pub mod ppb;
-pub mod profiler;
+pub mod profile;
 pub mod report;
 pub mod runner;
-pub mod scs;
-pub mod semihost;
-pub mod sweep;
+pub mod semihosting;
 
 pub use error::SimError;
 pub use image::Image;
 pub use machine::{run, Echo, RunOptions, RunResult, Stop};
+pub use profile::operators;

@@ -45,7 +45,7 @@ fn symbol_addr(image: &Image, names: &[&str]) -> Option<u32> {
 
 /// A data symbol by its plain or demangled name (C++ `static` arrays are `_ZL…`).
 fn data_symbol<'a>(image: &'a Image, name: &str) -> Option<&'a crate::image::Symbol> {
-    image.symbols.iter().find(|s| !s.is_func && (s.name == name || crate::profiler::demangle(&s.name) == name))
+    image.symbols.iter().find(|s| !s.is_func && (s.name == name || crate::profile::callstack::demangle(&s.name) == name))
 }
 
 /// Locate main, the stack limit, the heap and the arena (`arena`: a symbol or

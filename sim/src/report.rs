@@ -3,7 +3,7 @@
 use crate::image::Image;
 use crate::machine::{RunOptions, RunResult, Stop};
 use sha2::{Digest, Sha256};
-use crate::operators::{attribute, find_model, Inputs, ProfileMode};
+use crate::profile::operators::{attribute, find_model, Inputs, ProfileMode};
 use simbench_profiles::profile::MemoryUse;
 use simbench_cores::memsys::CacheStats;
 use simbench_cores::Fidelity;

@@ -6,15 +6,15 @@
 //! PopStack, B1.5.7 lazy FP context): stack the eight-word (or, with an active FP
 //! context, 26-word) frame on the current stack, switch to the main stack, load the
 //! vector, and undo it all when the handler branches to an EXC_RETURN value. The NVIC's
-//! state lives in `crate::nvic`; this file touches registers and memory.
+//! state lives in `crate::peripherals::nvic`; this file touches registers and memory.
 //!
 //! QEMU believes the core stays in Thread mode, so the stack pointer choice is expressed
 //! through CONTROL.SPSEL, which QEMU honours in Thread mode: SPSEL = 0 while a handler runs.
 
 use super::{State, Stop, NO_BLOCK};
-use crate::nvic::{self, FaultKind, Masks};
-use crate::profiler::Exit;
-use crate::scs::{FPCCR_LSPACT, FPCCR_LSPEN};
+use crate::peripherals::nvic::{self, FaultKind, Masks};
+use crate::profile::callstack::Exit;
+use crate::peripherals::scb::{FPCCR_LSPACT, FPCCR_LSPEN};
 use unicorn_engine::{RegisterARM, Unicorn};
 
 /// Exception entry, exit and tail-chaining cycles. Entry 12 and exit 10: Arm KA 103489845

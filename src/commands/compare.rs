@@ -8,10 +8,12 @@
 //! Everything printed comes from the reports outside `host`, so the output is
 //! deterministic.
 
-use crate::cli::{parse_fidelity, resolve_board};
-use crate::error::{exit_code, SimError};
-use crate::machine::Echo;
-use crate::runner::{self, group, Finished, RunControl};
+use crate::args::{parse_fidelity, resolve_board, RunControl};
+use crate::exit;
+use simbench_sim::SimError;
+use simbench_sim::Echo;
+use simbench_profiles::render::group;
+use simbench_sim::runner::{self, Finished};
 use serde::Serialize;
 use simbench_profiles::profile::{FunctionStat, OperatorRow};
 use simbench_profiles::Report;
@@ -631,11 +633,11 @@ pub fn run(args: &CompareArgs) -> Result<i32, SimError> {
         None => print!("{out}"),
     }
     for (which, f, p) in [("A", &fa, &args.a), ("B", &fb, &args.b)] {
-        if f.exit_code() != exit_code::OK {
+        if exit::of_stop(&f.stop) != exit::OK {
             eprintln!("simbench: {which} ({}) {}", p.display(), runner::describe_stop(&f.stop));
         }
     }
-    Ok([fa.exit_code(), fb.exit_code()].into_iter().find(|c| *c != exit_code::OK).unwrap_or(exit_code::OK))
+    Ok([exit::of_stop(&fa.stop), exit::of_stop(&fb.stop)].into_iter().find(|c| *c != exit::OK).unwrap_or(exit::OK))
 }
 
 #[cfg(test)]

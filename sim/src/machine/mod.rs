@@ -10,17 +10,18 @@
 //! unicorn's slow path: measured 2.5× slower on dot_bench. That is also why code writes
 //! are not hooked; a re-translated block is recognised by its changed size instead.)
 
+mod block_index;
 mod exceptions;
 
-use crate::block_index::BlockIndex;
+use block_index::BlockIndex;
 use crate::image::Image;
 use crate::memtruth;
-use crate::nvic::{cfsr, FaultKind};
-use crate::operators::{is_kernel_symbol, ProfileMode, TFLM_INVOKE};
-use crate::profiler::{demangle, Exit, FuncInfo, FuncRole, Profiler};
-use crate::peripherals::{Peripherals, Setting};
-use crate::ppb::{Ppb, PpbEvent};
-use crate::semihost::{self, GuestMemory};
+use crate::peripherals::nvic::{cfsr, FaultKind};
+use crate::profile::operators::{is_kernel_symbol, ProfileMode, TFLM_INVOKE};
+use crate::profile::callstack::{demangle, Exit, FuncInfo, FuncRole, Profiler};
+use crate::peripherals::vendor::{Peripherals, Setting};
+use crate::peripherals::{Ppb, PpbEvent};
+use crate::semihosting::{self, GuestMemory};
 use rustc_hash::FxHashMap;
 use simbench_cores::board::{Board, RegionKind, PPB_BASE, PPB_SIZE};
 use simbench_cores::memsys::{CacheStats, FetchMode, FetchPlan};
@@ -58,7 +59,7 @@ pub struct RunOptions {
     pub board: Board,
     pub fidelity: Fidelity,
     /// Function and operator profiling (`Off` skips the shadow call stack entirely).
-    pub profile: crate::operators::ProfileMode,
+    pub profile: crate::profile::operators::ProfileMode,
     /// `--arena`: the buffer whose use memory truth measures (symbol or `ADDR:SIZE`).
     pub arena: Option<String>,
     /// `--model`: the TFLite model the firmware runs, for operator names and shapes when
@@ -1184,7 +1185,7 @@ fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> 
         }
         let st = uc.get_data_mut();
         st.enter(idx);
-        if st.hot[idx].flags & USES_FP != 0 && st.ppb.scs.fpccr & crate::scs::FPCCR_LSPACT != 0 {
+        if st.hot[idx].flags & USES_FP != 0 && st.ppb.scs.fpccr & crate::peripherals::scb::FPCCR_LSPACT != 0 {
             exceptions::preserve_fp(uc);
         }
         let st = uc.get_data_mut();
@@ -1481,24 +1482,24 @@ fn serve_semihosting(uc: &mut Unicorn<State>, pc: u32, at: Option<usize>) {
     let r1 = uc.reg_read(RegisterARM::R1).unwrap_or(0) as u32;
     let ctx = {
         let st = uc.get_data();
-        semihost::Context { cycles: st.now_at(pc), clock_hz: st.board.clock_hz(), heap_info: st.heap_info }
+        semihosting::Context { cycles: st.now_at(pc), clock_hz: st.board.clock_hz(), heap_info: st.heap_info }
     };
-    let action = semihost::handle(op, r1, &mut UcMemory(uc), &ctx);
+    let action = semihosting::handle(op, r1, &mut UcMemory(uc), &ctx);
     let resume = |uc: &mut Unicorn<State>, r0: u32| {
         let _ = uc.reg_write(RegisterARM::R0, r0 as u64);
         let _ = uc.reg_write(RegisterARM::PC, (pc as u64 + 2) | 1);
     };
     match action {
-        semihost::Action::Resume { r0 } => resume(uc, r0),
-        semihost::Action::Output { fd, bytes, r0 } => {
+        semihosting::Action::Resume { r0 } => resume(uc, r0),
+        semihosting::Action::Output { fd, bytes, r0 } => {
             uc.get_data_mut().emit(fd, &bytes);
             resume(uc, r0);
         }
-        semihost::Action::Exit(status) => {
+        semihosting::Action::Exit(status) => {
             uc.get_data_mut().set_stop(Stop::Exit(status), at.map(|i| (i, true)));
             let _ = uc.emu_stop();
         }
-        semihost::Action::Unsupported { op, name } => {
+        semihosting::Action::Unsupported { op, name } => {
             let st = uc.get_data_mut();
             let message = format!(
                 "firmware fault: semihosting call {op:#x} ({name}) at {} is not supported. simbench serves SYS_WRITEC, SYS_WRITE0, SYS_WRITE (fds 1, 2), SYS_CLOCK, SYS_TIME, SYS_ELAPSED, SYS_TICKFREQ, SYS_HEAPINFO, SYS_ERRNO, SYS_EXIT and SYS_EXIT_EXTENDED",
@@ -1507,7 +1508,7 @@ fn serve_semihosting(uc: &mut Unicorn<State>, pc: u32, at: Option<usize>) {
             st.set_stop(Stop::Fault { kind: "unsupported-semihosting".into(), message, pc }, at.map(|i| (i, false)));
             let _ = uc.emu_stop();
         }
-        semihost::Action::BadArgs(why) => {
+        semihosting::Action::BadArgs(why) => {
             let st = uc.get_data_mut();
             let message = format!("firmware fault: {why} (semihosting call at {})", st.describe(pc));
             st.set_stop(Stop::Fault { kind: "bad-semihosting-argument".into(), message, pc }, at.map(|i| (i, false)));

@@ -8,14 +8,57 @@
 //! harness overhead cancelled. Each expected value carries its source and a tolerance in
 //! cycles per body.
 
-use crate::error::SimError;
-use crate::image::Image;
-use crate::machine::{self, Echo, RunOptions, Stop};
+use crate::args::{existing_or_default, parse_fidelity};
+use crate::exit;
 use serde::{Deserialize, Serialize};
 use simbench_cores::board::Board;
 use simbench_cores::Fidelity;
+use simbench_profiles::Format;
+use simbench_sim::machine::MarkerEvent;
+use simbench_sim::operators::ProfileMode;
+use simbench_sim::runner::options;
+use simbench_sim::{Echo, Image, SimError, Stop};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct CalibrateArgs {
+    /// Calibration manifests (default: fixtures/calib/manifest.json and memory.json).
+    manifests: Vec<PathBuf>,
+    /// Timing fidelity: fast or detailed.
+    #[arg(long, default_value = "detailed")]
+    timing: String,
+    /// Output format: text or json.
+    #[arg(long, default_value = "text")]
+    format: String,
+    /// Exit with status 1 when a benchmark is outside its tolerance.
+    #[arg(long)]
+    strict: bool,
+}
+
+pub fn run(args: &CalibrateArgs) -> Result<i32, SimError> {
+    let fidelity = parse_fidelity(&args.timing)?;
+    let format = match args.format.as_str() {
+        "text" | "table" => Format::Text,
+        "json" => Format::Json,
+        other => return Err(SimError::Usage(format!("unknown format '{other}' for calibrate: text or json"))),
+    };
+    let paths = existing_or_default(&args.manifests, &DEFAULT_MANIFESTS);
+    if paths.is_empty() {
+        return Err(SimError::Usage("no calibration manifest: run from the repository root or pass fixtures/calib/manifest.json".into()));
+    }
+    let mut rows = Vec::new();
+    for p in &paths {
+        rows.extend(run_manifest(p, fidelity)?);
+    }
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&rows).map_err(|e| SimError::Internal(e.to_string()))? + "\n",
+        _ => render_table(&rows),
+    };
+    print!("{text}");
+    let outside = rows.iter().any(|r| r.within_tolerance == Some(false));
+    Ok(if args.strict && outside { exit::FIRMWARE_NONZERO } else { exit::OK })
+}
 
 pub const SCHEMA: &str = "simbench.calibration/1";
 
@@ -74,7 +117,7 @@ impl Manifest {
 }
 
 /// Cycles between the begin and end markers of region `id` (ports 1 and 2).
-fn region_cycles(markers: &[machine::MarkerEvent], id: u32) -> Option<u64> {
+fn region_cycles(markers: &[MarkerEvent], id: u32) -> Option<u64> {
     let begin = markers.iter().find(|m| m.port == 1 && m.value == id)?;
     let end = markers.iter().find(|m| m.port == 2 && m.value == id && m.cycles >= begin.cycles)?;
     Some(end.cycles - begin.cycles)
@@ -91,21 +134,10 @@ pub fn run_manifest(path: &Path, fidelity: Fidelity) -> Result<Vec<Row>, SimErro
         let board_name = manifest.boards.get(core).ok_or_else(|| SimError::Io(format!("calibration manifest {name}: no board for core '{core}'")))?;
         let board = Board::preset(board_name).ok_or_else(|| SimError::BadBoard(format!("{name}: unknown board preset '{board_name}'")))?;
         let image = Image::from_file(&root.join(elf))?;
-        let opts = RunOptions {
-            board,
-            fidelity,
-            profile: crate::operators::ProfileMode::Off,
-            arena: None,
-            model: None,
-            vtor: None,
-            max_cycles: Some(1 << 32),
-            max_instructions: None,
-            timeout: None,
-            count_accesses: false,
-            echo: Echo::Quiet,
-            entry_shortcut: true,
-        };
-        let result = machine::run(image, &opts)?;
+        let mut opts = options(board, fidelity, Echo::Quiet);
+        opts.profile = ProfileMode::Off;
+        opts.max_cycles = Some(1 << 32);
+        let result = simbench_sim::run(image, &opts)?;
         if result.stop != Stop::Exit(0) {
             return Err(SimError::BadElf(format!("{name}: {elf} did not exit 0 on {board_name}: {:?}", result.stop)));
         }

@@ -7,10 +7,12 @@
 //! Improvements beyond the tolerance are notes, not failures. simbench is deterministic:
 //! the same ELF and options give the same cycles, so any difference is a real change.
 
-use crate::cli::{parse_fidelity, resolve_board};
-use crate::error::{exit_code, SimError};
-use crate::machine::{Echo, Stop};
-use crate::runner::{self, group, RunControl};
+use crate::args::{parse_fidelity, resolve_board, RunControl};
+use crate::exit;
+use simbench_sim::SimError;
+use simbench_sim::{Echo, Stop};
+use simbench_profiles::render::group;
+use simbench_sim::runner;
 use serde::{Deserialize, Serialize};
 use simbench_profiles::flamegraph::xml_escape;
 use simbench_profiles::Report;
@@ -684,7 +686,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, SimError> {
     if args.write_baseline {
         if finished.stop != Stop::Exit(0) {
             eprintln!("simbench: not writing a baseline: the firmware {}", runner::describe_stop(&finished.stop));
-            return Ok(finished.exit_code());
+            return Ok(exit::of_stop(&finished.stop));
         }
         let b = Budgets::from_report(report);
         write_file(&args.baseline, &b.to_json(), "baseline")?;
@@ -702,7 +704,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, SimError> {
         if b.operators.is_empty() {
             eprintln!("simbench: note: the run had no operator rows, so the baseline budgets only the total and functions");
         }
-        return Ok(exit_code::OK);
+        return Ok(exit::OK);
     }
     let budgets = baseline.expect("loaded above when checking");
     let result = check(report, &budgets, tolerance, &args.baseline.display().to_string());
@@ -717,17 +719,17 @@ pub fn run(args: &CheckArgs) -> Result<i32, SimError> {
     Ok(match &finished.stop {
         Stop::Fault { .. } | Stop::Limit { .. } => {
             eprintln!("simbench: the firmware {}", runner::describe_stop(&finished.stop));
-            finished.exit_code()
+            exit::of_stop(&finished.stop)
         }
-        _ if result.passed => exit_code::OK,
-        _ => exit_code::FIRMWARE_NONZERO,
+        _ if result.passed => exit::OK,
+        _ => exit::FIRMWARE_NONZERO,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::tests::report;
+    use crate::commands::compare::tests::report;
 
     fn kws() -> Report {
         report("kws.elf", "mimxrt1011", 500.0, &[("CONV_2D", 10_000), ("DEPTHWISE_CONV_2D", 5_000), ("SOFTMAX", 100)], 400)
@@ -850,7 +852,7 @@ mod tests {
             ("{\"schema\": \"simbench.budgets/1\", \"firmware\": \"x\"}", "not a valid simbench.budgets/1 file"),
         ] {
             let e = Budgets::parse(text, "b.json").unwrap_err();
-            assert_eq!(e.exit_code(), exit_code::BAD_INPUT);
+            assert_eq!(exit::of_error(&e), exit::BAD_INPUT);
             assert!(e.to_string().contains(want), "{e}");
         }
         let e = Budgets::load(Path::new("/nonexistent/budgets.json")).unwrap_err();

@@ -9,10 +9,12 @@
 //! the next run when it is free, and come back in matrix order: everything printed except
 //! the host times (`--host-times`) is independent of `--jobs`.
 
-use crate::cli::{parse_fidelity, resolve_board};
-use crate::error::{exit_code, SimError};
-use crate::machine::{Echo, Stop};
-use crate::runner::{self, group, RunControl};
+use crate::args::{parse_fidelity, resolve_board, RunControl};
+use crate::exit;
+use simbench_sim::SimError;
+use simbench_sim::{Echo, Stop};
+use simbench_profiles::render::group;
+use simbench_sim::runner;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use simbench_cores::board::Board;
@@ -233,7 +235,7 @@ fn row_base(cell: &Cell, timing: &str) -> Row {
 }
 
 /// Run one cell; returns the row and, for an `error` row, the error's exit code.
-fn run_cell(cell: &Cell, template: &crate::machine::RunOptions, host_times: bool) -> (Row, Option<i32>) {
+fn run_cell(cell: &Cell, template: &simbench_sim::RunOptions, host_times: bool) -> (Row, Option<i32>) {
     let mut opts = template.clone();
     opts.board = cell.board.clone();
     let timing = opts.fidelity.name();
@@ -283,7 +285,7 @@ fn run_cell(cell: &Cell, template: &crate::machine::RunOptions, host_times: bool
         Err(e) => {
             row.outcome = "error".into();
             row.message = Some(e.to_string());
-            code = Some(e.exit_code());
+            code = Some(exit::of_error(&e));
         }
     }
     (row, code)
@@ -334,8 +336,8 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
     // Every firmware must be a usable ELF before anything runs.
     let mut firmware = Vec::new();
     for p in &args.firmware {
-        let bytes = crate::image::read_firmware(p)?;
-        crate::image::Image::parse(&bytes).map_err(|e| match e {
+        let bytes = simbench_sim::image::read_firmware(p)?;
+        simbench_sim::image::Image::parse(&bytes).map_err(|e| match e {
             SimError::BadElf(m) => SimError::BadElf(format!("{}: {m}", p.display())),
             other => other,
         })?;
@@ -399,7 +401,7 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
     let results: Vec<(Row, Option<i32>)> = slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
     pb.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    let code = results.iter().find_map(|(_, c)| *c).unwrap_or(exit_code::OK);
+    let code = results.iter().find_map(|(_, c)| *c).unwrap_or(exit::OK);
     let sweep = Sweep {
         schema: SCHEMA.into(),
         simbench_version: env!("CARGO_PKG_VERSION").into(),

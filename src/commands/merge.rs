@@ -8,8 +8,9 @@
 //! `latency_us` is recomputed from `cycles` and `clock_mhz` exactly as the sweep computes
 //! it, so the merged JSON is byte-identical to the unsharded sweep's.
 
-use crate::error::{exit_code, SimError};
-use crate::sweep::{self, Row, Sweep, SweepFormat};
+use crate::exit;
+use simbench_sim::SimError;
+use crate::commands::sweep::{self, Row, Sweep, SweepFormat};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -129,13 +130,13 @@ pub fn run(args: &MergeArgs) -> Result<i32, SimError> {
     }
     let merged = merge(&inputs)?;
     sweep::write_output(&sweep::render(&merged, format), args.output.as_deref())?;
-    Ok(exit_code::OK)
+    Ok(exit::OK)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::{FirmwareParam, Parameters, Shard};
+    use crate::commands::sweep::{FirmwareParam, Parameters, Shard};
 
     fn row(position: usize, cycles: u64, clock: f64) -> Row {
         Row {
@@ -213,7 +214,7 @@ mod tests {
         let err = |parts: Vec<Sweep>| {
             let named: Vec<(String, Sweep)> = parts.into_iter().enumerate().map(|(i, s)| (format!("in{i}"), s)).collect();
             let e = merge(&named).unwrap_err();
-            assert_eq!(e.exit_code(), exit_code::BAD_INPUT);
+            assert_eq!(exit::of_error(&e), exit::BAD_INPUT);
             e.to_string()
         };
         assert!(err(vec![a.clone(), b.clone()]).contains("shard(s) 3/3 missing"));

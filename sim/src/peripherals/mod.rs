@@ -6,8 +6,12 @@
 //! Pure logic, no emulator types: unit-tested directly. Register addresses: Armv7-M /
 //! Armv8-M Architecture Reference Manual (ITM, DWT, SysTick, SCB chapters).
 
-use crate::nvic::Nvic;
-use crate::scs::{Scs, ScsEvent};
+pub mod nvic;
+pub mod scb;
+pub mod vendor;
+
+use nvic::Nvic;
+use scb::{Scs, ScsEvent};
 use simbench_cores::memsys::CacheMaintenance;
 use std::collections::BTreeMap;
 
@@ -328,8 +332,8 @@ mod tests {
         assert_eq!(p.write(0xE000_0000, 1, b'A' as u32, 0), PpbEvent::Text(vec![b'A']));
         assert_eq!(p.write(0xE000_0014, 4, 7, 0), PpbEvent::Marker { port: 5, value: 7 });
         assert_eq!(p.read(SCB_CPUID, 0), 0x411F_C272);
-        p.write(crate::scs::CPACR, 4, 0xF << 20, 0);
-        assert_eq!(p.read(crate::scs::CPACR, 0), 0xF << 20);
+        p.write(crate::peripherals::scb::CPACR, 4, 0xF << 20, 0);
+        assert_eq!(p.read(crate::peripherals::scb::CPACR, 0), 0xF << 20);
         p.write(0xE000_ED08, 4, 0x6000_2000, 0); // VTOR: modelled by the NVIC
         assert_eq!(p.read(0xE000_ED08, 0), 0x6000_2000);
         assert!(p.unmodelled.is_empty());
@@ -341,11 +345,11 @@ mod tests {
     #[test]
     fn ccr_switches_the_l1_caches() {
         let mut p = Ppb::for_board(&simbench_cores::Board::preset("mimxrt1011").unwrap(), 0);
-        let ccr = crate::scs::CCR;
+        let ccr = crate::peripherals::scb::CCR;
         assert_eq!(p.read(ccr, 0), 0x200);
         assert_eq!(p.write(ccr, 4, 0x200 | 1 << 17, 0), PpbEvent::CacheControl { icache: true, dcache: false });
         assert_eq!(p.read(ccr, 0), 0x200 | 1 << 17);
-        assert_eq!(p.write(crate::scs::ICIALLU, 4, 0, 0), PpbEvent::Maintenance(CacheMaintenance::InvalidateICache));
+        assert_eq!(p.write(crate::peripherals::scb::ICIALLU, 4, 0, 0), PpbEvent::Maintenance(CacheMaintenance::InvalidateICache));
         assert!(p.unmodelled.is_empty());
     }
 

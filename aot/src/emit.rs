@@ -11,7 +11,7 @@ use simbench_profiles::tflite::Model;
 use std::fmt::Write;
 
 /// The generic kernels, shipped inside every bundle.
-pub const KERNELS_H: &str = include_str!("../kernels/libjit_int8.h");
+pub const KERNELS_H: &str = include_str!("../../runtime/aot/kernels/libjit_int8.h");
 pub const KERNELS_FILE: &str = "libjit_int8.h";
 
 /// A C identifier from arbitrary text: other characters become `_`, a leading digit gets
