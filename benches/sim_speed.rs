@@ -11,6 +11,7 @@
 //! ratios. `SIMBENCH_BENCH_ONLY=<substring>` limits the summaries to matching fixtures.
 
 use criterion::{criterion_group, Criterion};
+use simbench_cores::MemorySystem;
 use simbench_cores::{Board, CoreKind, Fidelity};
 use simbench_sim::operators::ProfileMode;
 use simbench_sim::{Echo, Image, RunOptions};
@@ -18,7 +19,6 @@ use std::cell::Cell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use simbench_cores::MemorySystem;
 use unicorn_engine::unicorn_const::{Arch, HookType, Mode, Prot};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
@@ -160,7 +160,11 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
         println!(
             "floor: {name} on {}: unicorn with {label}: {}",
             board.name,
-            if same { format!("{:.0} MIPS = {:.0}% of raw", insns / t / 1e6, 100.0 * raw / t) } else { format!("n/a: the run diverged (exit status {status}, {code_bytes} bytes of blocks)") }
+            if same {
+                format!("{:.0} MIPS = {:.0}% of raw", insns / t / 1e6, 100.0 * raw / t)
+            } else {
+                format!("n/a: the run diverged (exit status {status}, {code_bytes} bytes of blocks)")
+            }
         );
     }
     for (label, fidelity, profile) in [

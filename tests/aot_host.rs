@@ -158,7 +158,16 @@ fn bundles_are_deterministic_and_named_per_operator() {
     // The RESHAPE between two activations is an alias, not a copy.
     assert!(!c.contains("libjit_reshape_i8_13("));
     let h = String::from_utf8(a.files.iter().find(|(n, _)| n == "resnet.h").unwrap().1.clone()).unwrap();
-    for mac in ["RESNET_CONSTANT_MEM_SIZE", "RESNET_MUTABLE_MEM_SIZE", "RESNET_ACTIVATIONS_MEM_SIZE", "RESNET_MEM_ALIGN 64", "RESNET_input_1_int8 ", "RESNET_Identity_int8 ", "RESNET_INPUT_OFFSET", "RESNET_OUTPUT_SIZE 10"] {
+    for mac in [
+        "RESNET_CONSTANT_MEM_SIZE",
+        "RESNET_MUTABLE_MEM_SIZE",
+        "RESNET_ACTIVATIONS_MEM_SIZE",
+        "RESNET_MEM_ALIGN 64",
+        "RESNET_input_1_int8 ",
+        "RESNET_Identity_int8 ",
+        "RESNET_INPUT_OFFSET",
+        "RESNET_OUTPUT_SIZE 10",
+    ] {
         assert!(h.contains(mac), "resnet.h lacks {mac}");
     }
     assert!(h.contains("int resnet(uint8_t *constantWeight, uint8_t *mutableWeight, uint8_t *activations);"));
@@ -231,7 +240,13 @@ int main(void) {
     )
     .unwrap();
     let exe = dir.join("driver");
-    let out = Command::new(&cc).current_dir(&dir).args(["-std=c99", "-O2", "-Wall", "-o"]).arg(&exe).args(["driver.c", "copy5.c", "copy5_weights.c"]).output().unwrap();
+    let out = Command::new(&cc)
+        .current_dir(&dir)
+        .args(["-std=c99", "-O2", "-Wall", "-o"])
+        .arg(&exe)
+        .args(["driver.c", "copy5.c", "copy5_weights.c"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(run(&exe, None), vec![0xF0, 0xF1, 0xF2, 0xF3, 0xF4]);
 }

@@ -66,8 +66,7 @@ fn run_case(i: usize, case: &Case, scratch: &Path) -> Outcome {
     std::fs::create_dir_all(&dir).unwrap();
     let file = corpus().join(&case.file);
     let tmp = dir.join("out");
-    let args: Vec<String> =
-        case.args.iter().map(|a| a.replace("{file}", file.to_str().unwrap()).replace("{tmp}", tmp.to_str().unwrap())).collect();
+    let args: Vec<String> = case.args.iter().map(|a| a.replace("{file}", file.to_str().unwrap()).replace("{tmp}", tmp.to_str().unwrap())).collect();
     let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_simbench"))
         .args(&args)

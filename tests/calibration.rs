@@ -6,8 +6,8 @@
 mod common;
 
 use common::{root, simbench};
-use simbench_cores::Fidelity;
 use simbench::commands::calibrate::{run_manifest, DEFAULT_MANIFESTS};
+use simbench_cores::Fidelity;
 
 #[test]
 fn every_benchmark_matches_its_documented_cycles_in_detailed_mode() {
@@ -70,9 +70,7 @@ fn divide_cost_depends_on_operands_only_in_detailed_mode() {
     // [TR §1.1] M4 SDIV 2–12 cycles with early termination: 7/3 is quick and
     // 0x7fffffff/3 slow in detailed timing; fast timing charges the static midpoint (7).
     let manifest = root().join("fixtures/calib/manifest.json");
-    let cost = |fidelity, name: &str| {
-        run_manifest(&manifest, fidelity).unwrap().into_iter().find(|r| r.core == "m4" && r.benchmark == name).unwrap().simulated
-    };
+    let cost = |fidelity, name: &str| run_manifest(&manifest, fidelity).unwrap().into_iter().find(|r| r.core == "m4" && r.benchmark == name).unwrap().simulated;
     assert_eq!(cost(Fidelity::Detailed, "sdiv_small"), 3.0);
     assert_eq!(cost(Fidelity::Detailed, "sdiv_large"), 12.0);
     assert_eq!(cost(Fidelity::Fast, "sdiv_small"), 7.0);

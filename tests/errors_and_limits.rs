@@ -82,7 +82,14 @@ fn missing_file_and_bad_board_file() {
 fn usage_errors_exit_2() {
     let elf = fixture("micro/dot_m4.elf");
     let e = elf.to_str().unwrap();
-    for args in [vec![e], vec![e, "--core", "m99"], vec![e, "--core", "m7", "--board", "lpc55s69"], vec![e, "--board", "nope"], vec![e, "--core", "m4", "--format", "xml"], vec![e, "--core", "m4", "--bogus"]] {
+    for args in [
+        vec![e],
+        vec![e, "--core", "m99"],
+        vec![e, "--core", "m7", "--board", "lpc55s69"],
+        vec![e, "--board", "nope"],
+        vec![e, "--core", "m4", "--format", "xml"],
+        vec![e, "--core", "m4", "--bogus"],
+    ] {
         let run = simbench(&args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(!run.stderr.is_empty());

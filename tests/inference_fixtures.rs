@@ -123,9 +123,7 @@ fn manifest_lists_the_configurations_and_matches_the_committed_elfs() {
     // The published comparison: per board, TFLM -O0 / -O3 / -O3 model in RAM, AOT weights in
     // flash / RAM, all on the KWS sample whose reference class is 5 ("on").
     for board in ["lpc55s69", "mimxrt1011"] {
-        for (engine, opt, weights) in
-            [("tflm", "O0", "flash"), ("tflm", "O3", "flash"), ("tflm", "O3", "ram"), ("aot", "O3", "flash"), ("aot", "O3", "ram")]
-        {
+        for (engine, opt, weights) in [("tflm", "O0", "flash"), ("tflm", "O3", "flash"), ("tflm", "O3", "ram"), ("aot", "O3", "flash"), ("aot", "O3", "ram")] {
             let e = entries
                 .iter()
                 .find(|e| e.model == "kws" && e.board == board && e.engine == engine && e.opt == opt && e.weights == weights && !e.op_markers)
@@ -206,7 +204,9 @@ fn invoke_cycles_printed_by_the_firmware_equal_the_marker_interval() {
     // equal the difference of simbench's marker stamps (port 1 begin, port 2 end, value 1).
     let mut checked = 0;
     for o in outcomes() {
-        let (Some(report), Some(printed)) = (o.report.as_ref(), o.fields.get("invoke_cycles")) else { continue };
+        let (Some(report), Some(printed)) = (o.report.as_ref(), o.fields.get("invoke_cycles")) else {
+            continue;
+        };
         let dwt: u64 = printed.parse().unwrap();
         let markers = report["markers"].as_array().expect("markers");
         let stamp = |port: u64| {
@@ -247,7 +247,6 @@ fn aot_bundles_compute_exactly_what_tflm_computes() {
     // at least KWS on both boards has both engines
     assert!(pairs >= 2, "only {pairs} TFLM/AOT pairs ran to completion");
 }
-
 
 #[test]
 fn operator_markers_bracket_every_kws_operator_inside_invoke() {

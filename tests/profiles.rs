@@ -9,7 +9,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-
 fn report(elf: &str, board: &str, extra: &[&str]) -> Value {
     let path = fixture(&format!("inference/{elf}.elf"));
     let mut args = vec![path.to_str().unwrap(), "--board", board, "--format", "json", "--quiet"];

@@ -152,7 +152,8 @@ fn vendor_clock_and_memory_registers_change_the_model_and_are_reported() {
     let cached_after: f64 = out["slow xip loop cycles"].parse().unwrap();
     assert!(cached_after < 1100.0, "{cached_after}");
     for r in [&cached, &uncached] {
-        let settings: Vec<(&str, &str)> = r["configuration"].as_array().unwrap().iter().map(|c| (c["register"].as_str().unwrap(), c["setting"].as_str().unwrap())).collect();
+        let settings: Vec<(&str, &str)> =
+            r["configuration"].as_array().unwrap().iter().map(|c| (c["register"].as_str().unwrap(), c["setting"].as_str().unwrap())).collect();
         assert_eq!(
             settings,
             [
@@ -203,7 +204,15 @@ fn reruns_are_byte_identical_in_both_timing_modes() {
     // and options give the same JSON outside `host`, in `fast` and in `detailed` timing.
     for timing in ["fast", "detailed"] {
         let run = || {
-            let r = simbench([fixture("system/vendor_rtos_mimxrt1011.elf").display().to_string().as_str(), "--board", "mimxrt1011", "--timing", timing, "--format", "json"]);
+            let r = simbench([
+                fixture("system/vendor_rtos_mimxrt1011.elf").display().to_string().as_str(),
+                "--board",
+                "mimxrt1011",
+                "--timing",
+                timing,
+                "--format",
+                "json",
+            ]);
             assert_eq!(r.code, 0, "{timing}: {}", r.stderr);
             serde_json::to_string(&common::without_host(r.json())).unwrap()
         };

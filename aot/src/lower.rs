@@ -409,7 +409,15 @@ fn per_channel_args(zi: i32, zo: i32, mult: Vec<i32>, shift: Vec<i32>, amin: i32
     ]
 }
 
-fn check_window(c: &Ctx, padding: simbench_profiles::tflite::Padding, input: [i32; 2], filter: [i32; 2], stride: [i32; 2], dil: [i32; 2], out: [i32; 2]) -> Result<(), AotError> {
+fn check_window(
+    c: &Ctx,
+    padding: simbench_profiles::tflite::Padding,
+    input: [i32; 2],
+    filter: [i32; 2],
+    stride: [i32; 2],
+    dil: [i32; 2],
+    out: [i32; 2],
+) -> Result<(), AotError> {
     for a in 0..2 {
         if stride[a] < 1 || dil[a] < 1 || filter[a] < 1 || input[a] < 1 {
             return Err(c.err(format!("stride {stride:?}, dilation {dil:?}, filter {filter:?} and input {input:?} must be positive")));

@@ -113,7 +113,8 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
 
 pub fn plan(model: &Model, steps: &[Step]) -> Result<Plan, AotError> {
     let n = model.tensors.len();
-    let bytes = |t: usize| model.tensors[t].bytes().ok_or_else(|| AotError::Unsupported(format!("tensor '{}' has no fixed element size", model.tensors[t].name)));
+    let bytes =
+        |t: usize| model.tensors[t].bytes().ok_or_else(|| AotError::Unsupported(format!("tensor '{}' has no fixed element size", model.tensors[t].name)));
     let is_const = |t: usize| model.tensor_data(t).is_some();
     let is_placeholder = |t: usize| model.inputs.contains(&t) || model.outputs.contains(&t);
     let mut loc: Vec<Option<Loc>> = vec![None; n];

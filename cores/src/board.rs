@@ -307,10 +307,7 @@ impl Board {
 
     /// A built-in preset by name.
     pub fn preset(name: &str) -> Option<Board> {
-        PRESETS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, text)| Board::from_toml(text).expect("built-in presets are valid (tested)"))
+        PRESETS.iter().find(|(n, _)| *n == name).map(|(_, text)| Board::from_toml(text).expect("built-in presets are valid (tested)"))
     }
 
     /// The zero-wait generic board of a core (`--core X` alone).

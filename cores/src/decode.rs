@@ -44,10 +44,7 @@ impl Decoder {
     /// Decode up to `max` instructions from `code` (located at `addr`). Stops early at
     /// bytes that do not decode; an empty result for non-empty input is an error.
     pub fn decode(&self, code: &[u8], addr: u32, max: usize) -> Result<Vec<Insn>, DecodeError> {
-        let insns = self
-            .cs
-            .disasm_count(code, addr as u64, max)
-            .map_err(|e| DecodeError { addr, message: e.to_string() })?;
+        let insns = self.cs.disasm_count(code, addr as u64, max).map_err(|e| DecodeError { addr, message: e.to_string() })?;
         let mut out = Vec::with_capacity(insns.len());
         for i in insns.iter() {
             out.push(self.convert(i));
@@ -207,10 +204,9 @@ fn classify(name: &str, conditional: bool, ops: &[capstone::arch::arm::ArmOperan
     } else if starts(&["smul", "smuad", "smusd", "smmul"]) {
         Class::Mul
     } else if starts(&[
-        "sadd", "ssub", "sasx", "ssax", "qadd", "qsub", "qasx", "qsax", "qdadd", "qdsub", "shadd", "shsub", "shasx",
-        "shsax", "uadd", "usub", "uasx", "usax", "uqadd", "uqsub", "uqasx", "uqsax", "uhadd", "uhsub", "uhasx",
-        "uhsax", "sel", "usad", "ssat", "usat", "pkh", "sxtb16", "sxtab", "uxtb16", "uxtab", "sxtah", "uxtah",
-        "rev", "rbit", "clz",
+        "sadd", "ssub", "sasx", "ssax", "qadd", "qsub", "qasx", "qsax", "qdadd", "qdsub", "shadd", "shsub", "shasx", "shsax", "uadd", "usub", "uasx", "usax",
+        "uqadd", "uqsub", "uqasx", "uqsax", "uhadd", "uhsub", "uhasx", "uhsax", "sel", "usad", "ssat", "usat", "pkh", "sxtb16", "sxtab", "uxtb16", "uxtab",
+        "sxtah", "uxtah", "rev", "rbit", "clz",
     ]) {
         Class::Dsp
     } else {
@@ -225,19 +221,23 @@ fn register_list_len(name: &str, class: &Class, ops: &[capstone::arch::arm::ArmO
     let list = if name.contains("push") || name.contains("pop") { &regs[..] } else { regs.get(1..).unwrap_or(&[]) };
     match class {
         Class::LoadMultiple | Class::StoreMultiple => list.len() as u8,
-        Class::FpLoadMultiple | Class::FpStoreMultiple => {
-            list.iter().map(|&r| if r >= 100 { 2 } else if r >= REG_S0 { 1 } else { 0 }).sum()
-        }
+        Class::FpLoadMultiple | Class::FpStoreMultiple => list
+            .iter()
+            .map(|&r| {
+                if r >= 100 {
+                    2
+                } else if r >= REG_S0 {
+                    1
+                } else {
+                    0
+                }
+            })
+            .sum(),
         _ => 0,
     }
 }
 
-fn memory_operand(
-    name: &str,
-    arm: &ArmInsnDetail,
-    ops: &[capstone::arch::arm::ArmOperand],
-    reg_map: &[u8],
-) -> Option<MemOperand> {
+fn memory_operand(name: &str, arm: &ArmInsnDetail, ops: &[capstone::arch::arm::ArmOperand], reg_map: &[u8]) -> Option<MemOperand> {
     let width = if name.ends_with("exb") || name.ends_with('b') && !name.starts_with("ldm") {
         1
     } else if name.ends_with('h') || name.ends_with("exh") {

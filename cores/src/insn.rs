@@ -112,22 +112,13 @@ pub enum Class {
 
 impl Class {
     pub fn is_load(self) -> bool {
-        matches!(
-            self,
-            Class::Load | Class::LoadDouble | Class::LoadMultiple | Class::FpLoad | Class::FpLoadMultiple
-        )
+        matches!(self, Class::Load | Class::LoadDouble | Class::LoadMultiple | Class::FpLoad | Class::FpLoadMultiple)
     }
     pub fn is_store(self) -> bool {
-        matches!(
-            self,
-            Class::Store | Class::StoreDouble | Class::StoreMultiple | Class::FpStore | Class::FpStoreMultiple
-        )
+        matches!(self, Class::Store | Class::StoreDouble | Class::StoreMultiple | Class::FpStore | Class::FpStoreMultiple)
     }
     pub fn is_branch(self) -> bool {
-        matches!(
-            self,
-            Class::Branch | Class::BranchCond | Class::CompareBranch | Class::BranchReg | Class::TableBranch
-        )
+        matches!(self, Class::Branch | Class::BranchCond | Class::CompareBranch | Class::BranchReg | Class::TableBranch)
     }
     pub fn is_fp(self) -> bool {
         matches!(

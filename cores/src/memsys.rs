@@ -395,7 +395,9 @@ impl MemorySystem {
     }
 
     fn fetch_path(&self, region: usize) -> FetchPath {
-        let Some(r) = self.regions.get(region) else { return FetchPath::Free };
+        let Some(r) = self.regions.get(region) else {
+            return FetchPath::Free;
+        };
         let cached = r.cacheable && self.icache.is_some();
         let accelerated = r.kind == RegionKind::Flash && self.accel.is_some() && self.accel_on;
         match self.fidelity {
@@ -452,26 +454,27 @@ impl MemorySystem {
 
     /// Whether data accesses to `region` cost anything, so the simulator must hook them.
     pub fn needs_data_hook(&self, region: usize) -> bool {
-        let Some(r) = self.regions.get(region) else { return false };
+        let Some(r) = self.regions.get(region) else {
+            return false;
+        };
         if !r.kind.is_memory() {
             return false;
         }
         match self.fidelity {
             Fidelity::Fast => !self.data_cached(r) && (r.read_wait > 0 || r.write_wait > 0),
-            Fidelity::Detailed => {
-                (r.cacheable && self.dcache.is_some()) || r.read_wait > 0 || r.write_wait > 0
-            }
+            Fidelity::Detailed => (r.cacheable && self.dcache.is_some()) || r.read_wait > 0 || r.write_wait > 0,
         }
     }
 
     fn data_cached(&self, r: &RegionTiming) -> bool {
-        (r.cacheable && self.dcache.is_some())
-            || (r.kind == RegionKind::Flash && self.accel_on && self.accel.as_ref().is_some_and(|a| a.data.is_some()))
+        (r.cacheable && self.dcache.is_some()) || (r.kind == RegionKind::Flash && self.accel_on && self.accel.as_ref().is_some_and(|a| a.data.is_some()))
     }
 
     /// Wait cycles of one data access.
     pub fn data(&mut self, region: usize, addr: u32, write: bool) -> u32 {
-        let Some(r) = self.regions.get(region) else { return 0 };
+        let Some(r) = self.regions.get(region) else {
+            return 0;
+        };
         if self.fidelity == Fidelity::Fast {
             return if self.data_cached(r) {
                 0
@@ -562,7 +565,13 @@ mod tests {
 
     #[test]
     fn mpu_non_cacheable_ranges_bypass_the_data_cache() {
-        let mut m = MemorySystem::new(&board("[dcache]\nsize_bytes=1024\nways=2\nline_bytes=32", "name='ram'\nbase=0\nsize=0x10000\nkind='sram'\nread_wait=3\ncacheable=true\nline_fill_cycles=8"), Fidelity::Detailed);
+        let mut m = MemorySystem::new(
+            &board(
+                "[dcache]\nsize_bytes=1024\nways=2\nline_bytes=32",
+                "name='ram'\nbase=0\nsize=0x10000\nkind='sram'\nread_wait=3\ncacheable=true\nline_fill_cycles=8",
+            ),
+            Fidelity::Detailed,
+        );
         m.set_caches_enabled(false, true);
         assert_eq!((m.data(0, 0x100, false), m.data(0, 0x104, false)), (8, 0), "miss fills the line, then hits");
         m.set_uncached_ranges(vec![(0x1000, 0x2000)]);
@@ -593,7 +602,8 @@ mod tests {
     use super::*;
 
     fn board(extra: &str, region: &str) -> Board {
-        let text = format!("name='t'\ncore='m7'\nclock_mhz=100\n{extra}\n[[regions]]\n{region}\n[[regions]]\nname='ram'\nbase=0x20000000\nsize=0x10000\nkind='tcm'\n");
+        let text =
+            format!("name='t'\ncore='m7'\nclock_mhz=100\n{extra}\n[[regions]]\n{region}\n[[regions]]\nname='ram'\nbase=0x20000000\nsize=0x10000\nkind='tcm'\n");
         Board::from_toml(&text).unwrap()
     }
 
@@ -616,10 +626,7 @@ mod tests {
         // one instruction per cycle: a line holds 4 instructions = 4 cycles, and a flash
         // read takes 5 + 1 = 6 cycles, so each sequential line arrives 6 cycles after the
         // previous one: 2 stall cycles per line after the first (which pays the full 5).
-        let b = board(
-            "[accelerator]\nline_bytes=8\ninstruction_lines=0\nprefetch=true",
-            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5",
-        );
+        let b = board("[accelerator]\nline_bytes=8\ninstruction_lines=0\nprefetch=true", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
         let addrs: Vec<u32> = (0..16).map(|i| i * 2).collect();
         let offsets: Vec<u32> = (0..16).collect();
@@ -634,10 +641,7 @@ mod tests {
 
     #[test]
     fn accelerator_line_cache_makes_loops_free_after_the_first_pass() {
-        let b = board(
-            "[accelerator]\nline_bytes=16\ninstruction_lines=4\nprefetch=false",
-            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=3",
-        );
+        let b = board("[accelerator]\nline_bytes=16\ninstruction_lines=4\nprefetch=false", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=3");
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
         let addrs = [0x100, 0x104, 0x108, 0x10C, 0x110];
         let offsets = [0, 1, 2, 3, 4];

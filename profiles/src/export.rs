@@ -101,7 +101,18 @@ fn operator_fields(o: &OperatorRow) -> Vec<String> {
 /// A frame name safe for the folded format: `;` (the frame separator) becomes `:`, line
 /// breaks and other control characters become spaces, an empty name is `[unknown]`.
 pub fn folded_frame(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c == ';' { ':' } else if c.is_control() { ' ' } else { c }).collect();
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c == ';' {
+                ':'
+            } else if c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
     let t = s.trim();
     if t.is_empty() {
         "[unknown]".into()
@@ -200,11 +211,7 @@ pub fn chrome_trace(r: &Report) -> String {
     let mut order: Vec<&TraceSlice> = slices.iter().collect();
     // Per thread by start; an enclosing slice before the slices it contains.
     order.sort_by(|a, b| {
-        trace_tid(&a.category)
-            .cmp(&trace_tid(&b.category))
-            .then(a.start_cycle.cmp(&b.start_cycle))
-            .then(a.depth.cmp(&b.depth))
-            .then(b.cycles.cmp(&a.cycles))
+        trace_tid(&a.category).cmp(&trace_tid(&b.category)).then(a.start_cycle.cmp(&b.start_cycle)).then(a.depth.cmp(&b.depth)).then(b.cycles.cmp(&a.cycles))
     });
     let mut events: Vec<Value> = vec![
         json!({"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": format!("{} on {}", r.firmware.file, r.board.name)}}),
@@ -260,9 +267,23 @@ pub(crate) mod tests {
         Report {
             schema: report::SCHEMA.into(),
             simbench_version: "0.1.0".into(),
-            firmware: FirmwareInfo { file: "kws.elf".into(), bytes: 1234, sha256: "00".repeat(32), entry: "0x00000101".into(), initial_sp: "0x20010000".into() },
+            firmware: FirmwareInfo {
+                file: "kws.elf".into(),
+                bytes: 1234,
+                sha256: "00".repeat(32),
+                entry: "0x00000101".into(),
+                initial_sp: "0x20010000".into(),
+            },
             board: BoardInfo { name: "mimxrt1011".into(), core: "m7".into(), clock_mhz: 500.0 },
-            timing: TimingInfo { model: "m7-block-v2".into(), mode: "detailed".into(), description: "test".into(), icache: None, dcache: None, branch_predictor: None, divides_timed: 0 },
+            timing: TimingInfo {
+                model: "m7-block-v2".into(),
+                mode: "detailed".into(),
+                description: "test".into(),
+                icache: None,
+                dcache: None,
+                branch_predictor: None,
+                divides_timed: 0,
+            },
             outcome: Outcome { kind: "exit".into(), exit_status: Some(0), message: None, pc: None, symbol: None },
             instructions: 8000,
             cycles: 10_000,

@@ -8,8 +8,8 @@
 //! a `<rect>` and, when the frame is wide enough, a `<text>` label cut to fit. No
 //! JavaScript, no fonts to load, no randomness: the same input gives the same bytes.
 
-use crate::render::group;
 use crate::profile::StackSample;
+use crate::render::group;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -175,12 +175,7 @@ pub fn write(opts: &Options, stacks: &[StackSample]) -> String {
     let height = top + rows as f64 * FRAME_HEIGHT + BOTTOM_PAD;
     let mut s = String::with_capacity(256 + frames.len() * 220);
     let _ = writeln!(s, r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#);
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#,
-        w = WIDTH,
-        h = height
-    );
+    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#, w = WIDTH, h = height);
     let _ = writeln!(
         s,
         "<style>text{{font-family:Verdana,'DejaVu Sans',sans-serif;font-size:{FONT_SIZE}px;fill:#000}}\

@@ -85,7 +85,15 @@ fn latency(us: f64) -> String {
 
 pub fn text(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "simbench {} — {} on {} (Cortex-{}, {} MHz)", r.simbench_version, r.firmware.file, r.board.name, r.board.core.to_uppercase(), r.board.clock_mhz);
+    let _ = writeln!(
+        s,
+        "simbench {} — {} on {} (Cortex-{}, {} MHz)",
+        r.simbench_version,
+        r.firmware.file,
+        r.board.name,
+        r.board.core.to_uppercase(),
+        r.board.clock_mhz
+    );
     let outcome = match r.outcome.kind.as_str() {
         "exit" => format!("exited with status {}", r.outcome.exit_status.unwrap_or(0)),
         other => format!("{other}: {}", r.outcome.message.as_deref().unwrap_or("")),
@@ -95,7 +103,11 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(s, "  cycles        {}   ({} timing model, {} mode)", group(r.cycles), r.timing.model, r.timing.mode);
     let _ = writeln!(s, "  CPI           {:.3}", r.cpi);
     let _ = writeln!(s, "  latency       {} at {} MHz", latency(r.latency_us), r.board.clock_mhz);
-    let _ = writeln!(s, "\n  {:<20} {:<18} {:>14} {:>10} {:>12} {:>12} {:>10}", "region", "kind", "insn fetched", "fetch ws", "data reads", "data writes", "data ws");
+    let _ = writeln!(
+        s,
+        "\n  {:<20} {:<18} {:>14} {:>10} {:>12} {:>12} {:>10}",
+        "region", "kind", "insn fetched", "fetch ws", "data reads", "data writes", "data ws"
+    );
     for g in &r.regions {
         let opt = |v: Option<u64>| v.map(group).unwrap_or_else(|| "-".into());
         let _ = writeln!(
@@ -128,7 +140,8 @@ pub fn text(r: &Report) -> String {
     }
     profile_sections(&mut s, r);
     if !r.markers.is_empty() {
-        let _ = writeln!(s, "\n  markers ({}{}):", r.markers.len(), if r.markers_dropped > 0 { format!(", {} dropped", r.markers_dropped) } else { String::new() });
+        let _ =
+            writeln!(s, "\n  markers ({}{}):", r.markers.len(), if r.markers_dropped > 0 { format!(", {} dropped", r.markers_dropped) } else { String::new() });
         for m in r.markers.iter().take(20) {
             let _ = writeln!(s, "    port {:>2}  value {:>10}  at cycle {:>14}  pc {}", m.port, m.value, group(m.cycles), m.pc);
         }
@@ -409,10 +422,7 @@ mod tests {
         assert_eq!(fc.split_whitespace().collect::<Vec<_>>()[..6], ["1", "FULLY_CONNECTED", "2,000", "22.2%", "-", "-"], "{fc}");
         let total = t.lines().find(|l| l.trim_start().starts_with("total ")).expect("total row");
         assert_eq!(total.split_whitespace().collect::<Vec<_>>()[..5], ["total", "8,000", "88.9%", "2,000", "3.000"], "{total}");
-        assert!(
-            t.contains("profile: tflm (1 inference): inference 9,000 cycles (18.000 µs), operators 8,000 (88.9%), overhead 1,000 (11.1%)"),
-            "{t}"
-        );
+        assert!(t.contains("profile: tflm (1 inference): inference 9,000 cycles (18.000 µs), operators 8,000 (88.9%), overhead 1,000 (11.1%)"), "{t}");
         assert!(t.contains("note: 1 kernel inlined"));
         // Existing lines stay.
         assert!(t.contains("  cycles        10,000   (m7-block-v2 timing model, detailed mode)"));

@@ -19,7 +19,7 @@
 //! }
 //! ```
 
-use flatbuffers::{ForwardsUOffset, InvalidFlatbuffer, Table, Verifiable, Vector, Verifier, VerifierOptions};
+use flatbuffers::{ForwardsUOffset, InvalidFlatbuffer, Table, Vector, Verifiable, Verifier, VerifierOptions};
 use std::fmt;
 
 /// Why a model could not be read.
@@ -200,15 +200,7 @@ pub enum Activation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Options {
     Conv2d { padding: Padding, stride_w: i32, stride_h: i32, activation: Activation, dilation_w: i32, dilation_h: i32 },
-    DepthwiseConv2d {
-        padding: Padding,
-        stride_w: i32,
-        stride_h: i32,
-        depth_multiplier: i32,
-        activation: Activation,
-        dilation_w: i32,
-        dilation_h: i32,
-    },
+    DepthwiseConv2d { padding: Padding, stride_w: i32, stride_h: i32, depth_multiplier: i32, activation: Activation, dilation_w: i32, dilation_h: i32 },
     FullyConnected { activation: Activation, weights_format: i8, keep_num_dims: bool },
     Pool2d { padding: Padding, stride_w: i32, stride_h: i32, filter_w: i32, filter_h: i32, activation: Activation },
     Add { activation: Activation },
@@ -591,9 +583,8 @@ fn read_model(root: T) -> Result<Model, Error> {
     let mut operators = Vec::new();
     for (n, op) in sg.tables(SG_OPERATORS).iter().enumerate() {
         let code_index = op.u32(OP_OPCODE_INDEX, 0) as usize;
-        let code = codes
-            .get(code_index)
-            .ok_or_else(|| Error::Invalid(format!("operator {n} uses operator code {code_index}, but the model has {}", codes.len())))?;
+        let code =
+            codes.get(code_index).ok_or_else(|| Error::Invalid(format!("operator {n} uses operator code {code_index}, but the model has {}", codes.len())))?;
         // The builtin code moved from a byte (field 0, now `deprecated_builtin_code`) to an
         // int32 (field 3) when the op count passed 127; writers fill both, old files only the
         // first, so the larger of the two is the real code.
@@ -609,8 +600,12 @@ fn read_model(root: T) -> Result<Model, Error> {
             .into_iter()
             .map(|i| if i == -1 { Ok(None) } else { index(&format!("an input of operator {n}"), i).map(Some) })
             .collect::<Result<Vec<_>, _>>()?;
-        let op_outputs =
-            op.scalars::<i32>(OP_OUTPUTS).unwrap_or_default().into_iter().map(|i| index(&format!("an output of operator {n}"), i)).collect::<Result<Vec<_>, _>>()?;
+        let op_outputs = op
+            .scalars::<i32>(OP_OUTPUTS)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| index(&format!("an output of operator {n}"), i))
+            .collect::<Result<Vec<_>, _>>()?;
         let options = read_options(n, kind, *op)?;
         operators.push(Operator { kind, version: op_version, inputs: op_inputs, outputs: op_outputs, options });
     }
@@ -638,11 +633,7 @@ fn read_tensor(i: usize, t: T, n_buffers: usize) -> Result<Tensor, Error> {
         if scale.is_empty() {
             return None;
         }
-        Some(Quantization {
-            scale,
-            zero_point: q.scalars::<i64>(Q_ZERO_POINT).unwrap_or_default(),
-            quantized_dimension: q.i32(Q_QUANTIZED_DIMENSION, 0),
-        })
+        Some(Quantization { scale, zero_point: q.scalars::<i64>(Q_ZERO_POINT).unwrap_or_default(), quantized_dimension: q.i32(Q_QUANTIZED_DIMENSION, 0) })
     });
     Ok(Tensor { name: t.str(T_NAME).unwrap_or("").to_string(), shape, dtype, buffer, quantization })
 }
@@ -719,11 +710,9 @@ fn read_options(n: usize, kind: OpKind, op: T) -> Result<Options, Error> {
             filter_h: f_i32(4, 0),
             activation: activation(n, f_u8(5, 0))?,
         },
-        OpKind::FullyConnected => Options::FullyConnected {
-            activation: activation(n, f_u8(0, 0))?,
-            weights_format: f_u8(1, 0) as i8,
-            keep_num_dims: f_u8(2, 0) != 0,
-        },
+        OpKind::FullyConnected => {
+            Options::FullyConnected { activation: activation(n, f_u8(0, 0))?, weights_format: f_u8(1, 0) as i8, keep_num_dims: f_u8(2, 0) != 0 }
+        }
         OpKind::Softmax => Options::Softmax { beta: table.map(|t| t.f32(slot(0), 0.0)).unwrap_or(0.0) },
         OpKind::Add => Options::Add { activation: activation(n, f_u8(0, 0))? },
         OpKind::Reshape => Options::Reshape { new_shape: table.and_then(|t| t.scalars::<i32>(slot(0))) },

@@ -123,12 +123,7 @@ impl Image {
                 continue;
             }
             let end = ph.p_offset.checked_add(ph.p_filesz).filter(|&e| e <= bytes.len() as u64).ok_or_else(|| {
-                bad(format!(
-                    "truncated ELF: a segment's bytes [{:#x}, +{:#x}) lie past the end of the {}-byte file",
-                    ph.p_offset,
-                    ph.p_filesz,
-                    bytes.len()
-                ))
+                bad(format!("truncated ELF: a segment's bytes [{:#x}, +{:#x}) lie past the end of the {}-byte file", ph.p_offset, ph.p_filesz, bytes.len()))
             })?;
             // The memory size counts too: a section's load address below is paddr plus its
             // offset in the segment (up to memsz), which overflowed u32 when paddr + memsz
@@ -195,7 +190,10 @@ impl Image {
                 let load_addr = if nobits {
                     None
                 } else {
-                    segments.iter().find(|s| addr >= s.vaddr && (addr as u64) < s.vaddr as u64 + s.mem_size.max(s.data.len() as u32) as u64).map(|s| s.paddr + (addr - s.vaddr))
+                    segments
+                        .iter()
+                        .find(|s| addr >= s.vaddr && (addr as u64) < s.vaddr as u64 + s.mem_size.max(s.data.len() as u32) as u64)
+                        .map(|s| s.paddr + (addr - s.vaddr))
                 };
                 Some(Section { name, addr, size, load_addr, nobits })
             })
@@ -217,10 +215,7 @@ impl Image {
     /// `name+0xoff` for an address inside a function, for error messages.
     pub fn describe(&self, addr: u32) -> String {
         let idx = self.symbols.partition_point(|s| s.addr <= addr);
-        let best = self.symbols[..idx]
-            .iter()
-            .rev()
-            .find(|s| s.is_func && (addr < s.addr.saturating_add(s.size.max(1)) || s.size == 0));
+        let best = self.symbols[..idx].iter().rev().find(|s| s.is_func && (addr < s.addr.saturating_add(s.size.max(1)) || s.size == 0));
         match best {
             Some(s) if addr == s.addr => s.name.clone(),
             Some(s) => format!("{}+{:#x}", s.name, addr - s.addr),

@@ -77,7 +77,9 @@ pub fn plan(image: &Image, board: &Board, arena: Option<&str>) -> Result<PaintPl
                 Some(Painted { name: spec.to_string(), addr: s.addr, size: s.size })
             }
         },
-        None => ARENA_SYMBOLS.iter().find_map(|n| data_symbol(image, n).filter(|s| s.size > 0).map(|s| Painted { name: n.to_string(), addr: s.addr, size: s.size })),
+        None => {
+            ARENA_SYMBOLS.iter().find_map(|n| data_symbol(image, n).filter(|s| s.size > 0).map(|s| Painted { name: n.to_string(), addr: s.addr, size: s.size }))
+        }
     };
     if let Some(a) = &arena {
         let ok = board.regions.iter().any(|r| r.kind.writable() && r.contains_range(a.addr, a.size as u64));

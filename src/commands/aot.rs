@@ -17,8 +17,13 @@ pub struct AotArgs {
 }
 
 pub fn run(args: &AotArgs) -> Result<i32, SimError> {
-    let summary = simbench_aot::run(&args.model, &args.output, args.name.as_deref())
-        .map_err(|e| if e.is_usage() { SimError::Usage(e.to_string()) } else { SimError::Io(format!("aot: {e}")) })?;
+    let summary = simbench_aot::run(&args.model, &args.output, args.name.as_deref()).map_err(|e| {
+        if e.is_usage() {
+            SimError::Usage(e.to_string())
+        } else {
+            SimError::Io(format!("aot: {e}"))
+        }
+    })?;
     print!("{summary}");
     Ok(exit::OK)
 }

@@ -173,7 +173,9 @@ pub fn render_table(rows: &[Row]) -> String {
     let _ = writeln!(s, "{:<22} {:<5} {:<11} {:>9} {:>9} {:>9} {:>7}  status", "benchmark", "core", "board", "expected", "simulated", "tolerance", "error");
     for r in rows {
         let (exp, tol, err) = match (r.expected, r.tolerance) {
-            (Some(e), Some(t)) => (format!("{e:.2}"), format!("±{t:.2}"), if e != 0.0 { format!("{:+.0}%", (r.simulated - e) / e * 100.0) } else { "-".into() }),
+            (Some(e), Some(t)) => {
+                (format!("{e:.2}"), format!("±{t:.2}"), if e != 0.0 { format!("{:+.0}%", (r.simulated - e) / e * 100.0) } else { "-".into() })
+            }
             _ => ("-".into(), "-".into(), "-".into()),
         };
         let status = match r.within_tolerance {

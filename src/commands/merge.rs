@@ -8,9 +8,9 @@
 //! `latency_us` is recomputed from `cycles` and `clock_mhz` exactly as the sweep computes
 //! it, so the merged JSON is byte-identical to the unsharded sweep's.
 
+use crate::commands::sweep::{self, Row, Sweep, SweepFormat};
 use crate::exit;
 use simbench_sim::SimError;
-use crate::commands::sweep::{self, Row, Sweep, SweepFormat};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -61,10 +61,8 @@ pub fn merge(inputs: &[(String, Sweep)]) -> Result<Sweep, SimError> {
         if s.parameters != first.parameters || s.matrix_size != first.matrix_size {
             let a = serde_json::to_value(&first.parameters).unwrap_or_default();
             let b = serde_json::to_value(&s.parameters).unwrap_or_default();
-            let mut fields: Vec<String> = a
-                .as_object()
-                .map(|o| o.keys().filter(|k| a.get(k.as_str()) != b.get(k.as_str())).cloned().collect())
-                .unwrap_or_default();
+            let mut fields: Vec<String> =
+                a.as_object().map(|o| o.keys().filter(|k| a.get(k.as_str()) != b.get(k.as_str())).cloned().collect()).unwrap_or_default();
             if s.matrix_size != first.matrix_size {
                 fields.push("matrix_size".into());
             }
@@ -90,7 +88,10 @@ pub fn merge(inputs: &[(String, Sweep)]) -> Result<Sweep, SimError> {
         let shard = s.shard.unwrap_or(sweep::Shard { index: 1, count: 1 });
         for r in &s.rows {
             if r.position >= first.matrix_size || !shard.keeps(r.position) {
-                return Err(fail(format!("'{name}' holds position {} which is not in shard {shard} of a {}-run matrix: the file was edited or mixed", r.position, first.matrix_size)));
+                return Err(fail(format!(
+                    "'{name}' holds position {} which is not in shard {shard} of a {}-run matrix: the file was edited or mixed",
+                    r.position, first.matrix_size
+                )));
             }
             if let Some((_, other)) = rows.get(&r.position) {
                 return Err(fail(format!("shards overlap: '{other}' and '{name}' both hold matrix position {}", r.position)));
@@ -122,8 +123,7 @@ pub fn merge(inputs: &[(String, Sweep)]) -> Result<Sweep, SimError> {
 /// `simbench merge`: exit 0 with the merged sweep printed, 3 when the inputs are not the
 /// complete, disjoint shards of one sweep.
 pub fn run(args: &MergeArgs) -> Result<i32, SimError> {
-    let format =
-        SweepFormat::parse(&args.format).ok_or_else(|| SimError::Usage(format!("unknown format '{}' for merge: text, json or csv", args.format)))?;
+    let format = SweepFormat::parse(&args.format).ok_or_else(|| SimError::Usage(format!("unknown format '{}' for merge: text, json or csv", args.format)))?;
     let mut inputs = Vec::new();
     for p in &args.inputs {
         inputs.push((p.display().to_string(), read(p)?));

@@ -106,7 +106,9 @@ impl CoreModel for CortexM33 {
         // [TR §2] a 16-bit branch pairs with a preceding 16-bit instruction that does not
         // set flags.
         let paired_with_previous = match insns {
-            [.., p, b] => b.size == 2 && p.size == 2 && b.class.is_branch() && !p.sets_flags && !p.writes.contains(crate::insn::REG_FLAGS) && !p.class.is_branch(),
+            [.., p, b] => {
+                b.size == 2 && p.size == 2 && b.class.is_branch() && !p.sets_flags && !p.writes.contains(crate::insn::REG_FLAGS) && !p.class.is_branch()
+            }
             _ => false,
         };
         BlockTiming { start, hints: BranchHints { early_flags: false, paired_with_previous } }

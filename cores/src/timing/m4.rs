@@ -129,9 +129,7 @@ mod tests {
     use crate::insn::{Insn, MemOperand};
 
     fn ldr(addr: u32, rd: u8, base: u8) -> Insn {
-        Insn::new(addr, 2, Class::Load)
-            .writing(&[rd])
-            .with_mem(MemOperand { base, width: 4, ..Default::default() })
+        Insn::new(addr, 2, Class::Load).writing(&[rd]).with_mem(MemOperand { base, width: 4, ..Default::default() })
     }
 
     #[test]
@@ -140,12 +138,7 @@ mod tests {
         let seq = [ldr(0, 0, 1), ldr(2, 1, 2)];
         assert_eq!(CortexM4.block_cycles(&seq).total(), 3);
         // "LDR R0,[R1,R5]; LDR R1,[R2]; LDR R2,[R3,#4]" = 4 cycles.
-        let first = Insn::new(0, 2, Class::Load).writing(&[0]).with_mem(MemOperand {
-            base: 1,
-            index: Some(5),
-            width: 4,
-            ..Default::default()
-        });
+        let first = Insn::new(0, 2, Class::Load).writing(&[0]).with_mem(MemOperand { base: 1, index: Some(5), width: 4, ..Default::default() });
         let seq = [first, ldr(2, 1, 2), ldr(4, 2, 3)];
         assert_eq!(CortexM4.block_cycles(&seq).total(), 4);
     }
@@ -161,13 +154,8 @@ mod tests {
     #[test]
     fn alu_mac_dsp_are_single_cycle_and_it_folds() {
         // [TR §1.1]: ADD 1, SMLAD 1, SADD16 1, MUL 1; IT after a 16-bit op folds (0).
-        let seq = [
-            Insn::new(0, 2, Class::Alu),
-            Insn::new(2, 2, Class::It),
-            Insn::new(4, 4, Class::Mac),
-            Insn::new(8, 4, Class::Dsp),
-            Insn::new(12, 2, Class::Mul),
-        ];
+        let seq =
+            [Insn::new(0, 2, Class::Alu), Insn::new(2, 2, Class::It), Insn::new(4, 4, Class::Mac), Insn::new(8, 4, Class::Dsp), Insn::new(12, 2, Class::Mul)];
         let t = CortexM4.block_cycles(&seq);
         assert_eq!(t.start, vec![0, 1, 1, 2, 3, 4]);
     }
@@ -175,11 +163,7 @@ mod tests {
     #[test]
     fn push_pop_and_fpu_costs() {
         // PUSH {r4-r7,lr} = 1 + 5; VMLA.F32 = 3; VDIV.F32 = 14 [TR §1.1, §1.3].
-        let seq = [
-            Insn::new(0, 2, Class::StoreMultiple).with_nregs(5),
-            Insn::new(2, 4, Class::FpMac),
-            Insn::new(6, 4, Class::FpDiv),
-        ];
+        let seq = [Insn::new(0, 2, Class::StoreMultiple).with_nregs(5), Insn::new(2, 4, Class::FpMac), Insn::new(6, 4, Class::FpDiv)];
         assert_eq!(CortexM4.block_cycles(&seq).total(), 6 + 3 + 14);
     }
 

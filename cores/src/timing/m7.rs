@@ -217,14 +217,7 @@ impl CoreModel for CortexM7 {
     /// wrong direction or target costs the measured mispredict, 6 or 8 cycles by how
     /// early the flags were set. A branch the BTAC has no entry for is predicted not
     /// taken (fetch runs on sequentially).
-    fn predicted_branch_penalty(
-        &self,
-        last: &Insn,
-        taken: bool,
-        target: Option<&Insn>,
-        prediction: Option<Prediction>,
-        hints: BranchHints,
-    ) -> u32 {
+    fn predicted_branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>, prediction: Option<Prediction>, hints: BranchHints) -> u32 {
         let early_flags = hints.early_flags;
         if !is_control(last) || last.class == Class::Isb {
             return 0;

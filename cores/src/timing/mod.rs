@@ -22,7 +22,6 @@ pub use m4::CortexM4;
 pub use m7::CortexM7;
 pub use predictor::{BranchPredictor, Prediction};
 
-
 /// The cores simbench models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,14 +117,7 @@ pub trait CoreModel: Send + Sync {
     /// Cores with a dynamic branch predictor (Cortex-M7's BTAC) answer this in
     /// `detailed` timing: the penalty given what the predictor guessed (`None` when it
     /// had no entry for the branch). Others fall back to [`CoreModel::branch_penalty`].
-    fn predicted_branch_penalty(
-        &self,
-        last: &Insn,
-        taken: bool,
-        target: Option<&Insn>,
-        _prediction: Option<Prediction>,
-        hints: BranchHints,
-    ) -> u32 {
+    fn predicted_branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>, _prediction: Option<Prediction>, hints: BranchHints) -> u32 {
         self.hinted_branch_penalty(last, taken, target, hints)
     }
 
@@ -157,7 +149,13 @@ pub const DIV_STATIC: u32 = 7;
 /// negative operands for SDIV); the rate is chosen so the M4's documented extremes come
 /// out: 0 quotient bits → 2 cycles, 32 → 12. Division by zero terminates at once (2).
 pub fn early_termination_divide(dividend: u32, divisor: u32, signed: bool) -> u32 {
-    let mag = |v: u32| if signed && (v as i32) < 0 { (v as i32).unsigned_abs() } else { v };
+    let mag = |v: u32| {
+        if signed && (v as i32) < 0 {
+            (v as i32).unsigned_abs()
+        } else {
+            v
+        }
+    };
     let (a, b) = (mag(dividend), mag(divisor));
     if b == 0 {
         return 2;

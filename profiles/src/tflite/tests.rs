@@ -60,10 +60,7 @@ fn documented_layers(model: &str) -> Vec<DocLayer> {
         let rest = rest.strip_prefix("in=").unwrap();
         let (ins, rest) = rest.split_once("] out=").unwrap();
         let (outs, rest) = rest.split_once(']').unwrap();
-        let attrs = rest
-            .split_whitespace()
-            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-            .collect();
+        let attrs = rest.split_whitespace().filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
         out.push(DocLayer {
             op: op.to_string(),
             version: v.parse().unwrap(),

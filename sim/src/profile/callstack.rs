@@ -162,7 +162,18 @@ impl Profiler {
         }
         let i = info();
         let id = self.funcs.len() as u32;
-        self.funcs.push(Func { name: i.name, addr, anonymous: i.anonymous, hi: addr, role: i.role, calls: 0, inclusive: 0, exclusive: 0, instructions: 0, active: 0 });
+        self.funcs.push(Func {
+            name: i.name,
+            addr,
+            anonymous: i.anonymous,
+            hi: addr,
+            role: i.role,
+            calls: 0,
+            inclusive: 0,
+            exclusive: 0,
+            instructions: 0,
+            active: 0,
+        });
         self.by_addr.insert(addr, id);
         id
     }
@@ -293,13 +304,7 @@ impl Profiler {
         }
         let depth = self.stack.len() as u32;
         if depth <= MAX_TRACE_DEPTH && self.trace.len() < MAX_TRACE_SLICES {
-            self.trace.push(TraceSlice {
-                name: self.display(fr.func),
-                category: "function".into(),
-                start_cycle: fr.start,
-                cycles: dur,
-                depth,
-            });
+            self.trace.push(TraceSlice { name: self.display(fr.func), category: "function".into(), start_cycle: fr.start, cycles: dur, depth });
         } else if depth <= MAX_TRACE_DEPTH {
             self.trace_dropped += 1;
         }
@@ -371,11 +376,7 @@ impl Profiler {
     pub fn call_stack(&self) -> Vec<String> {
         let mut out: Vec<(String, usize)> = Vec::new();
         for f in self.stack.iter().rev() {
-            let line = if f.return_addr == u32::MAX {
-                self.display(f.func)
-            } else {
-                format!("{} (returns to {:#010x})", self.display(f.func), f.return_addr)
-            };
+            let line = if f.return_addr == u32::MAX { self.display(f.func) } else { format!("{} (returns to {:#010x})", self.display(f.func), f.return_addr) };
             match out.last_mut() {
                 Some((l, n)) if *l == line => *n += 1,
                 _ => out.push((line, 1)),
@@ -417,16 +418,8 @@ impl Profiler {
     }
 
     pub fn call_edges(&self) -> Vec<CallEdge> {
-        let mut v: Vec<CallEdge> = self
-            .edges
-            .iter()
-            .map(|(&(a, b), &(calls, cycles))| CallEdge {
-                caller: self.display(a),
-                callee: self.display(b),
-                calls,
-                cycles,
-            })
-            .collect();
+        let mut v: Vec<CallEdge> =
+            self.edges.iter().map(|(&(a, b), &(calls, cycles))| CallEdge { caller: self.display(a), callee: self.display(b), calls, cycles }).collect();
         v.sort_by(|a, b| b.cycles.cmp(&a.cycles).then_with(|| a.caller.cmp(&b.caller)).then_with(|| a.callee.cmp(&b.callee)));
         v
     }
@@ -474,10 +467,7 @@ pub fn demangle(name: &str) -> String {
     if !name.starts_with("_Z") {
         return name.to_string();
     }
-    cpp_demangle::Symbol::new(name)
-        .ok()
-        .and_then(|s| s.demangle(&cpp_demangle::DemangleOptions::default()).ok())
-        .unwrap_or_else(|| name.to_string())
+    cpp_demangle::Symbol::new(name).ok().and_then(|s| s.demangle(&cpp_demangle::DemangleOptions::default()).ok()).unwrap_or_else(|| name.to_string())
 }
 
 #[cfg(test)]
@@ -535,7 +525,11 @@ mod tests {
     #[test]
     fn indirect_calls_from_invoke_and_kernel_calls_are_recorded() {
         let mut p = Profiler::new(0x100, info("main"), 0);
-        let inv = p.func_id(0x500, || FuncInfo { name: "tflite::MicroInterpreter::Invoke()".into(), role: FuncRole { interpreter_invoke: true, kernel: false }, anonymous: false });
+        let inv = p.func_id(0x500, || FuncInfo {
+            name: "tflite::MicroInterpreter::Invoke()".into(),
+            role: FuncRole { interpreter_invoke: true, kernel: false },
+            anonymous: false,
+        });
         let k = p.func_id(0x600, || info("Eval"));
         let h = p.func_id(0x700, || info("helper"));
         step(&mut p, 0x500, Exit::Call { indirect: false }, 0x104, Some(inv), 10, 1);

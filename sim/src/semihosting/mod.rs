@@ -107,7 +107,9 @@ pub fn handle(op: u32, r1: u32, mem: &mut dyn GuestMemory, ctx: &Context) -> Act
             let mut out = Vec::new();
             let mut addr = r1;
             loop {
-                let Some(chunk) = mem.read(addr, 1) else { return unreadable("string", addr) };
+                let Some(chunk) = mem.read(addr, 1) else {
+                    return unreadable("string", addr);
+                };
                 if chunk[0] == 0 {
                     break;
                 }
@@ -149,7 +151,9 @@ pub fn handle(op: u32, r1: u32, mem: &mut dyn GuestMemory, ctx: &Context) -> Act
             }
         }
         SYS_HEAPINFO => {
-            let Some(block) = mem.read_u32(r1) else { return unreadable("pointer", r1) };
+            let Some(block) = mem.read_u32(r1) else {
+                return unreadable("pointer", r1);
+            };
             let bytes: Vec<u8> = ctx.heap_info.iter().flat_map(|w| w.to_le_bytes()).collect();
             if mem.write(block, &bytes) {
                 Action::Resume { r0: 0 }

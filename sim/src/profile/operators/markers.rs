@@ -27,7 +27,11 @@ pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> (&'static str, V
             PORT_OP_END => {
                 if let Some(pos) = open.iter().rposition(|(i, _, _)| *i == m.value) {
                     let (index, op, start) = open.remove(pos);
-                    let op = if op.is_empty() { inp.model.and_then(|md| md.operators.get(index as usize)).map_or("UNKNOWN".into(), |o| o.kind.name().into()) } else { op };
+                    let op = if op.is_empty() {
+                        inp.model.and_then(|md| md.operators.get(index as usize)).map_or("UNKNOWN".into(), |o| o.kind.name().into())
+                    } else {
+                        op
+                    };
                     raws.push(Raw { index, op, kernel: None, cycles: m.cycles - start, start, invocation });
                 } else {
                     notes.push(format!("operator end marker {} without a begin", m.value));
@@ -42,9 +46,11 @@ pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> (&'static str, V
     raws.sort_by_key(|r| (r.start, r.index));
     // The inference: the measured region (ports 1/2, id 1) when present, else the span of
     // the operators.
-    let measured = inp.markers.iter().find(|m| m.port == 1 && m.value == 1).and_then(|b| {
-        inp.markers.iter().find(|m| m.port == 2 && m.value == 1 && m.cycles >= b.cycles).map(|e| e.cycles - b.cycles)
-    });
+    let measured = inp
+        .markers
+        .iter()
+        .find(|m| m.port == 1 && m.value == 1)
+        .and_then(|b| inp.markers.iter().find(|m| m.port == 2 && m.value == 1 && m.cycles >= b.cycles).map(|e| e.cycles - b.cycles));
     let span = match (raws.iter().map(|r| r.start).min(), raws.iter().map(|r| r.start + r.cycles).max()) {
         (Some(a), Some(b)) => b - a,
         _ => 0,

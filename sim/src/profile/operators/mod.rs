@@ -26,8 +26,8 @@ mod tflm;
 use aot::aot;
 pub use aot::parse_kernel_symbol;
 use markers::markers;
-pub use model::{find_model, macs};
 use model::shapes;
+pub use model::{find_model, macs};
 use tflm::tflm;
 
 /// `--profile`.

@@ -1,8 +1,8 @@
 //! TFLite Micro: every indirect call the interpreter's Invoke makes is one operator, in
 //! model order.
 
-use super::{by_caller, span_cycles, Inputs, Raw};
 use super::TFLM_INVOKE;
+use super::{by_caller, span_cycles, Inputs, Raw};
 
 pub(super) fn tflm(inp: &Inputs, notes: &mut Vec<String>) -> (&'static str, Vec<Raw>, u64, u32) {
     let groups = by_caller(inp.calls.iter().filter(|c| c.caller_role.interpreter_invoke && c.indirect));
