@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
     }
     #[cfg(feature = "sim")]
     {
-        use simbench_sim::{nvic, peripherals::Peripherals, ppb::Ppb, scs};
+        use simbench_sim::peripherals::{nvic, scb as scs, vendor::Peripherals, Ppb};
         let mut p = Ppb::for_board(&board, 0);
         for a in [scs::CLIDR, scs::CTR, scs::CCSIDR, nvic::ICSR, 0xE000_E004, nvic::NVIC_IPR, nvic::NVIC_ISER + 0x3C] {
             let _ = p.read(a, 0);

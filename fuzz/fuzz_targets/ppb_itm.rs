@@ -11,9 +11,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use simbench_cores::board::{Board, PRESETS};
-use simbench_sim::nvic;
-use simbench_sim::ppb::{self, Ppb, PpbEvent};
-use simbench_sim::scs;
+use simbench_sim::peripherals::nvic;
+use simbench_sim::peripherals::scb as scs;
+use simbench_sim::peripherals::{self as ppb, Ppb, PpbEvent};
 use std::sync::OnceLock;
 
 /// Registers with a model, so records hit them far more often than random addresses would.
@@ -83,11 +83,8 @@ fuzz_target!(|data: &[u8]| {
     let mut now: u64 = 0;
     for rec in data[5..].chunks_exact(8) {
         let op = rec[0];
-        let addr = if op & 0x80 != 0 {
-            KNOWN[rec[1] as usize % KNOWN.len()]
-        } else {
-            0xE000_0000 | (u32::from_le_bytes([rec[1], rec[2], rec[3], 0]) & 0x000F_FFFF)
-        };
+        let addr =
+            if op & 0x80 != 0 { KNOWN[rec[1] as usize % KNOWN.len()] } else { 0xE000_0000 | (u32::from_le_bytes([rec[1], rec[2], rec[3], 0]) & 0x000F_FFFF) };
         let value = u32::from_le_bytes([rec[4], rec[5], rec[6], rec[7]]);
         // Time never goes backwards and stays far from u64 overflow (a run is < 2^50 cycles).
         now += match (op >> 3) & 3 {

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use simbench_sim::semihost::{handle, Action, Context, GuestMemory};
+use simbench_sim::semihosting::{handle, Action, Context, GuestMemory};
 
 struct Window {
     base: u32,

@@ -2,13 +2,14 @@
 
 use crate::image::Image;
 use crate::machine::{RunOptions, RunResult, Stop};
-use sha2::{Digest, Sha256};
 use crate::profile::operators::{attribute, find_model, Inputs, ProfileMode};
-use simbench_profiles::profile::MemoryUse;
+use sha2::{Digest, Sha256};
 use simbench_cores::memsys::CacheStats;
 use simbench_cores::Fidelity;
+use simbench_profiles::profile::MemoryUse;
 use simbench_profiles::report::{
-    self, hex32, BoardInfo, CacheCounters, ConfigEntry, ExceptionCount, ExceptionSummary, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters, RegionStats, RegisterAccess, Report, TimingInfo,
+    self, hex32, BoardInfo, CacheCounters, ConfigEntry, ExceptionCount, ExceptionSummary, FirmwareInfo, HostInfo, Marker, Outcome, PredictorCounters,
+    RegionStats, RegisterAccess, Report, TimingInfo,
 };
 
 /// Modelled time: cycles at the board clock, or piecewise when the firmware changed the
@@ -31,43 +32,13 @@ fn counters(c: CacheStats) -> CacheCounters {
 /// Build the report. `file_name` and `bytes` describe the firmware file as given.
 pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r: &RunResult) -> Report {
     let board = &opts.board;
-    let outcome = match &r.stop {
-        Stop::Exit(status) => Outcome { kind: "exit".into(), exit_status: Some(*status), message: None, pc: None, symbol: None },
-        Stop::Fault { kind, message, pc } => Outcome {
-            kind: "fault".into(),
-            exit_status: None,
-            message: Some(format!("[{kind}] {message}")),
-            pc: Some(hex32(*pc)),
-            symbol: Some(image.describe(*pc)),
-        },
-        Stop::Limit { message, pc } => Outcome {
-            kind: "limit".into(),
-            exit_status: None,
-            message: Some(message.clone()),
-            pc: Some(hex32(*pc)),
-            symbol: Some(image.describe(*pc)),
-        },
-    };
-    let regions = board
-        .regions
-        .iter()
-        .zip(&r.regions)
-        .map(|(reg, c)| RegionStats {
-            name: reg.name.clone(),
-            kind: reg.kind.name().into(),
-            base: hex32(reg.base),
-            size: reg.size as u64,
-            instructions_fetched: c.instructions_fetched,
-            fetch_wait_cycles: c.fetch_wait_cycles,
-            data_reads: c.hooked.then_some(c.data_reads),
-            data_writes: c.hooked.then_some(c.data_writes),
-            data_wait_cycles: c.data_wait_cycles,
-        })
-        .collect();
+    let outcome = outcome_of(&r.stop, image);
+    let regions = region_stats(board, r);
     let secs = r.wall.as_secs_f64();
     let model = if opts.profile == ProfileMode::Off { None } else { opts.model.clone().or_else(|| find_model(image)) };
     let attribution = r.profiler.as_ref().and_then(|p| {
-        let inputs = Inputs { image, model: model.as_ref(), clock_mhz: board.clock_mhz, markers: &r.markers, calls: p.recorded_calls(), parents: p.parent_spans() };
+        let inputs =
+            Inputs { image, model: model.as_ref(), clock_mhz: board.clock_mhz, markers: &r.markers, calls: p.recorded_calls(), parents: p.parent_spans() };
         attribute(opts.profile, &inputs)
     });
     let mut trace = attribution.as_ref().map(|a| a.slices.clone()).unwrap_or_default();
@@ -85,19 +56,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
             initial_sp: hex32(r.initial_sp),
         },
         board: BoardInfo { name: board.name.clone(), core: board.core.name().into(), clock_mhz: board.clock_mhz },
-        timing: TimingInfo {
-            model: format!("{}-block-v2", board.core.name()),
-            mode: opts.fidelity.name().into(),
-            description: match opts.fidelity {
-                Fidelity::Fast => "static issue timing per translation block (cores/src/timing), branch penalties from the next block, region wait states; caches and flash accelerators always hit",
-                Fidelity::Detailed => "static issue timing per translation block (cores/src/timing), branch penalties from the next block (Cortex-M7: BTAC predictor), operand-dependent divide (M4/M33), region wait states, flash accelerator line buffers and prefetch, L1 caches (cores/src/memsys.rs)",
-            }
-            .into(),
-            icache: r.icache.map(counters),
-            dcache: r.dcache.map(counters),
-            branch_predictor: r.branch_predictor.map(|(branches, mispredicted)| PredictorCounters { branches, mispredicted }),
-            divides_timed: r.divides_timed,
-        },
+        timing: timing_info(opts, r),
         outcome,
         instructions: r.instructions,
         cycles: r.cycles,
@@ -122,23 +81,80 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         call_edges: r.profiler.as_ref().map(|p| p.call_edges()).unwrap_or_default(),
         stacks: r.profiler.as_ref().map(|p| p.stacks()).unwrap_or_default(),
         error: r.error.clone(),
-        memory: (opts.profile != ProfileMode::Off).then(|| {
-            let (sections, flash_bytes, ram_bytes) = crate::memtruth::sections(image, board);
-            let probe = r.memory_probe.clone();
-            MemoryUse {
-                sections,
-                flash_bytes,
-                ram_bytes,
-                stack_peak_bytes: probe.as_ref().and_then(|p| p.stack_peak_bytes),
-                heap_used_bytes: probe.as_ref().and_then(|p| p.heap_used_bytes),
-                arena: probe.and_then(|p| p.arena),
-            }
-        }),
+        memory: (opts.profile != ProfileMode::Off).then(|| memory_use(image, board, r)),
         trace,
         host: HostInfo {
             wall_seconds: secs,
             simulated_mips: if secs > 0.0 { r.instructions as f64 / secs / 1e6 } else { 0.0 },
             blocks_decoded: r.blocks_decoded,
         },
+    }
+}
+
+/// How the run ended, with the symbol at a fault or limit.
+fn outcome_of(stop: &Stop, image: &Image) -> Outcome {
+    match stop {
+        Stop::Exit(status) => Outcome { kind: "exit".into(), exit_status: Some(*status), message: None, pc: None, symbol: None },
+        Stop::Fault { kind, message, pc } => Outcome {
+            kind: "fault".into(),
+            exit_status: None,
+            message: Some(format!("[{kind}] {message}")),
+            pc: Some(hex32(*pc)),
+            symbol: Some(image.describe(*pc)),
+        },
+        Stop::Limit { message, pc } => {
+            Outcome { kind: "limit".into(), exit_status: None, message: Some(message.clone()), pc: Some(hex32(*pc)), symbol: Some(image.describe(*pc)) }
+        }
+    }
+}
+
+/// Per-region fetch and data counters, beside the board's description of each region.
+fn region_stats(board: &simbench_cores::Board, r: &RunResult) -> Vec<RegionStats> {
+    board
+        .regions
+        .iter()
+        .zip(&r.regions)
+        .map(|(reg, c)| RegionStats {
+            name: reg.name.clone(),
+            kind: reg.kind.name().into(),
+            base: hex32(reg.base),
+            size: reg.size as u64,
+            instructions_fetched: c.instructions_fetched,
+            fetch_wait_cycles: c.fetch_wait_cycles,
+            data_reads: c.hooked.then_some(c.data_reads),
+            data_writes: c.hooked.then_some(c.data_writes),
+            data_wait_cycles: c.data_wait_cycles,
+        })
+        .collect()
+}
+
+/// The timing model and what the run's dynamic models counted.
+fn timing_info(opts: &RunOptions, r: &RunResult) -> TimingInfo {
+    TimingInfo {
+        model: format!("{}-block-v2", opts.board.core.name()),
+        mode: opts.fidelity.name().into(),
+        description: match opts.fidelity {
+            Fidelity::Fast => "static issue timing per translation block (cores/src/timing), branch penalties from the next block, region wait states; caches and flash accelerators always hit",
+            Fidelity::Detailed => "static issue timing per translation block (cores/src/timing), branch penalties from the next block (Cortex-M7: BTAC predictor), operand-dependent divide (M4/M33), region wait states, flash accelerator line buffers and prefetch, L1 caches (cores/src/memsys.rs)",
+        }
+        .into(),
+        icache: r.icache.map(counters),
+        dcache: r.dcache.map(counters),
+        branch_predictor: r.branch_predictor.map(|(branches, mispredicted)| PredictorCounters { branches, mispredicted }),
+        divides_timed: r.divides_timed,
+    }
+}
+
+/// Flash and RAM by section, with the stack, heap and arena use painting measured.
+fn memory_use(image: &Image, board: &simbench_cores::Board, r: &RunResult) -> MemoryUse {
+    let (sections, flash_bytes, ram_bytes) = crate::memtruth::sections(image, board);
+    let probe = r.memory_probe.clone();
+    MemoryUse {
+        sections,
+        flash_bytes,
+        ram_bytes,
+        stack_peak_bytes: probe.as_ref().and_then(|p| p.stack_peak_bytes),
+        heap_used_bytes: probe.as_ref().and_then(|p| p.heap_used_bytes),
+        arena: probe.and_then(|p| p.arena),
     }
 }

@@ -11,13 +11,13 @@
 
 use crate::args::{parse_fidelity, resolve_board, RunControl};
 use crate::exit;
-use simbench_sim::SimError;
-use simbench_sim::{Echo, Stop};
-use simbench_profiles::render::group;
-use simbench_sim::runner;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use simbench_cores::board::Board;
+use simbench_profiles::render::group;
+use simbench_sim::runner;
+use simbench_sim::SimError;
+use simbench_sim::{Echo, Stop};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -317,32 +317,8 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
     if args.board.is_empty() && args.core.is_empty() {
         return Err(SimError::Usage("choose what to sweep: --core m4,m33,m7 (generic boards) or --board NAME,… (see `simbench boards`)".into()));
     }
-    // Boards × clocks, in the order given.
-    let clocks: Vec<Option<f64>> = if args.clock_mhz.is_empty() { vec![None] } else { args.clock_mhz.iter().copied().map(Some).collect() };
-    let mut boards = Vec::new();
-    if args.board.is_empty() {
-        for c in &args.core {
-            for clk in &clocks {
-                boards.push(resolve_board(Some(c.trim()), None, *clk)?);
-            }
-        }
-    } else {
-        for b in &args.board {
-            for clk in &clocks {
-                boards.push(resolve_board(None, Some(b.trim()), *clk)?);
-            }
-        }
-    }
-    // Every firmware must be a usable ELF before anything runs.
-    let mut firmware = Vec::new();
-    for p in &args.firmware {
-        let bytes = simbench_sim::image::read_firmware(p)?;
-        simbench_sim::image::Image::parse(&bytes).map_err(|e| match e {
-            SimError::BadElf(m) => SimError::BadElf(format!("{}: {m}", p.display())),
-            other => other,
-        })?;
-        firmware.push(FirmwareParam { path: p.display().to_string(), sha256: format!("{:x}", Sha256::digest(&bytes)) });
-    }
+    let boards = board_matrix(args)?;
+    let firmware = check_firmware(&args.firmware)?;
     let mut template = runner::options(boards[0].clone(), fidelity, Echo::Quiet);
     args.control.apply(&mut template)?;
     let parameters = Parameters {
@@ -369,37 +345,8 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
         .map(|(position, (path, fw, board))| Cell { position, path: path.as_path(), label: fw.path.as_str(), board })
         .collect();
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("simbench-sweep-{i}"))
-        .build()
-        .map_err(|e| SimError::Internal(format!("cannot start {jobs} sweep threads: {e}")))?;
-    let pb = progress(cells.len());
     let started = Instant::now();
-    // Longest runs first, then whichever worker is free takes the next (greedy list
-    // scheduling): a long run started last would leave the other threads idle. Firmware
-    // size stands in for run length (inference firmware with its model runs longest).
-    let weight = |c: &Cell| std::fs::metadata(c.path).map_or(0, |m| m.len());
-    let mut order: Vec<usize> = (0..cells.len()).collect();
-    order.sort_by_cached_key(|&i| std::cmp::Reverse(weight(&cells[i])));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<(Row, Option<i32>)>>> = cells.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    pool.scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|_| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&i) = order.get(k) else { break };
-                let cell = &cells[i];
-                let out = run_cell(cell, &template, args.host_times);
-                pb.set_message(format!("{} on {}", cell.label, cell.board.name));
-                pb.inc(1);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
-            });
-        }
-    });
-    // Back in matrix order, whatever order they ran in.
-    let results: Vec<(Row, Option<i32>)> = slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
-    pb.finish_and_clear();
+    let results = run_cells(&cells, &template, jobs, args.host_times)?;
     let wall = started.elapsed().as_secs_f64();
     let code = results.iter().find_map(|(_, c)| *c).unwrap_or(exit::OK);
     let sweep = Sweep {
@@ -416,6 +363,74 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
         eprintln!("simbench: {} on {}: {}", r.firmware, r.board, r.message.as_deref().unwrap_or(""));
     }
     Ok(code)
+}
+
+/// Boards × clocks, in the order given (boards, or generic cores).
+fn board_matrix(args: &SweepArgs) -> Result<Vec<Board>, SimError> {
+    let clocks: Vec<Option<f64>> = if args.clock_mhz.is_empty() { vec![None] } else { args.clock_mhz.iter().copied().map(Some).collect() };
+    let mut boards = Vec::new();
+    if args.board.is_empty() {
+        for c in &args.core {
+            for clk in &clocks {
+                boards.push(resolve_board(Some(c.trim()), None, *clk)?);
+            }
+        }
+    } else {
+        for b in &args.board {
+            for clk in &clocks {
+                boards.push(resolve_board(None, Some(b.trim()), *clk)?);
+            }
+        }
+    }
+    Ok(boards)
+}
+
+/// Every firmware must be a usable ELF before anything runs: its path and SHA-256.
+fn check_firmware(paths: &[PathBuf]) -> Result<Vec<FirmwareParam>, SimError> {
+    let mut firmware = Vec::new();
+    for p in paths {
+        let bytes = simbench_sim::image::read_firmware(p)?;
+        simbench_sim::image::Image::parse(&bytes).map_err(|e| match e {
+            SimError::BadElf(m) => SimError::BadElf(format!("{}: {m}", p.display())),
+            other => other,
+        })?;
+        firmware.push(FirmwareParam { path: p.display().to_string(), sha256: format!("{:x}", Sha256::digest(&bytes)) });
+    }
+    Ok(firmware)
+}
+
+/// Run the cells on `jobs` threads; results in matrix order, whatever order they ran in.
+fn run_cells(cells: &[Cell], template: &simbench_sim::RunOptions, jobs: usize, host_times: bool) -> Result<Vec<(Row, Option<i32>)>, SimError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("simbench-sweep-{i}"))
+        .build()
+        .map_err(|e| SimError::Internal(format!("cannot start {jobs} sweep threads: {e}")))?;
+    let pb = progress(cells.len());
+    // Longest runs first, then whichever worker is free takes the next (greedy list
+    // scheduling): a long run started last would leave the other threads idle. Firmware
+    // size stands in for run length (inference firmware with its model runs longest).
+    let weight = |c: &Cell| std::fs::metadata(c.path).map_or(0, |m| m.len());
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by_cached_key(|&i| std::cmp::Reverse(weight(&cells[i])));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<(Row, Option<i32>)>>> = cells.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    pool.scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|_| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                let cell = &cells[i];
+                let out = run_cell(cell, template, host_times);
+                pb.set_message(format!("{} on {}", cell.label, cell.board.name));
+                pb.inc(1);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+            });
+        }
+    });
+    let results: Vec<(Row, Option<i32>)> = slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
+    pb.finish_and_clear();
+    Ok(results)
 }
 
 /// Write to `path`, or standard output.
@@ -502,11 +517,7 @@ fn fit_tail(s: &str, width: usize) -> String {
 pub fn text(s: &Sweep) -> String {
     let p = &s.parameters;
     let what = if p.boards.is_empty() { format!("{} core(s) [{}]", p.cores.len(), p.cores.join(", ")) } else { format!("{} board(s)", p.boards.len()) };
-    let clocks = if p.clocks_mhz.is_empty() {
-        "the board clock".to_string()
-    } else {
-        format!("{} clock(s)", p.clocks_mhz.len())
-    };
+    let clocks = if p.clocks_mhz.is_empty() { "the board clock".to_string() } else { format!("{} clock(s)", p.clocks_mhz.len()) };
     let mut out = format!("simbench sweep: {} firmware × {what} × {clocks} = {} runs, {} timing", p.firmware.len(), s.matrix_size, p.timing);
     if let Some(sh) = s.shard {
         let _ = write!(out, "; shard {sh}: {} runs", s.rows.len());

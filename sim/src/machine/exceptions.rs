@@ -13,8 +13,8 @@
 
 use super::{State, Stop, NO_BLOCK};
 use crate::peripherals::nvic::{self, FaultKind, Masks};
-use crate::profile::callstack::Exit;
 use crate::peripherals::scb::{FPCCR_LSPACT, FPCCR_LSPEN};
+use crate::profile::callstack::Exit;
 use unicorn_engine::{RegisterARM, Unicorn};
 
 /// Exception entry, exit and tail-chaining cycles. Entry 12 and exit 10: Arm KA 103489845
@@ -95,11 +95,7 @@ fn set(uc: &mut Unicorn<State>, r: RegisterARM, v: u32) {
 }
 
 pub fn masks(uc: &Unicorn<State>) -> Masks {
-    Masks {
-        primask: reg(uc, RegisterARM::PRIMASK) & 1 != 0,
-        faultmask: reg(uc, RegisterARM::FAULTMASK) & 1 != 0,
-        basepri: reg(uc, RegisterARM::BASEPRI) as u8,
-    }
+    Masks { primask: reg(uc, RegisterARM::PRIMASK) & 1 != 0, faultmask: reg(uc, RegisterARM::FAULTMASK) & 1 != 0, basepri: reg(uc, RegisterARM::BASEPRI) as u8 }
 }
 
 fn write_words(uc: &mut Unicorn<State>, addr: u32, words: &[u32]) -> bool {
@@ -190,10 +186,7 @@ pub fn take(uc: &mut Unicorn<State>, n: usize, return_addr: u32) -> bool {
         xpsr,
     ];
     if !write_words(uc, frame, &words) {
-        let what = format!(
-            "stacking for {} failed: the frame at {frame:#010x} is outside writable memory (MSTKERR/STKERR; a stack overflow)",
-            name(n)
-        );
+        let what = format!("stacking for {} failed: the frame at {frame:#010x} is outside writable memory (MSTKERR/STKERR; a stack overflow)", name(n));
         fail(uc, "stack-overflow", what, return_addr);
         return false;
     }
@@ -258,7 +251,8 @@ pub fn poll(uc: &mut Unicorn<State>, addr: u32) -> bool {
     let st = uc.get_data_mut();
     st.ppb.nvic.check_due = false;
     if st.ppb.nvic.reset_requested {
-        let what = "a system reset request (AIRCR.SYSRESETREQ, as NVIC_SystemReset() makes on a fatal error); simbench does not restart the firmware".to_string();
+        let what =
+            "a system reset request (AIRCR.SYSRESETREQ, as NVIC_SystemReset() makes on a fatal error); simbench does not restart the firmware".to_string();
         fail(uc, "system-reset", what, addr);
         return true;
     }

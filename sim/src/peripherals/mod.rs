@@ -1,38 +1,39 @@
-//! The Private Peripheral Bus (0xE0000000–0xE00FFFFF): ITM, DWT and SysTick here; the
-//! NVIC and exception registers in `nvic`, the rest of the System Control Space in `scs`.
+//! The Private Peripheral Bus (0xE0000000–0xE00FFFFF), one module per peripheral: `itm`,
+//! `dwt`, `systick`, `nvic` (with the SCB's exception registers), `scb` (identification,
+//! configuration, caches, FPU context registers), `mpu`; `vendor` models the board's own
+//! peripheral registers outside the PPB.
 //!
 //! unicorn leaves this range unmapped, so simbench models the registers. Counters run on
 //! *modelled* cycles, passed in as `now`, so DWT CYCCNT and SysTick agree with the report.
 //! Pure logic, no emulator types: unit-tested directly. Register addresses: Armv7-M /
 //! Armv8-M Architecture Reference Manual (ITM, DWT, SysTick, SCB chapters).
 
+pub mod dwt;
+pub mod itm;
+pub mod mpu;
 pub mod nvic;
 pub mod scb;
+pub mod systick;
 pub mod vendor;
 
+pub use dwt::{DEMCR, DWT_CTRL, DWT_CYCCNT};
+pub use itm::ITM_STIM_END;
+pub use systick::{SYST_CALIB, SYST_CSR, SYST_CVR, SYST_RVR};
+
+use dwt::Dwt;
+use itm::Stimulus;
 use nvic::Nvic;
 use scb::{Scs, ScsEvent};
 use simbench_cores::memsys::CacheMaintenance;
 use std::collections::BTreeMap;
+use systick::SysTick;
 
-pub const ITM_STIM_END: u32 = 0xE000_0080;
-pub const DWT_CTRL: u32 = 0xE000_1000;
-pub const DWT_CYCCNT: u32 = 0xE000_1004;
-pub const SYST_CSR: u32 = 0xE000_E010;
-pub const SYST_RVR: u32 = 0xE000_E014;
-pub const SYST_CVR: u32 = 0xE000_E018;
-pub const SYST_CALIB: u32 = 0xE000_E01C;
 pub const SCB_CPUID: u32 = 0xE000_ED00;
-pub const DEMCR: u32 = 0xE000_EDFC;
 
-const DEMCR_TRCENA: u32 = 1 << 24;
 /// ITM and DWT control registers firmware writes to set up tracing (ITM TER, TPR, TCR,
 /// and the CoreSight lock registers LAR/LSR of both): kept as storage, with nothing to
 /// model since the ITM always accepts writes here (Armv7-M ARM C1.7, C1.8; CoreSight).
 const TRACE_CONTROL: [u32; 6] = [0xE000_0E00, 0xE000_0E40, 0xE000_0E80, 0xE000_0FB0, 0xE000_0FB4, 0xE000_1FB0];
-const CYCCNTENA: u32 = 1;
-/// DWT_CTRL reset value: NUMCOMP = 4 comparators in bits [31:28] (Cortex-M4/M7 TRMs).
-const DWT_CTRL_RESET: u32 = 0x4000_0000;
 
 /// What a PPB write means for the rest of the simulator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,9 +42,15 @@ pub enum PpbEvent {
     /// Bytes written to ITM stimulus port 0 (text).
     Text(Vec<u8>),
     /// A value written to ITM stimulus port 1–31 (a marker).
-    Marker { port: u8, value: u32 },
+    Marker {
+        port: u8,
+        value: u32,
+    },
     /// SCB CCR written: the L1 caches' enable bits.
-    CacheControl { icache: bool, dcache: bool },
+    CacheControl {
+        icache: bool,
+        dcache: bool,
+    },
     /// A cache maintenance operation.
     Maintenance(CacheMaintenance),
     /// The MPU was reprogrammed.
@@ -54,19 +61,8 @@ pub enum PpbEvent {
 #[derive(Clone, Debug)]
 pub struct Ppb {
     cpuid: u32,
-    clock_hz: f64,
-    demcr: u32,
-    dwt_ctrl: u32,
-    /// CYCCNT value when it last stopped or was written…
-    cyccnt_held: u32,
-    /// …and the modelled cycle at which it (re)started counting, when counting.
-    cyccnt_since: Option<u64>,
-    syst_csr: u32,
-    syst_rvr: u32,
-    /// (modelled cycle, current value then) when SysTick was enabled or last written.
-    syst_anchor: (u64, u32),
-    /// Cycle up to which COUNTFLAG has been reported (reads clear it).
-    syst_flag_checked: u64,
+    dwt: Dwt,
+    systick: SysTick,
     /// NVIC and exception state.
     pub nvic: Nvic,
     /// SCB, cache, MPU and FPU registers.
@@ -84,15 +80,8 @@ impl Ppb {
     pub fn new(cpuid: u32, clock_hz: f64) -> Ppb {
         Ppb {
             cpuid,
-            clock_hz,
-            demcr: 0,
-            dwt_ctrl: DWT_CTRL_RESET,
-            cyccnt_held: 0,
-            cyccnt_since: None,
-            syst_csr: 0,
-            syst_rvr: 0,
-            syst_anchor: (0, 0),
-            syst_flag_checked: 0,
+            dwt: Dwt::default(),
+            systick: SysTick::new(clock_hz),
             nvic: Nvic::new(4, 64, 0),
             scs: Scs::new(simbench_cores::CoreKind::M4, None, None),
             ipsr: 0,
@@ -111,178 +100,59 @@ impl Ppb {
     }
 
     /// The modelled cycle, after `after`, at which SysTick next counts to 0 with its
-    /// interrupt enabled (CSR.ENABLE and CSR.TICKINT), if it does.
+    /// interrupt enabled, if it does.
     pub fn systick_interrupt_after(&self, after: u64) -> Option<u64> {
-        if self.syst_csr & 0b10 == 0 {
-            return None; // TICKINT clear
-        }
-        let (first, period) = self.systick_zeros()?;
-        if first > after {
-            return Some(first);
-        }
-        Some(first + ((after - first) / period + 1) * period)
-    }
-
-    fn cyccnt(&self, now: u64) -> u32 {
-        match self.cyccnt_since {
-            Some(since) => self.cyccnt_held.wrapping_add(now.saturating_sub(since) as u32),
-            None => self.cyccnt_held,
-        }
-    }
-
-    /// CYCCNT counts only with both DEMCR.TRCENA and DWT_CTRL.CYCCNTENA set.
-    fn update_cyccnt_enable(&mut self, now: u64) {
-        let on = self.demcr & DEMCR_TRCENA != 0 && self.dwt_ctrl & CYCCNTENA != 0;
-        match (on, self.cyccnt_since) {
-            (true, None) => self.cyccnt_since = Some(now),
-            (false, Some(_)) => {
-                self.cyccnt_held = self.cyccnt(now);
-                self.cyccnt_since = None;
-            }
-            _ => {}
-        }
-    }
-
-    fn systick_enabled(&self) -> bool {
-        self.syst_csr & 1 != 0
-    }
-
-    /// SysTick current value: counts down once per (modelled) cycle from the anchor
-    /// value and reloads RVR on the cycle after reaching 0.
-    fn systick_at(&self, now: u64) -> u32 {
-        let (t0, v0) = self.syst_anchor;
-        let elapsed = now.saturating_sub(t0);
-        if !self.systick_enabled() {
-            return v0;
-        }
-        if elapsed <= v0 as u64 {
-            return v0 - elapsed as u32;
-        }
-        let period = self.syst_rvr as u64 + 1;
-        self.syst_rvr - ((elapsed - v0 as u64 - 1) % period) as u32
-    }
-
-    /// Cycle at which the counter most recently reached 0 (the event that sets
-    /// COUNTFLAG), if it did after the anchor.
-    fn systick_last_zero(&self, now: u64) -> Option<u64> {
-        let (first, period) = self.systick_zeros()?;
-        (now >= first).then(|| first + (now - first) / period * period)
-    }
-
-    /// When an enabled SysTick first counts to 0 after its anchor, and its period: from
-    /// the anchor value v0 it reaches 0 after v0 cycles (or, starting at 0, after the
-    /// reload: one full period), then once per period.
-    fn systick_zeros(&self) -> Option<(u64, u64)> {
-        if !self.systick_enabled() {
-            return None;
-        }
-        let (t0, v0) = self.syst_anchor;
-        let period = self.syst_rvr as u64 + 1;
-        Some((t0 + if v0 > 0 { v0 as u64 } else { period }, period))
+        self.systick.interrupt_after(after)
     }
 
     /// Read `size` bytes at `addr` at modelled cycle `now`.
     pub fn read(&mut self, addr: u32, now: u64) -> u32 {
-        match addr {
-            // ITM stimulus ports read 1 = FIFO ready, so firmware never waits.
-            0xE000_0000..ITM_STIM_END => 1,
-            DWT_CTRL => self.dwt_ctrl,
-            DWT_CYCCNT => self.cyccnt(now),
-            DEMCR => self.demcr,
-            SCB_CPUID => self.cpuid,
-            SYST_CSR => {
-                let flag = match self.systick_last_zero(now) {
-                    Some(w) if w > self.syst_flag_checked => 1 << 16,
-                    _ => 0,
-                };
-                self.syst_flag_checked = now;
-                self.syst_csr | flag
-            }
-            SYST_RVR => self.syst_rvr,
-            SYST_CVR => self.systick_at(now),
-            // NOREF = 1, TENMS = cycles in 10 ms at the board clock (24 bits).
-            SYST_CALIB => (1 << 31) | (((self.clock_hz / 100.0) as u32).saturating_sub(1) & 0x00FF_FFFF),
-            _ => {
-                if let Some(v) = self.nvic.read(addr, self.ipsr).or_else(|| self.scs.read(addr)) {
-                    return v;
-                }
-                if !TRACE_CONTROL.contains(&addr) {
-                    self.unmodelled.entry(addr).or_default().0 += 1;
-                }
-                self.storage.get(&addr).copied().unwrap_or(0)
-            }
+        if itm::is_port(addr) {
+            return 1;
         }
+        if addr == SCB_CPUID {
+            return self.cpuid;
+        }
+        let modelled =
+            self.dwt.read(addr, now).or_else(|| self.systick.read(addr, now)).or_else(|| self.nvic.read(addr, self.ipsr)).or_else(|| self.scs.read(addr));
+        if let Some(v) = modelled {
+            return v;
+        }
+        if !TRACE_CONTROL.contains(&addr) {
+            self.unmodelled.entry(addr).or_default().0 += 1;
+        }
+        self.storage.get(&addr).copied().unwrap_or(0)
     }
 
     /// Write `value` (`size` bytes) at `addr` at modelled cycle `now`.
     pub fn write(&mut self, addr: u32, size: usize, value: u32, now: u64) -> PpbEvent {
-        match addr {
-            0xE000_0000..ITM_STIM_END => {
-                let port = ((addr - 0xE000_0000) / 4) as u8;
-                if port == 0 {
-                    PpbEvent::Text(value.to_le_bytes()[..size.min(4)].to_vec())
-                } else {
-                    PpbEvent::Marker { port, value }
+        if itm::is_port(addr) {
+            return match itm::stimulus(addr, size, value) {
+                Stimulus::Text(bytes) => PpbEvent::Text(bytes),
+                Stimulus::Marker { port, value } => PpbEvent::Marker { port, value },
+            };
+        }
+        if addr == SCB_CPUID || self.dwt.write(addr, value, now) {
+            return PpbEvent::None;
+        }
+        if let Some(timing_changed) = self.systick.write(addr, value, now) {
+            self.nvic.check_due |= timing_changed;
+            return PpbEvent::None;
+        }
+        if self.nvic.write(addr, size, value) {
+            return PpbEvent::None;
+        }
+        match self.scs.write(addr, value) {
+            Some(ScsEvent::None) => PpbEvent::None,
+            Some(ScsEvent::CacheControl { icache, dcache }) => PpbEvent::CacheControl { icache, dcache },
+            Some(ScsEvent::Maintenance(op)) => PpbEvent::Maintenance(op),
+            Some(ScsEvent::MpuChanged) => PpbEvent::MpuChanged,
+            None => {
+                if !TRACE_CONTROL.contains(&addr) {
+                    self.unmodelled.entry(addr).or_default().1 += 1;
                 }
-            }
-            DWT_CTRL => {
-                // NUMCOMP and other ID fields are read-only.
-                self.dwt_ctrl = (DWT_CTRL_RESET & 0xF000_0000) | (value & 0x0FFF_FFFF);
-                self.update_cyccnt_enable(now);
+                self.storage.insert(addr, value);
                 PpbEvent::None
-            }
-            DWT_CYCCNT => {
-                self.cyccnt_held = value;
-                if self.cyccnt_since.is_some() {
-                    self.cyccnt_since = Some(now);
-                }
-                PpbEvent::None
-            }
-            DEMCR => {
-                self.demcr = value;
-                self.update_cyccnt_enable(now);
-                PpbEvent::None
-            }
-            SCB_CPUID | SYST_CALIB => PpbEvent::None,
-            SYST_CSR => {
-                let current = self.systick_at(now);
-                let was_enabled = self.systick_enabled();
-                self.syst_csr = value & 0x7;
-                if !was_enabled || !self.systick_enabled() {
-                    self.syst_anchor = (now, current);
-                }
-                self.nvic.check_due = true;
-                PpbEvent::None
-            }
-            SYST_RVR => {
-                self.syst_rvr = value & 0x00FF_FFFF;
-                self.nvic.check_due = true;
-                PpbEvent::None
-            }
-            SYST_CVR => {
-                // Any write clears the counter to 0 and clears COUNTFLAG.
-                self.syst_anchor = (now, 0);
-                self.syst_flag_checked = now;
-                self.nvic.check_due = true;
-                PpbEvent::None
-            }
-            _ => {
-                if self.nvic.write(addr, size, value) {
-                    return PpbEvent::None;
-                }
-                match self.scs.write(addr, value) {
-                    Some(ScsEvent::None) => PpbEvent::None,
-                    Some(ScsEvent::CacheControl { icache, dcache }) => PpbEvent::CacheControl { icache, dcache },
-                    Some(ScsEvent::Maintenance(op)) => PpbEvent::Maintenance(op),
-                    Some(ScsEvent::MpuChanged) => PpbEvent::MpuChanged,
-                    None => {
-                        if !TRACE_CONTROL.contains(&addr) {
-                            self.unmodelled.entry(addr).or_default().1 += 1;
-                        }
-                        self.storage.insert(addr, value);
-                        PpbEvent::None
-                    }
-                }
             }
         }
     }
@@ -291,6 +161,7 @@ impl Ppb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dwt::DEMCR_TRCENA;
 
     #[test]
     fn cyccnt_counts_modelled_cycles_only_when_enabled() {
@@ -313,7 +184,7 @@ mod tests {
         p.write(SYST_RVR, 4, 99, 0);
         p.write(SYST_CVR, 4, 0, 0);
         p.write(SYST_CSR, 4, 0b101, 1000); // enable, processor clock; current value 0
-        // At the first cycle it reloads to 99, then counts down.
+                                           // At the first cycle it reloads to 99, then counts down.
         assert_eq!(p.read(SYST_CVR, 1001), 99);
         assert_eq!(p.read(SYST_CVR, 1011), 89);
         // Reloading from 0 is not a count to 0: COUNTFLAG stays clear…
@@ -361,7 +232,7 @@ mod tests {
         p.write(SYST_CSR, 4, 0b101, 500);
         assert_eq!(p.systick_interrupt_after(500), None, "TICKINT clear");
         p.write(SYST_CSR, 4, 0b111, 500); // still enabled: the anchor stays at cycle 500
-        // From 0 the counter reloads, then counts 1000 cycles to 0: cycle 1500, 2500, …
+                                          // From 0 the counter reloads, then counts 1000 cycles to 0: cycle 1500, 2500, …
         assert_eq!(p.systick_interrupt_after(500), Some(1500));
         assert_eq!(p.systick_interrupt_after(1500), Some(2500));
         assert_eq!(p.systick_interrupt_after(2499), Some(2500));

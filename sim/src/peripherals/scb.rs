@@ -1,6 +1,6 @@
 //! System Control Space registers other than the NVIC, SysTick and debug counters: the
 //! SCB's identification and configuration registers, cache identification and
-//! maintenance, the MPU and the FPU context registers.
+//! maintenance, the MPU's registers (its decisions: `mpu`) and the FPU context registers.
 //!
 //! Addresses, reset values and access types: Armv7-M ARM B3.2 (SCB), B3.5 (PMSAv7 MPU),
 //! B2.2.7 (cache maintenance), B4.8 (CLIDR, CTR, CCSIDR, CSSELR), B3.2.20–22 (FPCCR, FPCAR,
@@ -9,6 +9,7 @@
 //! which follow the cores' TRMs), so what firmware reads matches what executes. Pure
 //! logic, unit-tested directly.
 
+use super::mpu::{Mpu, MpuRegion};
 use simbench_cores::board::CacheConfig;
 use simbench_cores::memsys::CacheMaintenance;
 use simbench_cores::CoreKind;
@@ -44,145 +45,13 @@ pub const FPCCR_LSPACT: u32 = 1;
 pub enum ScsEvent {
     None,
     /// CCR written: the L1 caches' enable bits.
-    CacheControl { icache: bool, dcache: bool },
+    CacheControl {
+        icache: bool,
+        dcache: bool,
+    },
     Maintenance(CacheMaintenance),
     /// The MPU's enable or a region changed.
     MpuChanged,
-}
-
-/// One MPU region as programmed: PMSAv7 (RBAR, RASR) or PMSAv8 (RBAR, RLAR).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MpuRegion {
-    pub rbar: u32,
-    pub rasr_or_rlar: u32,
-}
-
-/// Access rights of an address under the MPU (privileged access: simbench runs firmware
-/// privileged).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MpuAccess {
-    pub read: bool,
-    pub write: bool,
-    pub execute: bool,
-    /// Normal memory with a cacheable policy (not Device, Strongly-ordered or Normal
-    /// non-cacheable): the L1 caches may hold it.
-    pub cacheable: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct Mpu {
-    pub v8: bool,
-    pub ctrl: u32,
-    rnr: u32,
-    pub regions: Vec<MpuRegion>,
-    mair: [u32; 2],
-}
-
-impl Mpu {
-    pub fn enabled(&self) -> bool {
-        self.ctrl & 1 != 0
-    }
-
-    /// PRIVDEFENA: the default memory map applies where no region matches.
-    pub fn background(&self) -> bool {
-        self.ctrl & 4 != 0
-    }
-
-    /// Rights for `addr` when the MPU is enabled: the highest-numbered matching enabled
-    /// region decides (PMSAv7 B3.5.2; PMSAv8 forbids overlaps, so the rule agrees on valid
-    /// programs). `None` when no region matches (background map or fault).
-    pub fn access(&self, addr: u32) -> Option<MpuAccess> {
-        for r in self.regions.iter().rev() {
-            if self.v8 {
-                let (base, limit) = (r.rbar & !0x1F, r.rasr_or_rlar | 0x1F);
-                if r.rasr_or_rlar & 1 == 0 || addr < base || addr > limit {
-                    continue;
-                }
-                let ap = (r.rbar >> 1) & 3; // AP[2:1]: bit 1 = read-only
-                // MAIR attribute: outer nibble 0 is Device; 0x44 is Normal non-cacheable.
-                let index = (r.rasr_or_rlar >> 1) & 7;
-                let attr = (self.mair[(index / 4) as usize] >> (8 * (index % 4))) as u8;
-                let cacheable = attr >> 4 != 0 && attr != 0x44;
-                return Some(MpuAccess { read: true, write: ap & 2 == 0, execute: r.rbar & 1 == 0, cacheable });
-            }
-            let rasr = r.rasr_or_rlar;
-            let size_field = (rasr >> 1) & 0x1F;
-            if rasr & 1 == 0 || size_field < 4 {
-                continue;
-            }
-            let size = 1u64 << (size_field + 1);
-            let base = (r.rbar & !0x1F) as u64 & !(size - 1);
-            if (addr as u64) < base || addr as u64 >= base + size {
-                continue;
-            }
-            // Subregion disable: eight equal parts for regions of 256 bytes or more.
-            if size >= 256 {
-                let sub = ((addr as u64 - base) / (size / 8)) as u32;
-                if (rasr >> 8) & (1 << sub) != 0 {
-                    continue;
-                }
-            }
-            let ap = (rasr >> 24) & 7;
-            let (read, write) = match ap {
-                0 => (false, false),
-                1..=3 => (true, true),
-                5..=7 => (true, false),
-                _ => (false, false), // 0b100 is reserved
-            };
-            // TEX [21:19], C [17], B [16] (Armv7-M ARM B3.5.7): C set, or TEX = 1xx with a
-            // non-zero cache policy, is cacheable; TEX = 001 with C = B = 0 is Normal
-            // non-cacheable, TEX = 000 with C = 0 Strongly-ordered or Device.
-            let (tex, c, b) = ((rasr >> 19) & 7, rasr & (1 << 17) != 0, rasr & (1 << 16) != 0);
-            let cacheable = c || (tex & 4 != 0 && ((tex & 3) != 0 || b));
-            return Some(MpuAccess { read, write, execute: read && rasr & (1 << 28) == 0, cacheable });
-        }
-        None
-    }
-}
-
-impl Mpu {
-    /// Address boundaries where an access decision may change: region bases and ends,
-    /// and PMSAv7 subregion edges.
-    fn boundaries(&self) -> Vec<u64> {
-        let mut out = Vec::new();
-        for r in &self.regions {
-            if self.v8 {
-                if r.rasr_or_rlar & 1 != 0 {
-                    out.push((r.rbar & !0x1F) as u64);
-                    out.push((r.rasr_or_rlar | 0x1F) as u64 + 1);
-                }
-                continue;
-            }
-            let size_field = (r.rasr_or_rlar >> 1) & 0x1F;
-            if r.rasr_or_rlar & 1 == 0 || size_field < 4 {
-                continue;
-            }
-            let size = 1u64 << (size_field + 1);
-            let base = (r.rbar & !0x1F) as u64 & !(size - 1);
-            let parts = if size >= 256 { 8 } else { 1 };
-            out.extend((0..=parts).map(|i| base + i * size / parts));
-        }
-        out
-    }
-
-    /// The access decision over `[start, end)` as intervals, each with one decision
-    /// (`None`: no region matches), for applying the MPU to page-based memory protection.
-    pub fn intervals(&self, start: u64, end: u64) -> Vec<(u64, u64, Option<MpuAccess>)> {
-        let mut cuts: Vec<u64> = self.boundaries().into_iter().filter(|&b| b > start && b < end).collect();
-        cuts.push(start);
-        cuts.push(end);
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut out: Vec<(u64, u64, Option<MpuAccess>)> = Vec::new();
-        for w in cuts.windows(2) {
-            let decision = self.access(w[0] as u32);
-            match out.last_mut() {
-                Some(last) if last.2 == decision && last.1 == w[0] => last.1 = w[1],
-                _ => out.push((w[0], w[1], decision)),
-            }
-        }
-        out
-    }
 }
 
 /// SCB, cache, MPU and FPU registers of one core.
@@ -217,10 +86,33 @@ impl Scs {
         // ID_PFR0.. ID_ISAR4 at 0xE000ED40..=0xE000ED70 and MVFR0..2 at 0xE000EF40..=EF48.
         let (pfr1, dfr0, mmfr0, mmfr2, isar, mvfr) = match core {
             CoreKind::M4 => (0x200, 0x0010_0000, 0x30, 0, [0x0114_1110, 0x0211_1000, 0x2111_2231, 0x0111_1110, 0x0131_0102], [0x1011_0021, 0x1100_0011, 0]),
-            CoreKind::M7 => (0x200, 0x0010_0000, 0x0010_0030, 0x0100_0000, [0x0110_1110, 0x0211_2000, 0x2023_2231, 0x0111_1131, 0x0131_0132], [0x1011_0221, 0x1200_0011, 0x40]),
-            CoreKind::M33 => (0x210, 0x0020_0000, 0x0010_1F40, 0x0100_0000, [0x0110_1110, 0x0221_2000, 0x2023_2232, 0x0111_1131, 0x0131_0132], [0x1011_0021, 0x1100_0011, 0x40]),
+            CoreKind::M7 => (
+                0x200,
+                0x0010_0000,
+                0x0010_0030,
+                0x0100_0000,
+                [0x0110_1110, 0x0211_2000, 0x2023_2231, 0x0111_1131, 0x0131_0132],
+                [0x1011_0221, 0x1200_0011, 0x40],
+            ),
+            CoreKind::M33 => (
+                0x210,
+                0x0020_0000,
+                0x0010_1F40,
+                0x0100_0000,
+                [0x0110_1110, 0x0221_2000, 0x2023_2232, 0x0111_1131, 0x0131_0132],
+                [0x1011_0021, 0x1100_0011, 0x40],
+            ),
         };
-        let mut ids = vec![(0xE000_ED40, 0x30), (0xE000_ED44, pfr1), (0xE000_ED48, dfr0), (0xE000_ED4C, 0), (0xE000_ED50, mmfr0), (0xE000_ED54, 0), (0xE000_ED58, mmfr2), (0xE000_ED5C, 0)];
+        let mut ids = vec![
+            (0xE000_ED40, 0x30),
+            (0xE000_ED44, pfr1),
+            (0xE000_ED48, dfr0),
+            (0xE000_ED4C, 0),
+            (0xE000_ED50, mmfr0),
+            (0xE000_ED54, 0),
+            (0xE000_ED58, mmfr2),
+            (0xE000_ED5C, 0),
+        ];
         ids.extend(isar.iter().enumerate().map(|(i, &v)| (0xE000_ED60 + 4 * i as u32, v)));
         ids.extend(mvfr.iter().enumerate().map(|(i, &v)| (0xE000_EF40 + 4 * i as u32, v)));
         // ICTR (0xE000E004): INTLINESNUM is filled in by `set_irq_lines`.
@@ -385,6 +277,7 @@ impl Scs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::peripherals::mpu::MpuAccess;
 
     fn m7_caches() -> (CacheConfig, CacheConfig) {
         let i = CacheConfig { size_bytes: 16384, ways: 2, line_bytes: 32, enabled_at_reset: false };

@@ -16,15 +16,27 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Setting {
     /// Flash wait states of a region (by name).
-    FlashWaitStates { region: String, wait_states: u32 },
+    FlashWaitStates {
+        region: String,
+        wait_states: u32,
+    },
     /// XIP serial clock of a region divided by `divider` (preset: `preset_divider`).
-    XipClockDivider { region: String, divider: u32, preset_divider: u32 },
+    XipClockDivider {
+        region: String,
+        divider: u32,
+        preset_divider: u32,
+    },
     AcceleratorEnabled(bool),
     CacheEnabled(bool),
     /// Core clock divided by `divider` (preset: `preset_divider`).
-    CoreClockDivider { divider: u32, preset_divider: u32 },
+    CoreClockDivider {
+        divider: u32,
+        preset_divider: u32,
+    },
     /// FlexRAM banks: KiB assigned to each of the named (ITCM, DTCM, OCRAM) regions.
-    FlexramBanks { sizes: [(String, u32); 3] },
+    FlexramBanks {
+        sizes: [(String, u32); 3],
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -176,7 +188,10 @@ mod tests {
         let mut p = Peripherals::new(&[acr, div, gpr17]);
         // Same latency: nothing changes; a new one does.
         assert_eq!(p.write(0x4002_2000, 4, 0x0000_0605), vec![], "same latency, accelerator still on");
-        assert_eq!(p.write(0x4002_2000, 4, 0x0000_0003), vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3 }, Setting::AcceleratorEnabled(false)]);
+        assert_eq!(
+            p.write(0x4002_2000, 4, 0x0000_0003),
+            vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3 }, Setting::AcceleratorEnabled(false)]
+        );
         assert_eq!(p.write(0x4000_0380, 4, 1), vec![Setting::CoreClockDivider { divider: 2, preset_divider: 1 }]);
         // Banks 0-1 ITCM, 2 DTCM, 3 OCRAM.
         let sizes = [("itcm".to_string(), 64), ("dtcm".to_string(), 32), ("ocram".to_string(), 32)];

@@ -1,0 +1,185 @@
+//! Setting the machine up: the vector table, the board's memory regions (with data hooks
+//! only where timing needs them), vendor peripheral space and the Private Peripheral Bus.
+
+use super::*;
+use crate::error::SimError;
+
+/// Initial SP and PC, and the vector table they came from (None: the ELF entry point was
+/// used, so the firmware has no vector table to deliver exceptions through).
+pub(super) fn vector_table(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(u32, u32, Option<u32>), crate::error::SimError> {
+    let executable = |a: u32| board.regions.iter().any(|r| r.kind.is_memory() && r.contains(a));
+    let valid = |base: u32| -> Option<(u32, u32)> {
+        let sp = image.read_word(base)?;
+        let pc = image.read_word(base.checked_add(4)?)?;
+        (pc & 1 == 1 && executable(pc & !1) && sp % 4 == 0 && board.stack_region(sp).is_some()).then_some((sp, pc & !1))
+    };
+    if let Some(v) = vtor {
+        return valid(v).map(|(sp, pc)| (sp, pc, Some(v))).ok_or_else(|| {
+            crate::error::SimError::BadElf(format!(
+                "no valid vector table at --vtor {v:#010x}: word 0 must be an initial SP inside RAM of board '{}' and word 1 an odd (Thumb) reset address inside its memory",
+                board.name
+            ))
+        });
+    }
+    const NAMES: [&str; 5] = ["__isr_vector", "__vector_table", "g_pfnVectors", "__Vectors", "vector_table"];
+    let candidates = NAMES.iter().filter_map(|n| image.symbol(n).map(|s| s.addr)).chain(image.lowest_code_addr());
+    for base in candidates {
+        if let Some((sp, pc)) = valid(base) {
+            return Ok((sp, pc, Some(base)));
+        }
+    }
+    let sp = board
+        .regions
+        .iter()
+        .filter(|r| r.kind.writable())
+        .max_by_key(|r| r.size)
+        .map(|r| r.end() as u32)
+        .ok_or_else(|| crate::error::SimError::BadBoard(format!("board '{}' has no RAM for a stack", board.name)))?;
+    if !executable(image.entry & !1) {
+        return Err(crate::error::SimError::BadElf(format!(
+            "no vector table found and the ELF entry point {:#010x} is outside the memory of board '{}'; pass --vtor ADDR",
+            image.entry, board.name
+        )));
+    }
+    Ok((sp, image.entry & !1, None))
+}
+
+/// SYS_HEAPINFO answer: heap between the linker's heap symbols (or `end`) and the stack.
+pub(super) fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
+    let sym = |names: &[&str]| names.iter().find_map(|n| image.symbol(n).map(|s| s.addr));
+    let ram = board.stack_region(sp);
+    let heap_base = sym(&["__heap_start__", "__HeapBase", "_end", "end"]).unwrap_or(0);
+    let heap_limit = sym(&["__heap_end__", "__HeapLimit"]).unwrap_or(sp);
+    let stack_limit = sym(&["__stack_limit__", "__StackLimit"]).or(ram.map(|r| r.base)).unwrap_or(0);
+    [heap_base, heap_limit, sp, stack_limit]
+}
+
+pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<(), crate::error::SimError> {
+    for (ri, r) in board.regions.iter().enumerate() {
+        if !r.kind.is_memory() {
+            // Vendor peripheral space: `peripheral` regions are registers (`peripherals.rs`),
+            // `peripheral-ignore` regions read 0 and drop writes; both count accesses.
+            let registers = r.kind == RegionKind::Peripheral;
+            uc.mmio_map(
+                r.base as u64,
+                r.size as u64,
+                Some(move |uc: &mut Unicorn<State>, off: u64, size: usize| {
+                    clear_stale_it_state(uc);
+                    let st = uc.get_data_mut();
+                    st.regions[ri].data_reads += 1;
+                    let addr = st.board.regions[ri].base + off as u32;
+                    if registers {
+                        st.periph.read(addr, size) as u64
+                    } else {
+                        0
+                    }
+                }),
+                Some(move |uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
+                    let pc = pc_of(uc);
+                    let st = uc.get_data_mut();
+                    st.regions[ri].data_writes += 1;
+                    let addr = st.board.regions[ri].base + off as u32;
+                    let settings = if registers { st.periph.write(addr, size, value as u32) } else { Vec::new() };
+                    if !settings.is_empty() {
+                        let now = st.now_at(pc);
+                        for setting in settings {
+                            apply_setting(st, addr, setting, now);
+                        }
+                    }
+                }),
+            )
+            .map_err(|e| internal("mapping a peripheral region", e))?;
+            uc.get_data_mut().regions[ri].hooked = true;
+            continue;
+        }
+        let prot = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
+        uc.mem_map(r.base as u64, r.size as u64, prot).map_err(|e| internal(&format!("mapping region '{}'", r.name), e))?;
+        if uc.get_data().mem.needs_data_hook(ri) || count_all {
+            uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, addr, _size, _v| {
+                let write = kind == MemType::WRITE;
+                // Only blocks with an IT instruction can leave IT state behind (see
+                // clear_stale_it_state); checking the block avoids a register read per access.
+                if uc.get_data().current_block_has_it() {
+                    clear_stale_it_state(uc);
+                }
+                let st = uc.get_data_mut();
+                if write {
+                    st.regions[ri].data_writes += 1;
+                } else {
+                    st.regions[ri].data_reads += 1;
+                }
+                let wait = st.mem.data(ri, addr as u32, write) as u64;
+                st.regions[ri].data_wait_cycles += wait;
+                st.add_wait(wait);
+                true
+            })
+            .map_err(|e| internal("adding a memory hook", e))?;
+            uc.get_data_mut().regions[ri].hooked = true;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
+    uc.mmio_map(
+        PPB_BASE as u64,
+        PPB_SIZE as u64,
+        Some(|uc: &mut Unicorn<State>, off: u64, _size: usize| {
+            clear_stale_it_state(uc);
+            let pc = pc_of(uc);
+            let st = uc.get_data_mut();
+            let now = st.now_at(pc);
+            st.ppb.read(PPB_BASE + off as u32, now) as u64
+        }),
+        Some(|uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
+            let pc = pc_of(uc);
+            let st = uc.get_data_mut();
+            let now = st.now_at(pc);
+            match st.ppb.write(PPB_BASE + off as u32, size, value as u32, now) {
+                PpbEvent::None => {}
+                PpbEvent::Text(bytes) => st.emit(1, &bytes),
+                PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),
+                PpbEvent::Maintenance(op) => st.mem.maintain(op),
+                PpbEvent::MpuChanged => st.protections_changed(),
+                PpbEvent::Marker { port, value } => {
+                    if st.markers.len() < MAX_MARKERS {
+                        st.markers.push(MarkerEvent { port, value, cycles: now, pc });
+                    } else {
+                        st.markers_dropped += 1;
+                    }
+                }
+            }
+        }),
+    )
+    .map_err(|e| internal("mapping the Private Peripheral Bus", e))
+}
+
+/// Every byte of the image must land in the board's memory.
+pub(super) fn check_image_fits(image: &Image, board: &Board) -> Result<(), SimError> {
+    for seg in &image.segments {
+        let ok = board.regions.iter().any(|r| r.kind.is_memory() && r.contains_range(seg.paddr, seg.data.len() as u64));
+        if !ok {
+            return Err(SimError::BadBoard(format!(
+                "the ELF loads {} bytes at {:#010x}–{:#010x}, outside every memory region of board '{}'. Link for this board (runtime/boards/*.ld) or pick the board the firmware was built for (simbench boards)",
+                seg.data.len(),
+                seg.paddr,
+                seg.paddr as u64 + seg.data.len() as u64,
+                board.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// unicorn as the board's core: Thumb, M-profile, the matching CPU model.
+pub(super) fn create_emulator<'a>(state: State, core: simbench_cores::CoreKind) -> Result<Unicorn<'a, State>, SimError> {
+    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
+    let cpu = match core {
+        simbench_cores::CoreKind::M4 => ArmCpuModel::CORTEX_M4,
+        simbench_cores::CoreKind::M33 => ArmCpuModel::CORTEX_M33,
+        simbench_cores::CoreKind::M7 => ArmCpuModel::CORTEX_M7,
+    };
+    uc.ctl_set_cpu_model(cpu as i32).map_err(|e| internal("selecting the CPU model", e))?;
+
+    Ok(uc)
+}
