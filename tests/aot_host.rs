@@ -1,6 +1,6 @@
-//! End-to-end check of the AOT bundle generator: generate each shared model's bundle,
+//! End-to-end check of the AOT bundle generator: generate each model in fixtures/models's bundle,
 //! compile it with the host C compiler together with a tiny driver, run it, and compare
-//! the int8 output with the TFLM reference outputs documented in shared/models/README.md
+//! the int8 output with the TFLM reference outputs documented in fixtures/models/README.md
 //! (produced by TFLM's 2020 reference kernels: equality must be bit-exact).
 
 use sha2::{Digest, Sha256};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn models_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/models")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/models")
 }
 
 /// The host C compiler, or `None` (the tests then skip with a message).
@@ -23,7 +23,7 @@ fn host_cc() -> Option<String> {
 /// Generates the bundle of `model` into a fresh directory, builds it with a driver that
 /// fills the input from a file (or leaves it zero), and returns the driver's path.
 fn build(cc: &str, model: &str, tag: &str) -> (PathBuf, simbench_aot::Bundle) {
-    let bytes = std::fs::read(models_dir().join(model)).expect("shared model");
+    let bytes = std::fs::read(models_dir().join(model)).expect("model in fixtures/models");
     let parsed = simbench_aot::tflite::parse(&bytes).expect("model parses");
     let name = simbench_aot::default_name(Path::new(model));
     let bundle = simbench_aot::generate(&parsed, &name, model).expect("bundle generates");

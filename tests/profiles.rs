@@ -1,6 +1,6 @@
 //! Function and operator profiles and memory truth on the inference fixtures.
 //!
-//! Expected operator lists and shapes come from ../shared/models/README.md; the firmware's
+//! Expected operator lists and shapes come from fixtures/models/README.md; the firmware's
 //! own DWT count of Invoke(), its `arena_used_bytes` and `stack_used_bytes` lines are
 //! the independent references the profile is checked against.
 
@@ -178,7 +178,7 @@ fn unmodified_tflm_profile_and_explicit_markers_agree_per_operator() {
 
 #[test]
 fn aot_profile_takes_shapes_from_the_model_file_when_given() {
-    let model = root().join("../shared/models/kws_ref_model.tflite");
+    let model = root().join("fixtures/models/kws_ref_model.tflite");
     let with = report("aot_kws_mimxrt1011_O3", "mimxrt1011", &["--model", model.to_str().unwrap()]);
     let tflm = report("tflm_kws_mimxrt1011_O3", "mimxrt1011", &[]);
     let (a, t) = (with["operators"].as_array().unwrap(), tflm["operators"].as_array().unwrap());
@@ -188,7 +188,7 @@ fn aot_profile_takes_shapes_from_the_model_file_when_given() {
     }
     assert!(with["profile"]["notes"].as_array().unwrap().iter().all(|n| !n.as_str().unwrap().contains("wrong model")));
     // A different model is flagged.
-    let other = root().join("../shared/models/ad01_int8.tflite");
+    let other = root().join("fixtures/models/ad01_int8.tflite");
     let wrong = report("aot_kws_mimxrt1011_O3", "mimxrt1011", &["--model", other.to_str().unwrap()]);
     assert!(wrong["profile"]["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("wrong model")));
 }

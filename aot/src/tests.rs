@@ -1,4 +1,4 @@
-//! Generator tests on the shared models (planner invariants, constant packing) and on
+//! Generator tests on the models in fixtures/models (planner invariants, constant packing) and on
 //! small hand-built models (reshape alias versus copy, errors).
 
 use super::*;
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 const MODELS: [&str; 4] = ["kws_ref_model.tflite", "vww_96_int8.tflite", "pretrainedResnet_quant.tflite", "ad01_int8.tflite"];
 
 fn load(name: &str) -> Model {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models").join(name);
     tflite::parse(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
 
@@ -23,7 +23,7 @@ fn planned(m: &Model) -> (Vec<Step>, Plan) {
 /// Every pair of activation tensors that are alive at the same operator must occupy
 /// disjoint bytes (tensors aliased by a RESHAPE share storage on purpose).
 #[test]
-fn live_activations_never_overlap_in_the_shared_models() {
+fn live_activations_never_overlap_in_the_fixture_models() {
     for name in MODELS {
         let m = load(name);
         let (steps, plan) = planned(&m);

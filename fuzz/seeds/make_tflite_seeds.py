@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tiny valid int8 TFLite models (a few hundred bytes each) as fuzz seeds.
 
-The real models in shared/models are 50-330 KB; mutating those is slow and mostly hits
+The real models in fixtures/models are 50-330 KB; mutating those is slow and mostly hits
 weight bytes. These cover every operator the reader supports with the smallest shapes.
 Needs the `flatbuffers` package from PyPI (pip install flatbuffers).
 Usage: make_tflite_seeds.py OUT_DIR

@@ -1,7 +1,7 @@
 /*
  * models.h - per-model settings of the TFLM harness: the operators (builtin
  * code and version, exactly as the .tflite files use them, see
- * ../shared/models/README.md "Operators") and the tensor arena size.
+ * fixtures/models/README.md "Operators") and the tensor arena size.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
@@ -32,7 +32,7 @@
 #define SB_ARENA_FROM_USED(used) SB_ROUND_UP_256((used) + 16 + 1024)
 
 /* KWS (DS-CNN) and VWW (MobileNet) use the same operators and versions
- * (../shared/models/README.md, "Operators"). */
+ * (fixtures/models/README.md, "Operators"). */
 #define SB_OPS_DEPTHWISE_NET(X)  \
     X(AVERAGE_POOL_2D, 2)        \
     X(CONV_2D, 3)                \

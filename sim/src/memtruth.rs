@@ -4,7 +4,7 @@
 //! Heap and tensor-arena use are measured the way embedded developers paint stacks:
 //! when `main` is first entered, the heap and the arena are filled with a pattern; after
 //! the run, the bytes that no longer hold it were written. (The stack is measured from SP
-//! samples instead, see `machine.rs`: firmware often paints its own stack.) TFLM allocates its arena from both ends, so arena use is the buffer minus its
+//! samples instead, see `machine/paint.rs`: firmware often paints its own stack.) TFLM allocates its arena from both ends, so arena use is the buffer minus its
 //! largest untouched gap. (A written byte that happens to equal the pattern is missed;
 //! at the edge of a gap that can hide a few bytes.)
 

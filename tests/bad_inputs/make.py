@@ -6,7 +6,7 @@ Run from anywhere:  python3 tests/bad_inputs/make.py
 Sources (read only):
   fixtures/micro/exit3_m4.elf           a good Cortex-M4 ELF (one PT_LOAD at file offset
                                         0x1000, paddr 0, filesz 0x298, vector table at 0x1000)
-  ../shared/models/kws_ref_model.tflite the MLPerf Tiny KWS int8 model
+  fixtures/models/kws_ref_model.tflite the MLPerf Tiny KWS int8 model
 
 Every ELF case is that fixture with bytes truncated or patched at the offsets below
 (ELF32 header and program header layout from the System V ABI / ELF specification):
@@ -28,7 +28,7 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 ELF_SRC = os.path.join(ROOT, "fixtures", "micro", "exit3_m4.elf")
-MODEL_SRC = os.path.normpath(os.path.join(ROOT, "..", "shared", "models", "kws_ref_model.tflite"))
+MODEL_SRC = os.path.normpath(os.path.join(ROOT, "fixtures", "models", "kws_ref_model.tflite"))
 
 
 def write(name, data):

@@ -56,7 +56,7 @@ pub fn kv(output: &str) -> std::collections::BTreeMap<String, String> {
     output.lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect()
 }
 
-/// The KWS operators in model order (../shared/models/README.md, per-layer detail).
+/// The KWS operators in model order (fixtures/models/README.md, per-layer detail).
 pub const KWS_OPERATORS: [&str; 13] = [
     "CONV_2D",
     "DEPTHWISE_CONV_2D",

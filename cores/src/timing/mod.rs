@@ -6,7 +6,7 @@
 //! 2. `branch_penalty`: how many extra cycles does the block's last instruction cost once
 //!    the next block shows whether it was taken (refill, misprediction)?
 //!
-//! Every number comes from a row of `../shared/docs/timing-references.md` (cited as
+//! Every number comes from a row of `docs/timing-references.md` (cited as
 //! `[TR §x.y]`), or is a hand count explained where it is used.
 
 mod m33;

@@ -1,15 +1,15 @@
-//! Reader tests against the four shared models and their documented operator lists
-//! (`shared/models/README.md`, "Per-layer detail"), and against corrupted inputs.
+//! Reader tests against the four models in fixtures/models and their documented operator lists
+//! (`fixtures/models/README.md`, "Per-layer detail"), and against corrupted inputs.
 
 use super::*;
 use std::path::PathBuf;
 
 fn models_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models")
 }
 
 fn load(name: &str) -> Vec<u8> {
-    std::fs::read(models_dir().join(name)).unwrap_or_else(|e| panic!("cannot read shared model {name}: {e}"))
+    std::fs::read(models_dir().join(name)).unwrap_or_else(|e| panic!("cannot read model {name}: {e}"))
 }
 
 /// One documented layer: `   0 CONV_2D_v3 in=[[1, 49, 10, 1], ...] out=[[...]] pad=SAME stride=2x2 ... act=RELU`.

@@ -57,7 +57,7 @@ pub(super) fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
 pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<(), crate::error::SimError> {
     for (ri, r) in board.regions.iter().enumerate() {
         if !r.kind.is_memory() {
-            // Vendor peripheral space: `peripheral` regions are registers (`peripherals.rs`),
+            // Vendor peripheral space: `peripheral` regions are registers (`peripherals/vendor.rs`),
             // `peripheral-ignore` regions read 0 and drop writes; both count accesses.
             let registers = r.kind == RegionKind::Peripheral;
             uc.mmio_map(

@@ -8,7 +8,7 @@
 //! tail call: the current frame is closed and the callee takes over its return address.
 //! Cycles between two block entries belong to the frame on top of the stack; each frame
 //! is also a node of the call tree (distinct call paths), which gives folded stacks.
-//! Operator attribution (`operators.rs`) works on the calls recorded here.
+//! Operator attribution (`profile/operators/`) works on the calls recorded here.
 
 use rustc_hash::FxHashMap;
 use simbench_profiles::profile::{CallEdge, FunctionStat, StackSample, TraceSlice};

@@ -17,8 +17,8 @@ fn kernel_symbols_name_operators() {
 fn kws_macs_from_shapes() {
     // KWS layer 0: CONV_2D out [1,25,5,64], filter [64,10,4,1]: 8000 × 40 = 320,000.
     // Layer 1: DEPTHWISE 3×3 over [1,25,5,64]: 8000 × 9 = 72,000.
-    // Layer 11: FULLY_CONNECTED [12,64]: 12 × 64 = 768 (../shared/models/README.md shapes).
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/kws_ref_model.tflite");
+    // Layer 11: FULLY_CONNECTED [12,64]: 12 × 64 = 768 (fixtures/models/README.md shapes).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/kws_ref_model.tflite");
     let m = tflite::parse(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(macs(&m, &m.operators[0]), Some(320_000));
     assert_eq!(macs(&m, &m.operators[1]), Some(72_000));
