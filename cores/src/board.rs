@@ -263,6 +263,11 @@ pub struct Board {
     /// Modelled vendor peripheral registers (inside `peripheral` regions).
     #[serde(default)]
     pub registers: Vec<RegisterSpec>,
+    /// The FPU's precision: `"sp"` (single precision only: FPv4-SP on the M4, FPv5-SP on
+    /// the M33 and on Cortex-M7 parts such as the i.MX RT1010) or `"dp"` (the M7's
+    /// FPv5-D16: STM32H7/F7, i.MX RT1060/1170). Default: `dp` on the M7, `sp` elsewhere.
+    #[serde(default)]
+    pub fpu: Option<String>,
 }
 
 fn default_itcm() -> String {
@@ -315,6 +320,15 @@ impl Board {
         Board::preset(&format!("generic-{}", core.name())).expect("generic presets exist")
     }
 
+    /// Whether the core executes double-precision FPU instructions (else they are
+    /// undefined, a UsageFault, as on silicon).
+    pub fn double_precision_fpu(&self) -> bool {
+        match self.fpu.as_deref() {
+            Some(f) => f == "dp",
+            None => self.core == CoreKind::M7,
+        }
+    }
+
     pub fn clock_hz(&self) -> f64 {
         self.clock_mhz * 1e6
     }
@@ -340,6 +354,11 @@ impl Board {
         }
         if self.regions.is_empty() {
             return Err("the board has no memory regions".into());
+        }
+        match (self.fpu.as_deref(), self.core) {
+            (None | Some("sp"), _) | (Some("dp"), CoreKind::M7) => {}
+            (Some("dp"), c) => return Err(format!("fpu = \"dp\": the Cortex-{} has a single-precision FPU only", c.name().to_uppercase())),
+            (Some(other), _) => return Err(format!("fpu = \"{other}\": use \"sp\" or \"dp\"")),
         }
         if !(2..=8).contains(&self.nvic_prio_bits) {
             return Err(format!("nvic_prio_bits = {} is outside 2..=8 (Armv7-M/Armv8-M Mainline)", self.nvic_prio_bits));

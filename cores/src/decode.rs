@@ -104,6 +104,7 @@ impl Decoder {
         });
         let conditional = !matches!(arm.cc(), ArmCC::ARM_CC_AL | ArmCC::ARM_CC_INVALID);
         insn.class = classify(&name, conditional, &ops, &self.reg_map);
+        insn.double = matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpDiv | Class::FpSqrt) && insn.mnemonic.contains(".f64");
         insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
         insn.mem = memory_operand(&name, &arm, &ops, &self.reg_map);
         if let Some(m) = insn.mem {

@@ -211,6 +211,9 @@ pub struct Insn {
     pub shifted_operand: bool,
     /// Sets the condition flags.
     pub sets_flags: bool,
+    /// A double-precision FPU data-processing instruction (arithmetic, compare, move or
+    /// conversion with an F64 operand): undefined on single-precision FPUs.
+    pub double: bool,
     /// The capstone mnemonic, kept for reports and diagnostics.
     pub mnemonic: String,
 }
@@ -228,6 +231,7 @@ impl Insn {
             nregs: 0,
             writes_pc: class.is_branch(),
             shifted_operand: false,
+            double: false,
             sets_flags: false,
             mnemonic: class.name().to_string(),
         }

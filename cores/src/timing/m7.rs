@@ -114,6 +114,13 @@ fn issue_and_latency(insn: &Insn) -> (u32, u32) {
         Class::Div => (7, 7),
         // [TR §3] SSAT/QADD latency 2 (LLVM); other DSP 1.
         Class::Dsp if insn.mnemonic.starts_with('q') || insn.mnemonic.contains("sat") => (1, 2),
+        // Double precision [TR §3]: jnk0le (silicon) vadd.d up to 3, vmul.d 4–5, vdiv.d 30;
+        // LLVM MAC 11, DIV 30. VSQRT.F64 is measured nowhere: taken as VDIV.F64's 30
+        // [assumption]. Divide and square root block the pipe as in single precision.
+        Class::FpAlu if insn.double => (1, 3),
+        Class::FpMul if insn.double => (1, 5),
+        Class::FpMac if insn.double => (1, 11),
+        Class::FpDiv | Class::FpSqrt if insn.double => (30, 30),
         // [TR §3] FP ALU/MUL 3, FP MAC accumulate chain 3, VDIV 16, VSQRT 14 (blocking).
         Class::FpAlu | Class::FpMul | Class::FpMac => (1, 3),
         Class::FpDiv => (16, 16),
@@ -264,6 +271,24 @@ mod tests {
         assert_eq!(CortexM7.block_cycles(&[ld, mac(2, 0)]).start, vec![0, 0, 1]);
         // SMLAD + SMLAD never pair: 2 cycles.
         assert_eq!(CortexM7.block_cycles(&[mac(0, 0), mac(4, 5)]).total(), 2);
+    }
+
+    #[test]
+    fn double_precision_costs() {
+        let fp = |a, class, rd: u8, rn: u8, double| {
+            let mut i = Insn::new(a, 4, class).reading(&[rn]).writing(&[rd]);
+            i.double = double;
+            i
+        };
+        // VDIV.F64 blocks the pipe for 30 cycles [TR §3: jnk0le and LLVM vdiv.d 30]; the
+        // single-precision VDIV 16.
+        assert_eq!(CortexM7.block_cycles(&[fp(0, Class::FpDiv, 32, 34, true)]).total(), 30);
+        assert_eq!(CortexM7.block_cycles(&[fp(0, Class::FpDiv, 32, 34, false)]).total(), 16);
+        // VMUL.F64 d0 then VADD.F64 using d0: the add waits for the product's latency of 5
+        // [TR §3: jnk0le vmul.d 4–5]: issue at 0 and 5, done at 6. Single precision: 0, 3, 4.
+        let pair = |double| CortexM7.block_cycles(&[fp(0, Class::FpMul, 32, 34, double), fp(4, Class::FpAlu, 36, 32, double)]).start;
+        assert_eq!(pair(true), vec![0, 5, 6]);
+        assert_eq!(pair(false), vec![0, 3, 4]);
     }
 
     #[test]

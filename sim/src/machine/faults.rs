@@ -28,6 +28,12 @@ pub(super) fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_
             };
             exceptions::deliver_fault(uc, fault, pc, kind_name, &format!("firmware fault: {message}"))
         }
+        // An undefined instruction (unicorn stops with INSN_INVALID): UsageFault UNDEFINSTR,
+        // taken by the firmware's handler like on silicon.
+        (Err(unicorn_engine::unicorn_const::uc_error::INSN_INVALID), None) => {
+            let message = format!("firmware fault: {}", undefined_instruction(uc.get_data(), pc));
+            exceptions::deliver_fault(uc, FaultKind::Usage(cfsr::UNDEFINSTR), pc, "undefined-instruction", &message)
+        }
         // WFI halts unicorn (Ok with no stop): sleep until the next interrupt.
         (Ok(()), None) if is_wfi_before(uc, pc) => {
             if exceptions::wait_for_interrupt(uc) {
@@ -97,4 +103,19 @@ pub(super) fn is_wfi_before(uc: &Unicorn<State>, pc: u32) -> bool {
     let mut b = [0u8; 4];
     let short = uc.mem_read(pc.wrapping_sub(2) as u64, &mut b[..2]).is_ok() && b[..2] == [0x30, 0xBF];
     short || (uc.mem_read(pc.wrapping_sub(4) as u64, &mut b).is_ok() && b == [0xAF, 0xF3, 0x03, 0x80])
+}
+
+/// What an undefined instruction at `pc` is, with a hint for double-precision FPU
+/// instructions on a single-precision FPU.
+pub(super) fn undefined_instruction(st: &State, pc: u32) -> String {
+    let text = st.disassemble(pc);
+    let hint = if text.contains(".f64") && !st.board.double_precision_fpu() {
+        format!(
+            ". Board '{}' has a single-precision FPU (fpu = \"sp\"), on which double-precision instructions are undefined: build with -mfpu=fpv5-sp-d16 (or fpv4-sp-d16 on the M4), or pick a part with a double-precision FPU",
+            st.board.name
+        )
+    } else {
+        String::new()
+    };
+    format!("an undefined or unsupported instruction ({text}) at {}{hint}", st.describe(pc))
 }

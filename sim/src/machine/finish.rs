@@ -85,16 +85,7 @@ fn stop_unexpected(st: &mut State, result: Result<(), unicorn_engine::unicorn_co
     let at = st.blocks.get(st.cur).map(|b| (b.index_of(pc), false));
     let (kind, what) = match (result, st.bad_access) {
         (Err(_), Some((kind, addr, size))) => describe_bad_access(st, kind, addr, size, pc),
-        (Err(unicorn_engine::unicorn_const::uc_error::INSN_INVALID), None) => {
-            let text = st.disassemble(pc);
-            // unicorn 2.1.5's Cortex-M7 rejects double-precision FPU instructions (vmov.f64, vcvt.f64…).
-            let hint = if text.contains(".f64") {
-                ". Double-precision FPU instructions are not supported by the emulated core: build with -mfpu=fpv5-sp-d16 (the i.MX RT1010 SDK's setting) or fpv4-sp-d16"
-            } else {
-                ""
-            };
-            ("undefined-instruction", format!("an undefined or unsupported instruction ({text}) at {}{hint}", st.describe(pc)))
-        }
+        (Err(unicorn_engine::unicorn_const::uc_error::INSN_INVALID), None) => ("undefined-instruction", undefined_instruction(st, pc)),
         (Err(e), None) => ("emulator-error", format!("the emulator stopped with {e:?} at {}", st.describe(pc))),
         (Ok(()), _) => ("stopped", format!("execution stopped unexpectedly at {}", st.describe(pc))),
     };

@@ -204,7 +204,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     check_image_fits(&image, board)?;
     let (sp, pc, vtor) = vector_table(&image, board, opts.vtor)?;
     let state = State::new(image, opts, sp, pc, vtor)?;
-    let mut uc = create_emulator(state, board.core)?;
+    let mut uc = create_emulator(state, board.core, board.double_precision_fpu())?;
     map_board(&mut uc, board, opts.count_accesses)?;
     map_ppb(&mut uc)?;
     let segments = uc.get_data().image.segments.clone();

@@ -172,14 +172,25 @@ pub(super) fn check_image_fits(image: &Image, board: &Board) -> Result<(), SimEr
 }
 
 /// unicorn as the board's core: Thumb, M-profile, the matching CPU model.
-pub(super) fn create_emulator<'a>(state: State, core: simbench_cores::CoreKind) -> Result<Unicorn<'a, State>, SimError> {
-    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, state).map_err(|e| internal("creating the emulator", e))?;
-    let cpu = match core {
-        simbench_cores::CoreKind::M4 => ArmCpuModel::CORTEX_M4,
-        simbench_cores::CoreKind::M33 => ArmCpuModel::CORTEX_M33,
-        simbench_cores::CoreKind::M7 => ArmCpuModel::CORTEX_M7,
-    };
+pub(super) fn create_emulator<'a>(state: State, core: simbench_cores::CoreKind, double_fpu: bool) -> Result<Unicorn<'a, State>, SimError> {
+    // Not `Mode::MCLASS`: unicorn 2.1.5's `cpu_arm_init` then replaces any model with the
+    // Cortex-M33, so an M7 would lose its double-precision FPU and an M4 would run v8-M.
+    // M-profile behaviour comes from the model itself (fixtures/field/NOTES-fp64.md).
+    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, state).map_err(|e| internal("creating the emulator", e))?;
+    let cpu = cpu_model(core, double_fpu);
     uc.ctl_set_cpu_model(cpu as i32).map_err(|e| internal("selecting the CPU model", e))?;
 
     Ok(uc)
+}
+
+/// unicorn's CPU model for a core. A Cortex-M7 with a single-precision FPU (FPv5-SP-D16,
+/// e.g. the i.MX RT1010) runs on the Cortex-M33 model: unicorn has no such M7, and the
+/// M33's FPU is exactly FPv5-SP-D16 while its instruction set contains Armv7E-M's, so
+/// double-precision arithmetic is undefined as on the part.
+fn cpu_model(core: simbench_cores::CoreKind, double_fpu: bool) -> ArmCpuModel {
+    match core {
+        simbench_cores::CoreKind::M4 => ArmCpuModel::CORTEX_M4,
+        simbench_cores::CoreKind::M7 if double_fpu => ArmCpuModel::CORTEX_M7,
+        simbench_cores::CoreKind::M7 | simbench_cores::CoreKind::M33 => ArmCpuModel::CORTEX_M33,
+    }
 }

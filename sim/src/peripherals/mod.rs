@@ -96,6 +96,9 @@ impl Ppb {
         p.nvic = Nvic::new(board.nvic_prio_bits, board.irq_lines as usize, vtor);
         p.scs = Scs::new(board.core, board.icache.as_ref(), board.dcache.as_ref());
         p.scs.set_irq_lines(board.irq_lines);
+        if !board.double_precision_fpu() {
+            p.scs.set_single_precision_fpu();
+        }
         p
     }
 

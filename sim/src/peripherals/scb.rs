@@ -29,6 +29,7 @@ pub const MPU_RASR: u32 = 0xE000_EDA0;
 pub const MPU_MAIR0: u32 = 0xE000_EDC0;
 pub const MPU_MAIR1: u32 = 0xE000_EDC4;
 pub const FPCCR: u32 = 0xE000_EF34;
+pub const MVFR0: u32 = 0xE000_EF40;
 pub const FPCAR: u32 = 0xE000_EF38;
 pub const FPDSCR: u32 = 0xE000_EF3C;
 pub const ICIALLU: u32 = 0xE000_EF50;
@@ -156,6 +157,16 @@ impl Scs {
     }
 
     /// ICTR.INTLINESNUM: interrupt lines in groups of 32, minus one.
+    /// MVFR0 of a single-precision FPU (FPDP = 0), for a Cortex-M7 built without double
+    /// precision (the M4's and M33's already say so).
+    pub fn set_single_precision_fpu(&mut self) {
+        for (addr, v) in self.ids.iter_mut() {
+            if *addr == MVFR0 {
+                *v &= !0x0000_0F00;
+            }
+        }
+    }
+
     pub fn set_irq_lines(&mut self, lines: u32) {
         self.ids.push((0xE000_E004, lines.div_ceil(32).saturating_sub(1)));
     }
