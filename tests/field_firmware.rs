@@ -43,3 +43,46 @@ fn double_precision_is_undefined_on_single_precision_fpus() {
         assert!(r.stderr.contains("undefined"), "{}", r.stderr);
     }
 }
+
+/// `key=value` fields of the fixture's line that starts with `prefix`.
+fn fields<'a>(out: &'a str, prefix: &str) -> std::collections::BTreeMap<&'a str, &'a str> {
+    out.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line '{prefix}' in:\n{out}")).split_whitespace().filter_map(|f| f.split_once('=')).collect()
+}
+
+#[test]
+fn timer_reads_in_straight_line_code_see_their_own_cycle() {
+    // 100 independent adds between two reads of DWT CYCCNT (and of SysTick VAL), with no
+    // branch between the reads, or with `b 1f; 1:` before the second read. Body = adds100
+    // minus the empty measurement of the same shape.
+    // M4, M33: one add per cycle, 100 either way (hand count, fixtures/field/dwt_bodies.S).
+    // M7 (two ALUs, in-order pairs [TR §3]): straight, (ldr t0, add1) (add2, add3) …
+    // (add98, add99) (add100, ldr t1): the second read issues 50 cycles after the first,
+    // and two reads back to back 1 cycle apart, so 49. With the branch, (add100, b) pair
+    // and the read starts the next block a cycle later, so 50.
+    for (core, straight, branch) in [("m4", 100, 100), ("m33", 100, 100), ("m7", 49, 50)] {
+        let r = run(&format!("dwt_straight_{core}"), &["--core", core]);
+        for timer in ["dwt", "systick"] {
+            let f = fields(&r.stdout, &format!("dwt_straight: {timer} "));
+            assert_eq!(f["body_straight"], straight.to_string(), "{core} {timer}: {}", r.stdout);
+            assert_eq!(f["body_branch"], branch.to_string(), "{core} {timer}: {}", r.stdout);
+        }
+    }
+}
+
+#[test]
+fn a_faulting_store_stacks_its_own_pc() {
+    // Store and load to an unmapped address in the middle of a straight-line block, taken
+    // by HardFault and by BusFault: the handler compares the stacked PC with the global
+    // label on the faulting instruction (store_fault_insn / load_fault_insn).
+    for core in ["m4", "m33", "m7"] {
+        let r = run(&format!("store_fault_{core}"), &["--core", core]);
+        assert_eq!(r.code, 0, "{core}: {}\n{}", r.stdout, r.stderr);
+        let cases: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("store_fault: case=")).collect();
+        assert_eq!(cases.len(), 4, "{core}: {}", r.stdout);
+        for line in cases {
+            let f: std::collections::BTreeMap<&str, &str> = line.split_whitespace().filter_map(|x| x.split_once('=')).collect();
+            assert_eq!(f["stacked_pc"], f["expected_pc"], "{core}: {line}");
+            assert_eq!(f["bfar"], "0x70000000", "{core}: {line}");
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub(super) fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_
             true
         }
         (Err(_), Some((kind, addr, size))) => {
+            let pc = uc.get_data().bad_access_pc;
             let (kind_name, message) = describe_bad_access(uc.get_data(), kind, addr, size, pc);
             let addr = addr as u32;
             let mpu = uc.get_data().ppb.scs.mpu.enabled();

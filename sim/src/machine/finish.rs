@@ -82,6 +82,7 @@ pub(super) fn finish(
 /// unicorn stopped with no simbench stop set: an invalid access, an undefined
 /// instruction or an emulator error becomes the run's fault.
 fn stop_unexpected(st: &mut State, result: Result<(), unicorn_engine::unicorn_const::uc_error>, pc: u32, sp: u32, sp0: u32) {
+    let pc = if st.bad_access.is_some() && result.is_err() { st.bad_access_pc } else { pc };
     let at = st.blocks.get(st.cur).map(|b| (b.index_of(pc), false));
     let (kind, what) = match (result, st.bad_access) {
         (Err(_), Some((kind, addr, size))) => describe_bad_access(st, kind, addr, size, pc),

@@ -15,7 +15,11 @@ pub(super) fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error:
         | HookType::MEM_FETCH_PROT
         | HookType::MEM_READ_PROT;
     uc.add_mem_hook(invalid, 1, 0, |uc, kind, addr, size, _v| {
-        uc.get_data_mut().bad_access = Some((kind, addr, size));
+        let fetch = matches!(kind, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
+        let pc = if fetch { pc_of(uc) } else { access_pc(uc, addr as u32) };
+        let st = uc.get_data_mut();
+        st.bad_access = Some((kind, addr, size));
+        st.bad_access_pc = pc;
         false
     })
     .map_err(|e| internal("adding the invalid-access hook", e))?;

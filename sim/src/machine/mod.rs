@@ -10,6 +10,7 @@
 //! unicorn's slow path: measured 2.5× slower on dot_bench. That is also why code writes
 //! are not hooked; a re-translated block is recognised by its changed size instead.)
 
+mod access_pc;
 mod block_index;
 mod divides;
 mod exceptions;
@@ -23,6 +24,7 @@ mod settings;
 mod setup;
 mod state;
 
+use access_pc::*;
 use divides::*;
 use faults::*;
 use finish::*;

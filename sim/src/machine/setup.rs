@@ -65,9 +65,10 @@ pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool)
                 r.size as u64,
                 Some(move |uc: &mut Unicorn<State>, off: u64, size: usize| {
                     clear_stale_it_state(uc);
+                    let addr = uc.get_data().board.regions[ri].base + off as u32;
+                    access_pc(uc, addr);
                     let st = uc.get_data_mut();
                     st.regions[ri].data_reads += 1;
-                    let addr = st.board.regions[ri].base + off as u32;
                     if registers {
                         st.periph.read(addr, size) as u64
                     } else {
@@ -75,10 +76,10 @@ pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool)
                     }
                 }),
                 Some(move |uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
-                    let pc = pc_of(uc);
+                    let addr = uc.get_data().board.regions[ri].base + off as u32;
+                    let pc = access_pc(uc, addr);
                     let st = uc.get_data_mut();
                     st.regions[ri].data_writes += 1;
-                    let addr = st.board.regions[ri].base + off as u32;
                     let settings = if registers { st.periph.write(addr, size, value as u32) } else { Vec::new() };
                     if !settings.is_empty() {
                         let now = st.now_at(pc);
@@ -126,13 +127,13 @@ pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimEr
         PPB_SIZE as u64,
         Some(|uc: &mut Unicorn<State>, off: u64, _size: usize| {
             clear_stale_it_state(uc);
-            let pc = pc_of(uc);
+            let pc = access_pc(uc, PPB_BASE + off as u32);
             let st = uc.get_data_mut();
             let now = st.now_at(pc);
             st.ppb.read(PPB_BASE + off as u32, now) as u64
         }),
         Some(|uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
-            let pc = pc_of(uc);
+            let pc = access_pc(uc, PPB_BASE + off as u32);
             let st = uc.get_data_mut();
             let now = st.now_at(pc);
             match st.ppb.write(PPB_BASE + off as u32, size, value as u32, now) {

@@ -74,6 +74,9 @@ pub(super) struct Block {
     pub(super) entry_func: Option<u32>,
     /// Some instruction writes SP (push, sub sp, pop…): the SP is sampled after it.
     pub(super) writes_sp: bool,
+    /// Its memory instructions, to locate the instruction behind an MMIO access or a
+    /// faulting access (`access_pc.rs`).
+    pub(super) accesses: Box<[Access]>,
     /// The block contains an IT instruction (see `clear_stale_it_state`).
     pub(super) has_it: bool,
     pub(super) classes: Box<[(Class, u32)]>,
@@ -151,6 +154,11 @@ pub(super) struct State {
     pub(super) blocks_decoded: u64,
     /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
     pub(super) bad_access: Option<(MemType, u64, usize)>,
+    /// The PC of the instruction behind `bad_access`.
+    pub(super) bad_access_pc: u32,
+    /// Index in the current block from which the next data access is looked for
+    /// (`access_pc.rs`); reset on block entry.
+    pub(super) access_cursor: usize,
     /// Exception delivery state besides the NVIC (`exceptions.rs`).
     pub(super) exc: exceptions::ExceptionState,
     /// The MPU or the FlexRAM assignment changed: re-apply page protections at the next block.
@@ -231,6 +239,8 @@ impl State {
             heap_info,
             blocks_decoded: 0,
             bad_access: None,
+            bad_access_pc: 0,
+            access_cursor: 0,
             exc: exceptions::ExceptionState::new(vtor.is_some()),
             protections_dirty: false,
             periph: Peripherals::new(&board.registers),
@@ -285,6 +295,7 @@ impl State {
             hints,
             fetch_plan: FetchPlan::default(),
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
+            accesses: accesses(&insns),
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
             has_it: insns.iter().any(|i| i.class == Class::It),
@@ -445,6 +456,7 @@ impl State {
         self.recent[self.recent_next] = b.start;
         self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         self.cur = idx;
+        self.access_cursor = 0;
         self.block_entry = self.cycles;
         self.cycles += b.cycles as u64;
         self.insns_before_block = self.instructions;
