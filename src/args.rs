@@ -7,6 +7,8 @@ use simbench_cores::{CoreKind, Fidelity};
 use simbench_sim::operators::ProfileMode;
 use simbench_sim::{RunOptions, SimError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// A 32-bit address, decimal or `0x` hex, `_` separators allowed.
@@ -101,6 +103,10 @@ pub struct RunControl {
     /// Stop a run after this many seconds of host time (exit code 5).
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Start the ITM disabled, as on a part with no trace probe attached (default: as a
+    /// debugger set up for SWO leaves it, ITMENA and every stimulus port on).
+    #[arg(long)]
+    pub no_swo: bool,
 }
 
 impl RunControl {
@@ -112,8 +118,27 @@ impl RunControl {
         opts.max_cycles = self.max_cycles;
         opts.max_instructions = self.max_instructions;
         opts.timeout = parse_timeout(self.timeout)?;
+        if self.no_swo {
+            opts.board.swo = Some(false);
+        }
+        opts.interrupt = Some(interrupt_flag());
         Ok(())
     }
+}
+
+/// A flag SIGINT and SIGTERM set to their signal number, so that a run stops cleanly at
+/// its next limit check and prints its partial report (registered once per process).
+pub fn interrupt_flag() -> Arc<AtomicUsize> {
+    static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicUsize::new(0));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Without the handler a signal just ends the process, as before.
+            let _ = signal_hook::flag::register_usize(signal, flag.clone(), signal as usize);
+        }
+        flag
+    })
+    .clone()
 }
 
 /// Manifest paths given on the command line, or the defaults that exist.

@@ -9,6 +9,7 @@ pub const BAD_INPUT: i32 = 3;
 pub const FIRMWARE_FAULT: i32 = 4;
 pub const LIMIT: i32 = 5;
 pub const INTERNAL: i32 = 6;
+pub const PARKED: i32 = 7;
 
 /// Exit code of an error that stopped simbench before or around a run.
 pub fn of_error(e: &SimError) -> i32 {
@@ -26,5 +27,8 @@ pub fn of_stop(stop: &Stop) -> i32 {
         Stop::Exit(_) => FIRMWARE_NONZERO,
         Stop::Fault { .. } => FIRMWARE_FAULT,
         Stop::Limit { .. } => LIMIT,
+        Stop::Parked { .. } => PARKED,
+        // The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+        Stop::Interrupted { signal, .. } => 128 + signal,
     }
 }

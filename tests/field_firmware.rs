@@ -86,3 +86,118 @@ fn a_faulting_store_stacks_its_own_pc() {
         }
     }
 }
+
+#[test]
+fn firmware_parked_for_good_ends_the_run_with_its_own_outcome() {
+    // Vendor start-up code (STM32Cube, MCUXpresso) ends in `b .` when main returns; with
+    // SysTick off and nothing enabled, nothing can ever leave it: outcome "parked", exit 7,
+    // naming the PC and symbol. The same for WFI with nothing to wake the core.
+    for (elf, board, symbol) in [
+        ("vendor_bdot_m4", "stm32l4r5", "Reset_Handler+0x34"),
+        ("vendor_bdot_m33", "lpc55s69", "ResetISR+0x6a"),
+        ("vendor_bdot_m7", "mimxrt1011", "ResetISR+0x72"),
+        ("vendor_wfi_m4", "stm32l4r5", "main+0x6"),
+    ] {
+        let r = run(elf, &["--board", board, "--format", "json", "--timeout", "60"]);
+        assert_eq!(r.code, 7, "{elf}: {}", r.stderr);
+        let v = r.json();
+        assert_eq!(v["outcome"]["kind"], "parked", "{elf}");
+        assert_eq!(v["outcome"]["symbol"], symbol, "{elf}");
+        assert!(r.stderr.contains("parked for good") && r.stderr.contains("SysTick interrupt is off"), "{}", r.stderr);
+    }
+    // With the SysTick interrupt running, the same `b .` is an idle loop, not parked: it
+    // runs to the limit.
+    let r = run("vendor_bdot_systick_m4", &["--board", "stm32l4r5", "--max-cycles", "2000000", "--format", "json"]);
+    assert_eq!((r.code, r.json()["outcome"]["kind"].clone()), (5, serde_json::json!("limit")), "{}", r.stderr);
+}
+
+#[test]
+fn sigint_stops_the_run_with_a_partial_report() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simbench"))
+        .args([fixture("micro/runaway_m4.elf").display().to_string(), "--core".into(), "m4".into(), "--format".into(), "json".into()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["outcome"]["kind"], "interrupted");
+    assert!(v["cycles"].as_u64().unwrap() > 0 && v["error"]["pc"].is_string(), "{out}");
+    assert!(err.contains("stopped by SIGINT"), "{err}");
+}
+
+#[test]
+fn core_runs_images_linked_for_any_memory_map() {
+    // STM32 images at 0x08000000 and i.MX RT images at 0x60002000 (with the FlexSPI boot
+    // header at 0x60000000) run with --core, which maps zero-wait memory where they load
+    // and says so. Each firmware checks its own vector table, .data, .bss, .rodata and SP.
+    for (elf, core, base) in [("stm32_linked_m7", "m7", "0x08000000"), ("imxrt_linked_m7", "m7", "0x60000000"), ("itm_swo_m4", "m4", "0x08000000")] {
+        let r = run(elf, &["--core", core, "--format", "json"]);
+        assert_eq!(r.code, 0, "{elf}: {}", r.stderr);
+        let v = r.json();
+        let mapped = v["board"]["mapped_for_image"].as_array().unwrap_or_else(|| panic!("{elf}: nothing mapped"));
+        assert!(mapped.iter().any(|m| m.as_str().unwrap().starts_with(&format!("image {base}"))), "{elf}: {mapped:?}");
+        let out = v["firmware_output"].as_str().unwrap();
+        if elf != "itm_swo_m4" {
+            assert!(out.contains("vtor_ok=1 data_ok=1 bss_ok=1 rodata_ok=1 sp_ok=1"), "{elf}: {out}");
+        }
+    }
+    // A board preset keeps its own map: the same STM32 image does not fit the LPC55S69.
+    let r = run("stm32_linked_m7", &["--board", "mimxrt1011"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}
+
+#[test]
+fn itm_is_enabled_as_a_debugger_set_up_for_swo_leaves_it() {
+    // CMSIS ITM_SendChar sends only with TCR.ITMENA and TER bit 0 set.
+    let r = run("itm_swo_m4", &["--board", "stm32l4r5"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("itm_swo: hello over SWO") && r.stdout.contains("itm_swo: itmena=1 ter0=1 sent=68"), "{}", r.stdout);
+    let r = run("itm_swo_m4", &["--board", "stm32l4r5", "--no-swo"]);
+    assert!(r.stdout.contains("itm_swo: itmena=0 ter0=0 sent=0") && !r.stdout.contains("hello over SWO"), "{}", r.stdout);
+}
+
+#[test]
+fn reset_state_and_output_without_a_final_newline() {
+    // LR is 0xFFFFFFFF out of reset (Armv7-M ARM B1.4.7); the last line the firmware
+    // prints has no newline, and the report starts on a line of its own.
+    let r = run("silicon_details_m4", &["--core", "m4"]);
+    assert!(r.stdout.contains("silicon_details: reset_lr=0xffffffff"), "{}", r.stdout);
+    assert!(r.stdout.contains("(this line has no newline)\nsimbench "), "{}", r.stdout);
+}
+
+#[test]
+fn an_initial_sp_outside_ram_does_not_fit_the_board() {
+    // The vector table's SP is 0x30000000; this board has RAM only at 0x20000000.
+    let dir = std::env::temp_dir().join(format!("simbench-sp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let board = dir.join("plain-m4.toml");
+    std::fs::write(
+        &board,
+        "name = \"plain-m4\"\ncore = \"m4\"\nclock_mhz = 100.0\n[[regions]]\nname = \"code\"\nbase = 0\nsize = 0x100000\nkind = \"code\"\n[[regions]]\nname = \"sram\"\nbase = 0x20000000\nsize = 0x40000\nkind = \"sram\"\n",
+    )
+    .unwrap();
+    let r = run("bad_initial_sp_m4", &["--board", board.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("initial SP to 0x30000000, outside the RAM of board 'plain-m4'"), "{}", r.stderr);
+    // In a sweep the row reads "does not fit", not "fault".
+    let out = simbench([
+        "sweep".to_string(),
+        fixture("field/bad_initial_sp_m4.elf").display().to_string(),
+        "--board".into(),
+        board.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ]);
+    let v = out.json();
+    assert_eq!(v["rows"][0]["outcome"], "does not fit", "{}", out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -268,6 +268,10 @@ pub struct Board {
     /// FPv5-D16: STM32H7/F7, i.MX RT1060/1170). Default: `dp` on the M7, `sp` elsewhere.
     #[serde(default)]
     pub fpu: Option<String>,
+    /// Whether the ITM starts as a debugger set up for SWO leaves it (TCR.ITMENA and every
+    /// stimulus port enabled); `false` for a part run without a trace probe. Default true.
+    #[serde(default)]
+    pub swo: Option<bool>,
 }
 
 fn default_itcm() -> String {
@@ -318,6 +322,36 @@ impl Board {
     /// The zero-wait generic board of a core (`--core X` alone).
     pub fn generic(core: CoreKind) -> Board {
         Board::preset(&format!("generic-{}", core.name())).expect("generic presets exist")
+    }
+
+    /// A generic board (`--core`): zero-wait memory, extended to fit any image.
+    pub fn is_generic(&self) -> bool {
+        self.name.starts_with("generic-")
+    }
+
+    /// Add a zero-wait region over `[base, end)` (rounded out to 64 KiB) where it does not
+    /// overlap an existing region; returns its description, or None when nothing was
+    /// free. For generic boards only: the memory a firmware was linked for.
+    pub fn add_zero_wait(&mut self, name: &str, base: u32, end: u64, kind: RegionKind) -> Option<String> {
+        const GRAIN: u64 = 64 * 1024;
+        let mut start = base as u64 / GRAIN * GRAIN;
+        let mut stop = end.div_ceil(GRAIN) * GRAIN;
+        // Clip against existing regions: keep the part around [base, end) that is free.
+        for r in &self.regions {
+            let (rs, re) = (r.base as u64, r.end());
+            if re <= base as u64 {
+                start = start.max(re);
+            } else if rs >= end {
+                stop = stop.min(rs);
+            } else {
+                return None;
+            }
+        }
+        let size = u32::try_from(stop.checked_sub(start)?).ok().filter(|&s| s > 0)?;
+        let region = Region { name: name.into(), base: start as u32, size, kind, read_wait: 0, write_wait: 0, fetch_line_bytes: default_line(), cacheable: false, line_fill_cycles: 0 };
+        let text = format!("{name} {:#010x}–{:#010x}", region.base, region.end());
+        self.regions.push(region);
+        Some(text)
     }
 
     /// Whether the core executes double-precision FPU instructions (else they are

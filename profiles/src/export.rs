@@ -274,7 +274,7 @@ pub(crate) mod tests {
                 entry: "0x00000101".into(),
                 initial_sp: "0x20010000".into(),
             },
-            board: BoardInfo { name: "mimxrt1011".into(), core: "m7".into(), clock_mhz: 500.0 },
+            board: BoardInfo { name: "mimxrt1011".into(), core: "m7".into(), clock_mhz: 500.0, mapped_for_image: Vec::new() },
             timing: TimingInfo {
                 model: "m7-block-v2".into(),
                 mode: "detailed".into(),

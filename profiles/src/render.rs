@@ -98,6 +98,9 @@ pub fn text(r: &Report) -> String {
         "exit" => format!("exited with status {}", r.outcome.exit_status.unwrap_or(0)),
         other => format!("{other}: {}", r.outcome.message.as_deref().unwrap_or("")),
     };
+    for m in &r.board.mapped_for_image {
+        let _ = writeln!(s, "  mapped        {m} (zero-wait, by --core for this image)");
+    }
     let _ = writeln!(s, "  outcome       {outcome}");
     let _ = writeln!(s, "  instructions  {}", group(r.instructions));
     let _ = writeln!(s, "  cycles        {}   ({} timing model, {} mode)", group(r.cycles), r.timing.model, r.timing.mode);

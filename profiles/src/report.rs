@@ -86,6 +86,10 @@ pub struct BoardInfo {
     pub name: String,
     pub core: String,
     pub clock_mhz: f64,
+    /// Zero-wait memory a generic board (`--core`) mapped for this image, beyond its own
+    /// map: "NAME BASE–END (why)".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mapped_for_image: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

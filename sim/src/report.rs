@@ -31,7 +31,7 @@ fn counters(c: CacheStats) -> CacheCounters {
 
 /// Build the report. `file_name` and `bytes` describe the firmware file as given.
 pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r: &RunResult) -> Report {
-    let board = &opts.board;
+    let board = &r.board;
     let outcome = outcome_of(&r.stop, image);
     let regions = region_stats(board, r);
     let secs = r.wall.as_secs_f64();
@@ -55,7 +55,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
             entry: hex32(r.initial_pc),
             initial_sp: hex32(r.initial_sp),
         },
-        board: BoardInfo { name: board.name.clone(), core: board.core.name().into(), clock_mhz: board.clock_mhz },
+        board: BoardInfo { name: board.name.clone(), core: board.core.name().into(), clock_mhz: board.clock_mhz, mapped_for_image: r.mapped_for_image.clone() },
         timing: timing_info(opts, r),
         outcome,
         instructions: r.instructions,
@@ -102,8 +102,13 @@ fn outcome_of(stop: &Stop, image: &Image) -> Outcome {
             pc: Some(hex32(*pc)),
             symbol: Some(image.describe(*pc)),
         },
-        Stop::Limit { message, pc } => {
-            Outcome { kind: "limit".into(), exit_status: None, message: Some(message.clone()), pc: Some(hex32(*pc)), symbol: Some(image.describe(*pc)) }
+        Stop::Limit { message, pc } | Stop::Parked { message, pc } | Stop::Interrupted { message, pc, .. } => {
+            let kind = match stop {
+                Stop::Parked { .. } => "parked",
+                Stop::Interrupted { .. } => "interrupted",
+                _ => "limit",
+            };
+            Outcome { kind: kind.into(), exit_status: None, message: Some(message.clone()), pc: Some(hex32(*pc)), symbol: Some(image.describe(*pc)) }
         }
     }
 }
@@ -131,7 +136,7 @@ fn region_stats(board: &simbench_cores::Board, r: &RunResult) -> Vec<RegionStats
 /// The timing model and what the run's dynamic models counted.
 fn timing_info(opts: &RunOptions, r: &RunResult) -> TimingInfo {
     TimingInfo {
-        model: format!("{}-block-v2", opts.board.core.name()),
+        model: format!("{}-block-v2", r.board.core.name()),
         mode: opts.fidelity.name().into(),
         description: match opts.fidelity {
             Fidelity::Fast => "static issue timing per translation block (cores/src/timing), branch penalties from the next block, region wait states; caches and flash accelerators always hit",

@@ -32,6 +32,7 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         count_accesses: false,
         echo,
         entry_shortcut: true,
+        interrupt: None,
     }
 }
 
@@ -50,6 +51,6 @@ pub fn describe_stop(stop: &Stop) -> String {
     match stop {
         Stop::Exit(s) => format!("exited with status {s}"),
         Stop::Fault { kind, message, pc } => format!("faulted at {pc:#010x}: [{kind}] {message}"),
-        Stop::Limit { message, pc } => format!("stopped at {pc:#010x}: {message}"),
+        Stop::Limit { message, pc } | Stop::Parked { message, pc } | Stop::Interrupted { message, pc, .. } => format!("stopped at {pc:#010x}: {message}"),
     }
 }

@@ -4,7 +4,7 @@ use crate::args::{parse_fidelity, read_model, resolve_board, RunControl};
 use crate::exit;
 use simbench_profiles::{render, Format};
 use simbench_sim::runner::{options, run_to_report, Finished};
-use simbench_sim::{Echo, SimError, Stop};
+use simbench_sim::{Echo, SimError};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -65,11 +65,15 @@ pub fn run(args: &RunArgs) -> Result<i32, SimError> {
     opts.count_accesses = args.count_accesses;
     let Finished { report, stop } = run_to_report(path, &opts)?;
     let text = render(&report, format);
+    // Firmware output echoed without a final newline must not run into the report.
+    if echo == Echo::Stdout && args.output.is_none() && !report.firmware_output.is_empty() && !report.firmware_output.ends_with('\n') {
+        println!();
+    }
     match &args.output {
         Some(out) => std::fs::write(out, &text).map_err(|e| SimError::Io(format!("cannot write report '{}': {e}", out.display())))?,
         None => print!("{text}"),
     }
-    if let Stop::Fault { message, .. } | Stop::Limit { message, .. } = &stop {
+    if let Some(message) = stop.message() {
         eprintln!("simbench: {message}");
         print_error_context(&report);
     }

@@ -260,8 +260,8 @@ fn run_cell(cell: &Cell, template: &simbench_sim::RunOptions, host_times: bool) 
                     row.fault_kind = Some(kind.clone());
                     row.message = Some(runner::describe_stop(&f.stop));
                 }
-                Stop::Limit { .. } => {
-                    row.outcome = "limit".into();
+                Stop::Limit { .. } | Stop::Parked { .. } | Stop::Interrupted { .. } => {
+                    row.outcome = f.report.outcome.kind.clone();
                     row.message = Some(runner::describe_stop(&f.stop));
                 }
             }

@@ -328,6 +328,34 @@ pub fn parked_in_fault_handler(uc: &mut Unicorn<State>, addr: u32) {
     let _ = uc.emu_stop();
 }
 
+/// Why no exception could ever leave a wait at the current point, or None when one can:
+/// a SysTick interrupt that is enabled and not masked, or a pending exception that may
+/// preempt. (simbench models no peripheral interrupt sources, so an enabled external IRQ
+/// can only be pended by the firmware itself.)
+pub fn nothing_can_wake(uc: &Unicorn<State>) -> Option<String> {
+    let st = uc.get_data();
+    if !st.exc.deliverable {
+        return Some("the firmware has no vector table to take an exception through".into());
+    }
+    let m = masks(uc);
+    let exec = st.ppb.nvic.execution_priority(m);
+    if st.ppb.nvic.next_to_take(m).is_some() {
+        return None;
+    }
+    let systick = match st.ppb.systick_interrupt_after(st.cycles) {
+        Some(_) if st.ppb.nvic.priority_of(nvic::SYSTICK) < exec => return None,
+        Some(_) => "the SysTick interrupt is masked (PRIMASK, FAULTMASK or BASEPRI, or the current priority)",
+        None => "the SysTick interrupt is off",
+    };
+    let irqs = st.ppb.nvic.enabled_irqs();
+    let irqs = if irqs.is_empty() {
+        "no external interrupt is enabled".to_string()
+    } else {
+        format!("IRQ {} enabled but nothing modelled raises it", irqs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+    };
+    Some(format!("{systick}, nothing is pending, and {irqs}"))
+}
+
 /// CFSR/HFSR and the fault address registers, decoded, for reports.
 pub fn fault_status(st: &State) -> Vec<String> {
     let n = &st.ppb.nvic;

@@ -40,12 +40,8 @@ pub(super) fn resume_after(uc: &mut Unicorn<State>, result: &Result<(), unicorn_
             if exceptions::wait_for_interrupt(uc) {
                 return true;
             }
-            let st = uc.get_data_mut();
-            let message = format!(
-                "firmware fault: WFI at {} with no interrupt that could wake the core (SysTick off and nothing pending): it would sleep forever",
-                st.describe(pc.wrapping_sub(2))
-            );
-            st.set_stop(Stop::Fault { kind: "sleep-forever".into(), message, pc }, None);
+            let why = exceptions::nothing_can_wake(uc).unwrap_or_else(|| "nothing can wake the core".into());
+            park(uc, pc.wrapping_sub(2), "WFI", &why);
             false
         }
         _ => false,

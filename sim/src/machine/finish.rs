@@ -53,6 +53,8 @@ pub(super) fn finish(
             let mut info = match st.stop.as_ref() {
                 Some(Stop::Fault { kind, pc, .. }) => st.error_info(kind, *pc),
                 Some(Stop::Limit { pc, .. }) => st.error_info("limit", *pc),
+                Some(Stop::Parked { pc, .. }) => st.error_info("parked", *pc),
+                Some(Stop::Interrupted { pc, .. }) => st.error_info("interrupted", *pc),
                 _ => return None,
             };
             if st.ppb.nvic.cfsr | st.ppb.nvic.hfsr != 0 {
@@ -73,6 +75,8 @@ pub(super) fn finish(
                 p
             })
         },
+        board: Board { regions: st.preset_regions.clone(), ..st.board.clone() },
+        mapped_for_image: Vec::new(),
         initial_sp: sp0,
         initial_pc: pc0,
         wall,
@@ -106,7 +110,7 @@ fn report_delivered_fault(st: &mut State) -> Option<simbench_profiles::report::E
         let then = match &st.stop {
             Some(Stop::Exit(0)) => None,
             Some(Stop::Exit(code)) => Some(format!("the handler then ended the run with exit status {code}")),
-            Some(Stop::Fault { message, .. } | Stop::Limit { message, .. }) => Some(format!("then: {message}")),
+            Some(other) => Some(format!("then: {}", other.message().unwrap_or_default())),
             None => Some(String::new()),
         };
         if let Some(then) = then {

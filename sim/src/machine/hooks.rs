@@ -50,9 +50,15 @@ fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
         exceptions::preserve_fp(uc);
     }
     let st = uc.get_data_mut();
-    if st.hot[idx].flags & PARKS != 0 && (3..=6).contains(&st.ppb.ipsr) {
-        exceptions::parked_in_fault_handler(uc, addr);
-        return;
+    if st.hot[idx].flags & PARKS != 0 {
+        if (3..=6).contains(&st.ppb.ipsr) {
+            exceptions::parked_in_fault_handler(uc, addr);
+            return;
+        }
+        if let Some(why) = exceptions::nothing_can_wake(uc) {
+            park(uc, addr, "a branch to itself (`b .`)", &why);
+            return;
+        }
     }
     let st = uc.get_data_mut();
     if st.sp_sample_due {
@@ -92,18 +98,43 @@ fn block_at(uc: &mut Unicorn<State>, addr: u32, size: u32) -> usize {
     }
 }
 
-/// Stop the run at a cycle, instruction or wall-clock limit.
+/// End the run: the firmware waits at `pc` and nothing can ever leave the wait.
+pub(super) fn park(uc: &mut Unicorn<State>, pc: u32, wait: &str, why: &str) {
+    let r0 = uc.reg_read(RegisterARM::R0).unwrap_or(0) as u32;
+    let st = uc.get_data_mut();
+    let hint = if wait.contains("b .") {
+        format!(". Vendor start-up code ends this way when main returns (r0 = {r0:#x}, main's return value if it did); end the run with semihosting SYS_EXIT (exit()) to give it a status")
+    } else {
+        String::new()
+    };
+    let message = format!("the firmware parked for good at {}: {wait} and {why}{hint}", st.describe(pc));
+    st.set_stop(Stop::Parked { message, pc }, None);
+    let _ = uc.emu_stop();
+}
+
+/// Stop the run at a cycle, instruction or wall-clock limit, or a signal from the user.
 fn check_limits(uc: &mut Unicorn<State>, addr: u32) {
     let st = uc.get_data_mut();
     let over_cycles = st.cycles > st.max_cycles;
     let over_insns = st.instructions > st.max_instructions;
     st.deadline_countdown -= 1;
-    let over_time = if st.deadline_countdown == 0 {
+    let (over_time, signal) = if st.deadline_countdown == 0 {
         st.deadline_countdown = DEADLINE_CHECK_BLOCKS;
-        st.deadline.is_some_and(|d| Instant::now() >= d)
+        (st.deadline.is_some_and(|d| Instant::now() >= d), st.interrupt.as_ref().map_or(0, |f| f.load(std::sync::atomic::Ordering::Relaxed)))
     } else {
-        false
+        (false, 0)
     };
+    if signal != 0 {
+        let name = match signal {
+            2 => "SIGINT".to_string(),
+            15 => "SIGTERM".to_string(),
+            n => format!("signal {n}"),
+        };
+        let message = format!("stopped by {name} at {} after {} cycles: the report so far follows", st.describe(addr), st.cycles);
+        st.set_stop(Stop::Interrupted { signal: signal as i32, message, pc: addr }, None);
+        let _ = uc.emu_stop();
+        return;
+    }
     if over_cycles || over_insns || over_time {
         let what = if over_cycles {
             format!("--max-cycles {} reached", st.max_cycles)

@@ -98,6 +98,9 @@ pub struct RunOptions {
     /// applies. Always true except in the test that checks the shortcut against the
     /// full path.
     pub entry_shortcut: bool,
+    /// Set to a signal number (non-zero) by the application's signal handler: the run
+    /// stops at the next limit check with a partial report.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// Why the run ended.
@@ -106,6 +109,20 @@ pub enum Stop {
     Exit(i64),
     Fault { kind: String, message: String, pc: u32 },
     Limit { message: String, pc: u32 },
+    /// Parked for good: `b .` or WFI with no exception that could ever leave it.
+    Parked { message: String, pc: u32 },
+    /// Stopped by a signal (SIGINT, SIGTERM) from the user.
+    Interrupted { signal: i32, message: String, pc: u32 },
+}
+
+impl Stop {
+    /// The message of a stop that is not an exit.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Stop::Exit(_) => None,
+            Stop::Fault { message, .. } | Stop::Limit { message, .. } | Stop::Parked { message, .. } | Stop::Interrupted { message, .. } => Some(message),
+        }
+    }
 }
 
 /// A marker written to an ITM stimulus port.
@@ -159,6 +176,10 @@ pub struct RunResult {
     pub profiler: Option<Profiler>,
     /// Context of a fault or limit stop.
     pub error: Option<simbench_profiles::report::ErrorInfo>,
+    /// The board as run: the options' board, plus what a generic board mapped for the
+    /// image (`mapped_for_image`).
+    pub board: Board,
+    pub mapped_for_image: Vec<String>,
     /// Stack, heap and arena use measured by painting at `main` (None when not painted).
     pub memory_probe: Option<MemoryProbe>,
 }
@@ -202,10 +223,12 @@ pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(
 
 /// Build the machine, run the firmware to its end, and collect the measurements.
 pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::SimError> {
-    let board = &opts.board;
+    let mut fitted = opts.board.clone();
+    let mapped_for_image = if fitted.is_generic() { fit_generic_board(&mut fitted, &image, opts.vtor) } else { Vec::new() };
+    let board = &fitted;
     check_image_fits(&image, board)?;
     let (sp, pc, vtor) = vector_table(&image, board, opts.vtor)?;
-    let state = State::new(image, opts, sp, pc, vtor)?;
+    let state = State::new(image, opts, board, sp, pc, vtor)?;
     let mut uc = create_emulator(state, board.core, board.double_precision_fpu())?;
     map_board(&mut uc, board, opts.count_accesses)?;
     map_ppb(&mut uc)?;
@@ -217,6 +240,8 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     hook_image_divides(&mut uc);
 
     uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
+    // LR resets to 0xFFFFFFFF (Armv7-M ARM B1.4.7): a return from the reset handler faults.
+    uc.reg_write(RegisterARM::LR, 0xFFFF_FFFF).map_err(|e| internal("setting LR", e))?;
     let started = Instant::now();
     let mut resume = pc;
     let result = loop {
@@ -228,7 +253,9 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
         resume = pc_of(&uc);
     };
     let wall = started.elapsed();
-    finish(&mut uc, result, sp, pc, wall)
+    let mut run = finish(&mut uc, result, sp, pc, wall)?;
+    run.mapped_for_image = mapped_for_image;
+    Ok(run)
 }
 
 /// Display name of an exception number.

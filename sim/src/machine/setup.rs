@@ -21,11 +21,21 @@ pub(super) fn vector_table(image: &Image, board: &Board, vtor: Option<u32>) -> R
             ))
         });
     }
-    const NAMES: [&str; 5] = ["__isr_vector", "__vector_table", "g_pfnVectors", "__Vectors", "vector_table"];
-    let candidates = NAMES.iter().filter_map(|n| image.symbol(n).map(|s| s.addr)).chain(image.lowest_code_addr());
-    for base in candidates {
+    for base in vector_table_candidates(image) {
         if let Some((sp, pc)) = valid(base) {
             return Ok((sp, pc, Some(base)));
+        }
+        // A real vector table (its reset vector is the ELF entry point) whose initial SP
+        // is outside RAM: the part would fault at the first push. Say so rather than run
+        // with another stack.
+        let words = (image.read_word(base), base.checked_add(4).and_then(|a| image.read_word(a)));
+        if let (Some(sp), Some(pc)) = words {
+            if pc & 1 == 1 && pc & !1 == image.entry & !1 && board.stack_region(sp).is_none() {
+                return Err(crate::error::SimError::BadBoard(format!(
+                    "the vector table at {base:#010x} sets the initial SP to {sp:#010x}, outside the RAM of board '{}': the image does not fit this board (link it for the board, or pick the board it was built for)",
+                    board.name
+                )));
+            }
         }
     }
     let sp = board
@@ -194,4 +204,38 @@ fn cpu_model(core: simbench_cores::CoreKind, double_fpu: bool) -> ArmCpuModel {
         simbench_cores::CoreKind::M7 if double_fpu => ArmCpuModel::CORTEX_M7,
         simbench_cores::CoreKind::M7 | simbench_cores::CoreKind::M33 => ArmCpuModel::CORTEX_M33,
     }
+}
+
+/// Where a vector table may be: the usual symbols of vendor start-up code, then the
+/// lowest code address.
+fn vector_table_candidates(image: &Image) -> impl Iterator<Item = u32> + '_ {
+    const NAMES: [&str; 5] = ["__isr_vector", "__vector_table", "g_pfnVectors", "__Vectors", "vector_table"];
+    NAMES.iter().filter_map(|n| image.symbol(n).map(|s| s.addr)).chain(image.lowest_code_addr())
+}
+
+/// A generic board (`--core`) runs any image: zero-wait memory where the image loads and
+/// where its data lives, and RAM below the initial SP, wherever the board has none.
+/// Returns what was added, for the report.
+pub(super) fn fit_generic_board(board: &mut Board, image: &Image, vtor: Option<u32>) -> Vec<String> {
+    let mut added = Vec::new();
+    let covered = |b: &Board, start: u32, len: u64| len == 0 || b.regions.iter().any(|r| r.kind.is_memory() && r.contains_range(start, len));
+    for seg in &image.segments {
+        for (start, len, name, kind, what) in [
+            (seg.paddr, seg.data.len() as u64, "image", RegionKind::Code, "the image loads there"),
+            (seg.vaddr, seg.mem_size as u64, "image-data", RegionKind::Sram, "the image's data lives there"),
+        ] {
+            if !covered(board, start, len) {
+                if let Some(text) = board.add_zero_wait(name, start, start as u64 + len, kind) {
+                    added.push(format!("{text}: {what}"));
+                }
+            }
+        }
+    }
+    let sp = vtor.into_iter().chain(vector_table_candidates(image)).filter_map(|v| image.read_word(v)).find(|&sp| sp % 8 == 0 && sp != 0);
+    if let Some(sp) = sp.filter(|&sp| board.stack_region(sp).is_none()) {
+        if let Some(text) = board.add_zero_wait("stack", sp.saturating_sub(1 << 20), sp as u64, RegionKind::Sram) {
+            added.push(format!("{text}: RAM below the initial SP {sp:#010x}"));
+        }
+    }
+    added
 }

@@ -139,6 +139,8 @@ pub(super) struct State {
     pub(super) max_instructions: u64,
     pub(super) deadline: Option<Instant>,
     pub(super) deadline_countdown: u32,
+    /// `RunOptions::interrupt`.
+    pub(super) interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
     pub(super) stop: Option<Stop>,
     /// Instruction index within the current block at which the run stopped, and whether
     /// that instruction completed (exit) or not (fault).
@@ -176,8 +178,7 @@ pub(super) struct State {
 
 impl State {
     /// The state at reset: `sp` and `pc` from the vector table at `vtor` (None: no table).
-    pub(super) fn new(image: Image, opts: &RunOptions, sp: u32, pc: u32, vtor: Option<u32>) -> Result<State, SimError> {
-        let board = &opts.board;
+    pub(super) fn new(image: Image, opts: &RunOptions, board: &Board, sp: u32, pc: u32, vtor: Option<u32>) -> Result<State, SimError> {
         let heap_info = heap_info(&image, board, sp);
         let core = board.core;
         let model = core.model();
@@ -227,6 +228,7 @@ impl State {
             max_instructions: opts.max_instructions.unwrap_or(u64::MAX),
             deadline: opts.timeout.map(|t| Instant::now() + t),
             deadline_countdown: DEADLINE_CHECK_BLOCKS,
+            interrupt: opts.interrupt.clone(),
             stop: None,
             stop_at: None,
             ppb: Ppb::for_board(board, vtor.unwrap_or(0)),

@@ -2,6 +2,11 @@
 //! Reads of a port return 1 (FIFO ready), so firmware never waits.
 
 pub const ITM_STIM_BASE: u32 = 0xE000_0000;
+/// Trace Enable Register: one bit per stimulus port.
+pub const ITM_TER: u32 = 0xE000_0E00;
+/// Trace Control Register; bit 0 ITMENA.
+pub const ITM_TCR: u32 = 0xE000_0E80;
+pub const ITM_TCR_ITMENA: u32 = 1;
 pub const ITM_STIM_END: u32 = 0xE000_0080;
 
 /// What a write to a stimulus port carries.

@@ -90,6 +90,13 @@ impl Ppb {
         }
     }
 
+    /// The ITM as a debugger set up for SWO leaves it: ITMENA and every stimulus port
+    /// enabled, so CMSIS `ITM_SendChar` sends (Armv7-M ARM C1.7.4, C1.7.6).
+    pub fn enable_swo(&mut self) {
+        self.storage.insert(itm::ITM_TER, 0xFFFF_FFFF);
+        self.storage.insert(itm::ITM_TCR, itm::ITM_TCR_ITMENA);
+    }
+
     /// The PPB of `board`'s core: its NVIC size and priority bits, its caches' geometry.
     pub fn for_board(board: &simbench_cores::Board, vtor: u32) -> Ppb {
         let mut p = Ppb::new(board.core.cpuid(), board.clock_hz());
@@ -98,6 +105,9 @@ impl Ppb {
         p.scs.set_irq_lines(board.irq_lines);
         if !board.double_precision_fpu() {
             p.scs.set_single_precision_fpu();
+        }
+        if board.swo != Some(false) {
+            p.enable_swo();
         }
         p
     }

@@ -252,6 +252,11 @@ impl Nvic {
     }
 
     /// Whether anything is pending (enabled or not): the machine keeps checking while so.
+    /// External interrupt lines the firmware enabled (ISER), by IRQ number.
+    pub fn enabled_irqs(&self) -> Vec<usize> {
+        self.enabled.iter().enumerate().filter(|(_, &e)| e).map(|(i, _)| i).collect()
+    }
+
     pub fn any_pending(&self) -> bool {
         self.pending.iter().enumerate().any(|(n, &p)| p && self.enabled(n))
     }

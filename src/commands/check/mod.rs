@@ -171,7 +171,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, SimError> {
     let out = if args.format == "json" { serde_json::to_string_pretty(&result).map_err(|e| SimError::Internal(e.to_string()))? + "\n" } else { text(&result) };
     print!("{out}");
     Ok(match &finished.stop {
-        Stop::Fault { .. } | Stop::Limit { .. } => {
+        Stop::Fault { .. } | Stop::Limit { .. } | Stop::Parked { .. } | Stop::Interrupted { .. } => {
             eprintln!("simbench: the firmware {}", runner::describe_stop(&finished.stop));
             exit::of_stop(&finished.stop)
         }

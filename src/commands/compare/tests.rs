@@ -41,7 +41,7 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
         schema: simbench_profiles::report::SCHEMA.into(),
         simbench_version: "0.0.0".into(),
         firmware: FirmwareInfo { file: file.into(), bytes: 1, sha256: "00".into(), entry: "0x00000000".into(), initial_sp: "0x20000000".into() },
-        board: BoardInfo { name: board.into(), core: "m7".into(), clock_mhz },
+        board: BoardInfo { name: board.into(), core: "m7".into(), clock_mhz, mapped_for_image: Vec::new() },
         timing: TimingInfo {
             model: "m7-block-v2".into(),
             mode: "detailed".into(),
