@@ -5,6 +5,7 @@
 use simbench_cores::board::{Board, PRESETS};
 use simbench_cores::{CoreKind, Fidelity};
 use simbench_sim::operators::ProfileMode;
+use simbench_sim::semihosting::SemihostingOptions;
 use simbench_sim::{RunOptions, SimError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
@@ -107,6 +108,21 @@ pub struct RunControl {
     /// debugger set up for SWO leaves it, ITMENA and every stimulus port on).
     #[arg(long)]
     pub no_swo: bool,
+    /// Host folder the firmware may open files in through semihosting, by relative name
+    /// (absolute names, `..` and symbolic links leading out are refused). Default: no host
+    /// files.
+    #[arg(long, value_name = "DIR", help_heading = "Semihosting")]
+    pub semihosting_dir: Option<PathBuf>,
+    /// Let the firmware create, write, remove and rename files in --semihosting-dir.
+    #[arg(long, requires = "semihosting_dir", help_heading = "Semihosting")]
+    pub semihosting_write: bool,
+    /// File the firmware reads as its console input (stdin). Default: empty (end of file).
+    #[arg(long, value_name = "FILE", help_heading = "Semihosting")]
+    pub stdin: Option<PathBuf>,
+    /// The command line SYS_GET_CMDLINE returns (argc/argv), program name first, e.g.
+    /// "app --alpha beta". Default: the firmware's file name.
+    #[arg(long, value_name = "\"PROGRAM ARGS...\"", allow_hyphen_values = true, help_heading = "Semihosting")]
+    pub args: Option<String>,
 }
 
 impl RunControl {
@@ -122,6 +138,10 @@ impl RunControl {
             opts.board.swo = Some(false);
         }
         opts.interrupt = Some(interrupt_flag());
+        opts.semihosting =
+            SemihostingOptions { dir: self.semihosting_dir.clone(), write: self.semihosting_write, stdin: self.stdin.clone(), args: self.args.clone() };
+        // A missing folder or stdin file is one error before any run, not one per run.
+        simbench_sim::semihosting::Host::new(&opts.semihosting)?;
         Ok(())
     }
 }

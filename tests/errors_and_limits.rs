@@ -106,7 +106,6 @@ fn firmware_faults_name_kind_symbol_and_exit_4() {
         ("unmapped_write", "unmapped-access", "bad_write", "write to unmapped address 0x70000000"),
         ("udf", "undefined-instruction", "bad_insn", "udf"),
         ("stack_overflow", "stack-overflow", "recurse", "outside RAM"),
-        ("unsupported_semihost", "unsupported-semihosting", "main", "SYS_OPEN"),
     ];
     for (name, kind, symbol, text) in cases {
         let run = run_json(&fixture(&format!("micro/{name}_m4.elf")), "m4", &[]);

@@ -308,6 +308,7 @@ pub(crate) mod tests {
             configuration: vec![],
             firmware_output: String::new(),
             firmware_output_truncated: false,
+            semihosting_notes: Vec::new(),
             profile: None,
             operators: vec![],
             functions: vec![],

@@ -162,6 +162,15 @@ pub fn text(r: &Report) -> String {
         let taken: Vec<String> = e.taken.iter().map(|x| format!("{} {}", x.name, x.taken)).collect();
         let _ = writeln!(s, "\n  exceptions    {} (tail-chained {}, lazy FP saves {})", taken.join(", "), e.tail_chains, e.lazy_fp_saves);
     }
+    if !r.semihosting_notes.is_empty() {
+        let _ = writeln!(s, "\n  semihosting requests refused ({}):", r.semihosting_notes.len());
+        for n in r.semihosting_notes.iter().take(SEMIHOSTING_NOTES_SHOWN) {
+            words(&mut s, "    ", "      ", n);
+        }
+        if r.semihosting_notes.len() > SEMIHOSTING_NOTES_SHOWN {
+            let _ = writeln!(s, "    … {} more in --format json", r.semihosting_notes.len() - SEMIHOSTING_NOTES_SHOWN);
+        }
+    }
     if !r.unmodelled_registers.is_empty() {
         let regs: Vec<String> = r.unmodelled_registers.iter().map(|a| format!("{} (r{} w{})", a.address, a.reads, a.writes)).collect();
         let _ = writeln!(s);
@@ -177,6 +186,8 @@ pub fn text(r: &Report) -> String {
 
 /// Width of the text report: tables are cut or wrapped to stay within it.
 const WIDTH: usize = 120;
+/// Semihosting notes the text report lists (JSON has them all).
+const SEMIHOSTING_NOTES_SHOWN: usize = 10;
 
 /// `s` cut to `n` characters, the last one an ellipsis when something was cut.
 fn fit(s: &str, n: usize) -> String {
@@ -207,6 +218,26 @@ fn pct(part: u64, whole: u64) -> String {
     } else {
         format!("{:.1}%", part as f64 * 100.0 / whole as f64)
     }
+}
+
+/// `text` wrapped at word boundaries within `WIDTH`: the first line after `indent`, the
+/// others after `more`.
+fn words(s: &mut String, indent: &str, more: &str, text: &str) {
+    let mut line = indent.to_string();
+    let mut empty = true;
+    for w in text.split(' ') {
+        if !empty && line.chars().count() + 1 + w.chars().count() > WIDTH {
+            let _ = writeln!(s, "{line}");
+            line = more.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(w);
+        empty = false;
+    }
+    let _ = writeln!(s, "{line}");
 }
 
 /// Items joined by ", " in lines of at most `WIDTH` characters, each starting with `indent`.

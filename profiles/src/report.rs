@@ -42,6 +42,12 @@ pub struct Report {
     /// Everything the firmware printed (semihosting and ITM port 0), up to 1 MiB.
     pub firmware_output: String,
     pub firmware_output_truncated: bool,
+    /// Semihosting requests simbench refused or could not read (host files off, a path
+    /// leaving the host folder, writes not allowed, SYS_SYSTEM, bad handles or pointers,
+    /// unknown operations): each was answered -1 with an errno, as a debugger does, and
+    /// the run went on. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub semihosting_notes: Vec<String>,
     /// How operators were found (`--profile`), and the inference totals; null with
     /// `--profile off`.
     #[serde(default)]

@@ -75,6 +75,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         }),
         firmware_output: String::from_utf8_lossy(&r.output).into_owned(),
         firmware_output_truncated: r.output_truncated,
+        semihosting_notes: r.semihosting_notes.clone(),
         profile: attribution.as_ref().map(|a| a.summary.clone()),
         operators: attribution.as_ref().map(|a| a.rows.clone()).unwrap_or_default(),
         functions: r.profiler.as_ref().map(|p| p.functions()).unwrap_or_default(),

@@ -31,6 +31,7 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         timeout: None,
         count_accesses: false,
         echo,
+        semihosting: Default::default(),
         entry_shortcut: true,
         interrupt: None,
     }
@@ -40,8 +41,15 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
 pub fn run_to_report(path: &Path, opts: &RunOptions) -> Result<Finished, SimError> {
     let bytes = crate::image::read_firmware(path)?;
     let image = Image::parse(&bytes)?;
-    let result = machine::run(image.clone(), opts)?;
     let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    // SYS_GET_CMDLINE without --args: the firmware's file name, as QEMU gives.
+    let result = if opts.semihosting.args.is_none() && !file_name.is_empty() {
+        let mut named = opts.clone();
+        named.semihosting.args = Some(file_name.clone());
+        machine::run(image.clone(), &named)?
+    } else {
+        machine::run(image.clone(), opts)?
+    };
     let report = crate::report::build(&file_name, &bytes, &image, opts, &result);
     Ok(Finished { report, stop: result.stop })
 }

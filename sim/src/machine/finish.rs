@@ -34,6 +34,7 @@ pub(super) fn finish(
         markers_dropped: st.markers_dropped,
         output: std::mem::take(&mut st.output),
         output_truncated: st.output_truncated,
+        semihosting_notes: st.semihost.as_mut().map(|h| h.take_notes()).unwrap_or_default(),
         unmodelled_registers: st
             .ppb
             .unmodelled

@@ -94,6 +94,9 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     pub count_accesses: bool,
     pub echo: Echo,
+    /// How semihosting reaches the host: folder, writes, stdin, command line (default:
+    /// console only, empty stdin).
+    pub semihosting: semihosting::SemihostingOptions,
     /// Enter blocks through the common-case shortcut (`State::enter_steady`) where it
     /// applies. Always true except in the test that checks the shortcut against the
     /// full path.
@@ -157,6 +160,8 @@ pub struct RunResult {
     pub markers_dropped: u64,
     pub output: Vec<u8>,
     pub output_truncated: bool,
+    /// Semihosting requests refused or malformed (answered -1 with errno), for the report.
+    pub semihosting_notes: Vec<String>,
     pub unmodelled_registers: Vec<(u32, u64, u64)>,
     /// Exceptions taken.
     pub exceptions: ExceptionCounts,

@@ -1,5 +1,5 @@
 //! A `BKPT 0xAB` reached: serve the semihosting call (`crate::semihosting`) with the
-//! guest's registers and memory, and resume, stop or fault.
+//! guest's registers and memory, and resume or stop; refusals become notes for the report.
 
 use super::*;
 
@@ -23,7 +23,9 @@ pub(super) fn serve_semihosting(uc: &mut Unicorn<State>, pc: u32, at: Option<usi
         let st = uc.get_data();
         semihosting::Context { cycles: st.now_at(pc), clock_hz: st.board.clock_hz(), heap_info: st.heap_info }
     };
-    let action = semihosting::handle(op, r1, &mut UcMemory(uc), &ctx);
+    // The host travels outside the state while the call borrows guest memory.
+    let mut host = uc.get_data_mut().semihost.take().expect("the semihosting host is in the state");
+    let action = semihosting::handle(op, r1, &mut UcMemory(uc), &ctx, &mut host);
     let resume = |uc: &mut Unicorn<State>, r0: u32| {
         let _ = uc.reg_write(RegisterARM::R0, r0 as u64);
         let _ = uc.reg_write(RegisterARM::PC, (pc as u64 + 2) | 1);
@@ -38,20 +40,18 @@ pub(super) fn serve_semihosting(uc: &mut Unicorn<State>, pc: u32, at: Option<usi
             uc.get_data_mut().set_stop(Stop::Exit(status), at.map(|i| (i, true)));
             let _ = uc.emu_stop();
         }
-        semihosting::Action::Unsupported { op, name } => {
-            let st = uc.get_data_mut();
-            let message = format!(
-                "firmware fault: semihosting call {op:#x} ({name}) at {} is not supported. simbench serves SYS_WRITEC, SYS_WRITE0, SYS_WRITE (fds 1, 2), SYS_CLOCK, SYS_TIME, SYS_ELAPSED, SYS_TICKFREQ, SYS_HEAPINFO, SYS_ERRNO, SYS_EXIT and SYS_EXIT_EXTENDED",
-                st.describe(pc)
-            );
-            st.set_stop(Stop::Fault { kind: "unsupported-semihosting".into(), message, pc }, at.map(|i| (i, false)));
-            let _ = uc.emu_stop();
-        }
-        semihosting::Action::BadArgs(why) => {
-            let st = uc.get_data_mut();
-            let message = format!("firmware fault: {why} (semihosting call at {})", st.describe(pc));
-            st.set_stop(Stop::Fault { kind: "bad-semihosting-argument".into(), message, pc }, at.map(|i| (i, false)));
-            let _ = uc.emu_stop();
+        // Refused or malformed: the firmware gets -1 and errno, as from a debugger; the
+        // report notes why.
+        semihosting::Action::Refused { r0, errno, why } => {
+            let st = uc.get_data();
+            host.note(format!(
+                "{} at {}: {why}; the firmware got -1 and errno {errno} ({})",
+                semihosting::op_label(op),
+                st.describe(pc),
+                semihosting::errno::name(errno)
+            ));
+            resume(uc, r0);
         }
     }
+    uc.get_data_mut().semihost = Some(host);
 }

@@ -153,6 +153,9 @@ pub(super) struct State {
     pub(super) markers_dropped: u64,
     pub(super) regions: Vec<RegionCounters>,
     pub(super) heap_info: [u32; 4],
+    /// The semihosting host: handles, stdin, folder, errno, notes (None only while a
+    /// call is being served).
+    pub(super) semihost: Option<semihosting::Host>,
     pub(super) blocks_decoded: u64,
     /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
     pub(super) bad_access: Option<(MemType, u64, usize)>,
@@ -239,6 +242,7 @@ impl State {
             markers_dropped: 0,
             regions: vec![RegionCounters::default(); board.regions.len()],
             heap_info,
+            semihost: Some(semihosting::Host::new(&opts.semihosting)?),
             blocks_decoded: 0,
             bad_access: None,
             bad_access_pc: 0,

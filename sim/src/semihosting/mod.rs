@@ -1,9 +1,31 @@
 //! Arm semihosting (`BKPT 0xAB`; r0 = operation, r1 = argument), the way a debugger
 //! serves it, so the same ELF runs under simbench and on a board.
 //!
-//! Operation numbers and argument blocks: Arm "Semihosting for AArch32 and AArch64"
-//! specification (SYS_WRITEC 0x03 … SYS_TICKFREQ 0x31). Time-related calls answer in
-//! *modelled* time, never host time, so reports stay deterministic.
+//! Operation numbers, argument blocks and results: Arm "Semihosting for AArch32 and
+//! AArch64" (SYS_OPEN 0x01 … SYS_TICKFREQ 0x31), the whole set newlib's rdimon and
+//! picolibc use, and the `:semihosting-features` file (EXIT_EXTENDED, STDOUT_STDERR).
+//! Time-related calls answer in *modelled* time, never host time, so reports stay
+//! deterministic: SYS_CLOCK and SYS_ELAPSED count from reset, SYS_TIME is [`EPOCH`] plus
+//! modelled seconds.
+//!
+//! A request that fails returns -1 (REMOVE, RENAME, SYSTEM: non-zero) and sets the errno
+//! SYS_ERRNO returns ([`errno`]); it never stops the run. Requests refused by policy or
+//! malformed (host files off, a path leaving the folder, writes not allowed, SYS_SYSTEM,
+//! bad handles, unreadable pointers, unknown operations) are also noted for the report
+//! ([`Action::Refused`]). Unknown operation numbers get -1 and ENOSYS, as OpenOCD and pyOCD
+//! answer them.
+//!
+//! Pure logic on the [`GuestMemory`] trait and a [`Host`]; the machine glue is
+//! `machine/semihosting_call.rs`.
+
+pub mod errno;
+mod folder;
+mod host;
+
+pub use folder::{Folder, Refusal, Resolved};
+pub use host::{Host, SemihostingOptions, Sink, FEATURES, FIRST_OPENED, MAX_HANDLES, MAX_WRITTEN};
+
+use errno::*;
 
 /// Guest memory as semihosting needs it.
 pub trait GuestMemory {
@@ -15,12 +37,25 @@ pub trait GuestMemory {
     }
 }
 
+pub const SYS_OPEN: u32 = 0x01;
+pub const SYS_CLOSE: u32 = 0x02;
 pub const SYS_WRITEC: u32 = 0x03;
 pub const SYS_WRITE0: u32 = 0x04;
 pub const SYS_WRITE: u32 = 0x05;
+pub const SYS_READ: u32 = 0x06;
+pub const SYS_READC: u32 = 0x07;
+pub const SYS_ISERROR: u32 = 0x08;
+pub const SYS_ISTTY: u32 = 0x09;
+pub const SYS_SEEK: u32 = 0x0A;
+pub const SYS_FLEN: u32 = 0x0C;
+pub const SYS_TMPNAM: u32 = 0x0D;
+pub const SYS_REMOVE: u32 = 0x0E;
+pub const SYS_RENAME: u32 = 0x0F;
 pub const SYS_CLOCK: u32 = 0x10;
 pub const SYS_TIME: u32 = 0x11;
+pub const SYS_SYSTEM: u32 = 0x12;
 pub const SYS_ERRNO: u32 = 0x13;
+pub const SYS_GET_CMDLINE: u32 = 0x15;
 pub const SYS_HEAPINFO: u32 = 0x16;
 pub const SYS_EXIT: u32 = 0x18;
 pub const SYS_EXIT_EXTENDED: u32 = 0x20;
@@ -28,9 +63,17 @@ pub const SYS_ELAPSED: u32 = 0x30;
 pub const SYS_TICKFREQ: u32 = 0x31;
 /// ADP_Stopped_ApplicationExit: the "normal exit" reason code.
 pub const ADP_APPLICATION_EXIT: u32 = 0x20026;
+/// What SYS_TIME counts from: 2024-01-01 00:00:00 UTC (Unix time), plus the modelled
+/// seconds since reset. A fixed, plausible date: firmware that checks the clock was set
+/// sees a sane value, and the report does not depend on when it ran.
+pub const EPOCH: u32 = 1_704_067_200;
 
-/// Longest string SYS_WRITE0 follows, and largest SYS_WRITE, before calling it an error.
-const MAX_STRING: usize = 1 << 20;
+/// Most bytes one SYS_WRITE or SYS_READ transfers (a larger request is served in part,
+/// which the result reports, as the specification allows), and the longest SYS_WRITE0
+/// string.
+pub const MAX_TRANSFER: usize = 1 << 20;
+/// Longest file name or command string read from the guest.
+pub const MAX_NAME: usize = 4096;
 
 /// The state semihosting answers from.
 pub struct Context {
@@ -40,7 +83,7 @@ pub struct Context {
     pub heap_info: [u32; 4],
 }
 
-/// What the firmware asked for.
+/// What the firmware gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Resume with r0 set.
@@ -49,41 +92,54 @@ pub enum Action {
     Output { fd: u8, bytes: Vec<u8>, r0: u32 },
     /// The firmware exited with this status.
     Exit(i64),
-    /// A call simbench does not implement.
-    Unsupported { op: u32, name: &'static str },
-    /// A call whose arguments point at unreadable memory.
-    BadArgs(String),
+    /// A request refused or malformed: resume with r0 (-1) after noting `why` for the
+    /// report. The errno is already set.
+    Refused { r0: u32, errno: i32, why: String },
 }
 
 /// Name of a semihosting operation, for messages.
 pub fn op_name(op: u32) -> &'static str {
     match op {
-        0x01 => "SYS_OPEN",
-        0x02 => "SYS_CLOSE",
-        0x03 => "SYS_WRITEC",
-        0x04 => "SYS_WRITE0",
-        0x05 => "SYS_WRITE",
-        0x06 => "SYS_READ",
-        0x07 => "SYS_READC",
-        0x08 => "SYS_ISERROR",
-        0x09 => "SYS_ISTTY",
-        0x0A => "SYS_SEEK",
-        0x0C => "SYS_FLEN",
-        0x0D => "SYS_TMPNAM",
-        0x0E => "SYS_REMOVE",
-        0x0F => "SYS_RENAME",
-        0x10 => "SYS_CLOCK",
-        0x11 => "SYS_TIME",
-        0x12 => "SYS_SYSTEM",
-        0x13 => "SYS_ERRNO",
-        0x15 => "SYS_GET_CMDLINE",
-        0x16 => "SYS_HEAPINFO",
-        0x18 => "SYS_EXIT",
-        0x20 => "SYS_EXIT_EXTENDED",
-        0x30 => "SYS_ELAPSED",
-        0x31 => "SYS_TICKFREQ",
+        SYS_OPEN => "SYS_OPEN",
+        SYS_CLOSE => "SYS_CLOSE",
+        SYS_WRITEC => "SYS_WRITEC",
+        SYS_WRITE0 => "SYS_WRITE0",
+        SYS_WRITE => "SYS_WRITE",
+        SYS_READ => "SYS_READ",
+        SYS_READC => "SYS_READC",
+        SYS_ISERROR => "SYS_ISERROR",
+        SYS_ISTTY => "SYS_ISTTY",
+        SYS_SEEK => "SYS_SEEK",
+        SYS_FLEN => "SYS_FLEN",
+        SYS_TMPNAM => "SYS_TMPNAM",
+        SYS_REMOVE => "SYS_REMOVE",
+        SYS_RENAME => "SYS_RENAME",
+        SYS_CLOCK => "SYS_CLOCK",
+        SYS_TIME => "SYS_TIME",
+        SYS_SYSTEM => "SYS_SYSTEM",
+        SYS_ERRNO => "SYS_ERRNO",
+        SYS_GET_CMDLINE => "SYS_GET_CMDLINE",
+        SYS_HEAPINFO => "SYS_HEAPINFO",
+        SYS_EXIT => "SYS_EXIT",
+        SYS_EXIT_EXTENDED => "SYS_EXIT_EXTENDED",
+        SYS_ELAPSED => "SYS_ELAPSED",
+        SYS_TICKFREQ => "SYS_TICKFREQ",
         _ => "unknown operation",
     }
+}
+
+/// The operation for a note: its name, or its number when it has none.
+pub fn op_label(op: u32) -> String {
+    match op_name(op) {
+        "unknown operation" => format!("operation {op:#x}"),
+        name => name.to_string(),
+    }
+}
+
+/// fopen's spelling of an open mode.
+fn mode_name(mode: u32) -> &'static str {
+    const NAMES: [&str; 12] = ["r", "rb", "r+", "r+b", "w", "wb", "w+", "w+b", "a", "ab", "a+", "a+b"];
+    NAMES.get(mode as usize).copied().unwrap_or("?")
 }
 
 /// Status implied by an exit reason code: 0 for a normal application exit, 1 otherwise.
@@ -95,133 +151,204 @@ fn status_of_reason(reason: u32) -> i64 {
     }
 }
 
+/// -1 as the firmware reads r0.
+const FAILED: u32 = u32::MAX;
+
 /// Serve one semihosting call.
-pub fn handle(op: u32, r1: u32, mem: &mut dyn GuestMemory, ctx: &Context) -> Action {
-    let unreadable = |what: &str, addr: u32| Action::BadArgs(format!("{} argument {what} at {addr:#010x} is not readable memory", op_name(op)));
+pub fn handle(op: u32, r1: u32, mem: &mut dyn GuestMemory, ctx: &Context, host: &mut Host) -> Action {
+    match serve(op, r1, mem, ctx, host) {
+        Ok(action) => action,
+        Err(r) => {
+            host.errno = r.errno;
+            if r.noted {
+                Action::Refused { r0: FAILED, errno: r.errno, why: r.why }
+            } else {
+                Action::Resume { r0: FAILED }
+            }
+        }
+    }
+}
+
+/// Word `i` of the parameter block at `r1`.
+fn arg(mem: &dyn GuestMemory, r1: u32, i: u32) -> Result<u32, Refusal> {
+    let at = r1.wrapping_add(4 * i);
+    mem.read_u32(at).ok_or_else(|| Refusal::noted(EFAULT, format!("its parameter block at {r1:#010x} is not readable memory")))
+}
+
+fn guest_bytes(mem: &dyn GuestMemory, ptr: u32, len: usize, what: &str) -> Result<Vec<u8>, Refusal> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    mem.read(ptr, len).ok_or_else(|| Refusal::noted(EFAULT, format!("the {what} at {ptr:#010x} ({len} bytes) is not readable memory")))
+}
+
+fn put(mem: &mut dyn GuestMemory, ptr: u32, bytes: &[u8], what: &str) -> Result<(), Refusal> {
+    if bytes.is_empty() || mem.write(ptr, bytes) {
+        Ok(())
+    } else {
+        Err(Refusal::noted(EFAULT, format!("the {what} at {ptr:#010x} ({} bytes) is not writable memory", bytes.len())))
+    }
+}
+
+/// A name (file, command) of `len` bytes at `ptr`.
+fn guest_name(mem: &dyn GuestMemory, ptr: u32, len: u32, what: &str) -> Result<String, Refusal> {
+    if len as usize > MAX_NAME {
+        return Err(Refusal::noted(ENAMETOOLONG, format!("the {what} is {len} bytes long (simbench reads up to {MAX_NAME})")));
+    }
+    let bytes = guest_bytes(mem, ptr, len as usize, what)?;
+    String::from_utf8(bytes).map_err(|_| Refusal::noted(EINVAL, format!("the {what} at {ptr:#010x} is not UTF-8")))
+}
+
+/// A handle as a note shows it.
+fn handle_name(h: u32) -> String {
+    format!("handle {}", h as i32)
+}
+
+/// A name as a note shows it: quoted, escaped, cut at 80 characters.
+fn shown(name: &str) -> String {
+    let cut: String = name.chars().take(80).collect();
+    let more = if cut.len() < name.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+fn serve(op: u32, r1: u32, mem: &mut dyn GuestMemory, ctx: &Context, host: &mut Host) -> Result<Action, Refusal> {
+    let resume = |r0: u32| Ok(Action::Resume { r0 });
     match op {
-        SYS_WRITEC => match mem.read(r1, 1) {
-            Some(b) => Action::Output { fd: 1, bytes: b, r0: 0 },
-            None => unreadable("character", r1),
-        },
+        SYS_OPEN => {
+            let (ptr, mode, len) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?, arg(mem, r1, 2)?);
+            let name = guest_name(mem, ptr, len, "file name")?;
+            let h = host.open(&name, mode).map_err(|r| r.about(&format!("{} (mode {})", shown(&name), mode_name(mode))))?;
+            resume(h)
+        }
+        SYS_CLOSE => {
+            let h = arg(mem, r1, 0)?;
+            host.close(h).map_err(|r| r.about(&handle_name(h)))?;
+            resume(0)
+        }
+        SYS_WRITEC => Ok(Action::Output { fd: 1, bytes: guest_bytes(mem, r1, 1, "character")?, r0: 0 }),
         SYS_WRITE0 => {
             let mut out = Vec::new();
             let mut addr = r1;
             loop {
-                let Some(chunk) = mem.read(addr, 1) else {
-                    return unreadable("string", addr);
+                // Up to the end of the current 256-byte chunk, so a string that ends just
+                // before unmapped memory is still read whole.
+                let n = 256 - (addr as usize & 255);
+                let chunk = match mem.read(addr, n) {
+                    Some(c) => c,
+                    None => guest_bytes(mem, addr, 1, "string")?,
                 };
-                if chunk[0] == 0 {
+                if let Some(end) = chunk.iter().position(|&b| b == 0) {
+                    out.extend_from_slice(&chunk[..end]);
                     break;
                 }
-                out.push(chunk[0]);
-                if out.len() > MAX_STRING {
-                    return Action::BadArgs(format!("SYS_WRITE0 string at {r1:#010x} has no NUL within 1 MiB"));
+                out.extend_from_slice(&chunk);
+                if out.len() > MAX_TRANSFER {
+                    return Err(Refusal::noted(EINVAL, format!("the string at {r1:#010x} has no NUL within 1 MiB")));
                 }
-                addr = addr.wrapping_add(1);
+                addr = addr.wrapping_add(chunk.len() as u32);
             }
-            Action::Output { fd: 1, bytes: out, r0: 0 }
+            Ok(Action::Output { fd: 1, bytes: out, r0: 0 })
         }
         SYS_WRITE => {
-            let (Some(fd), Some(ptr), Some(len)) = (mem.read_u32(r1), mem.read_u32(r1.wrapping_add(4)), mem.read_u32(r1.wrapping_add(8))) else {
-                return unreadable("block", r1);
-            };
-            if len as usize > MAX_STRING {
-                return Action::BadArgs(format!("SYS_WRITE of {len} bytes is larger than 1 MiB"));
-            }
-            match (fd, mem.read(ptr, len as usize)) {
-                // r0 = number of bytes NOT written.
-                (1 | 2, Some(bytes)) => Action::Output { fd: fd as u8, bytes, r0: 0 },
-                (1 | 2, None) => unreadable("buffer", ptr),
-                // Handles other than the standard streams were never opened: all unwritten.
-                _ => Action::Resume { r0: len },
+            let (h, ptr, len) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?, arg(mem, r1, 2)?);
+            let n = (len as usize).min(MAX_TRANSFER);
+            let sink = host.sink(h).map_err(|r| r.about(&handle_name(h)))?;
+            let bytes = guest_bytes(mem, ptr, n, "buffer")?;
+            // r0 = bytes NOT written.
+            match sink {
+                Sink::Console(fd) => Ok(Action::Output { fd, bytes, r0: len - n as u32 }),
+                Sink::File => resume(len - host.write_file(h, &bytes).map_err(|r| r.about(&handle_name(h)))? as u32),
             }
         }
-        // Centiseconds since start, in modelled time.
-        SYS_CLOCK => Action::Resume { r0: (ctx.cycles as f64 / ctx.clock_hz * 100.0) as u32 },
-        // Seconds "since the epoch": modelled seconds since reset (deterministic).
-        SYS_TIME => Action::Resume { r0: (ctx.cycles as f64 / ctx.clock_hz) as u32 },
-        SYS_ERRNO => Action::Resume { r0: 0 },
-        SYS_TICKFREQ => Action::Resume { r0: ctx.clock_hz.round() as u32 },
-        SYS_ELAPSED => {
-            let bytes = ctx.cycles.to_le_bytes();
-            if mem.write(r1, &bytes) {
-                Action::Resume { r0: 0 }
-            } else {
-                unreadable("block", r1)
+        SYS_READ => {
+            let (h, ptr, len) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?, arg(mem, r1, 2)?);
+            let data = host.read(h, (len as usize).min(MAX_TRANSFER)).map_err(|r| r.about(&handle_name(h)))?;
+            put(mem, ptr, &data, "buffer")?;
+            // r0 = bytes NOT read: len means end of file.
+            resume(len - data.len() as u32)
+        }
+        SYS_READC => resume(host.readc().map_or(FAILED, u32::from)),
+        SYS_ISERROR => resume(((arg(mem, r1, 0)? as i32) < 0) as u32),
+        SYS_ISTTY => {
+            let h = arg(mem, r1, 0)?;
+            resume(host.istty(h).map_err(|r| r.about(&handle_name(h)))? as u32)
+        }
+        SYS_SEEK => {
+            let (h, pos) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?);
+            host.seek(h, pos).map_err(|r| r.about(&handle_name(h)))?;
+            resume(0)
+        }
+        SYS_FLEN => {
+            let h = arg(mem, r1, 0)?;
+            resume(host.flen(h).map_err(|r| r.about(&handle_name(h)))?)
+        }
+        SYS_TMPNAM => {
+            let (ptr, id, len) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?, arg(mem, r1, 2)?);
+            let mut name = host.tmpnam(id)?.into_bytes();
+            name.push(0);
+            if name.len() > len as usize {
+                return Err(Refusal::noted(EINVAL, format!("its buffer of {len} bytes cannot hold the {}-byte name", name.len())));
             }
+            put(mem, ptr, &name, "buffer")?;
+            resume(0)
+        }
+        SYS_REMOVE => {
+            let (ptr, len) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?);
+            let name = guest_name(mem, ptr, len, "file name")?;
+            host.remove(&name).map_err(|r| r.about(&shown(&name)))?;
+            resume(0)
+        }
+        SYS_RENAME => {
+            let (p1, l1, p2, l2) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?, arg(mem, r1, 2)?, arg(mem, r1, 3)?);
+            let from = guest_name(mem, p1, l1, "old name")?;
+            let to = guest_name(mem, p2, l2, "new name")?;
+            host.rename(&from, &to).map_err(|r| r.about(&format!("{} to {}", shown(&from), shown(&to))))?;
+            resume(0)
+        }
+        // Centiseconds since reset, in modelled time.
+        SYS_CLOCK => resume((ctx.cycles as f64 / ctx.clock_hz * 100.0) as u32),
+        // Seconds since the Unix epoch: a fixed date plus modelled seconds (deterministic).
+        SYS_TIME => resume(EPOCH.wrapping_add((ctx.cycles as f64 / ctx.clock_hz) as u32)),
+        SYS_SYSTEM => {
+            let command = match (arg(mem, r1, 0), arg(mem, r1, 1)) {
+                (Ok(ptr), Ok(len)) => guest_name(mem, ptr, len.min(MAX_NAME as u32), "command").map(|c| format!("{} ", shown(&c))).unwrap_or_default(),
+                _ => String::new(),
+            };
+            Err(Refusal::noted(EPERM, format!("{command}refused: simbench never runs host commands for the firmware")))
+        }
+        SYS_ERRNO => resume(host.errno as u32),
+        SYS_GET_CMDLINE => {
+            let (ptr, size) = (arg(mem, r1, 0)?, arg(mem, r1, 1)?);
+            let mut line = host.cmdline().as_bytes().to_vec();
+            let len = line.len() as u32;
+            line.push(0);
+            if line.len() > size as usize {
+                return Err(Refusal::noted(EINVAL, format!("the command line ({len} bytes and a NUL) does not fit the firmware's {size}-byte buffer")));
+            }
+            put(mem, ptr, &line, "buffer")?;
+            put(mem, r1.wrapping_add(4), &len.to_le_bytes(), "parameter block")?;
+            resume(0)
+        }
+        SYS_TICKFREQ => resume(ctx.clock_hz.round() as u32),
+        SYS_ELAPSED => {
+            put(mem, r1, &ctx.cycles.to_le_bytes(), "block")?;
+            resume(0)
         }
         SYS_HEAPINFO => {
-            let Some(block) = mem.read_u32(r1) else {
-                return unreadable("pointer", r1);
-            };
+            let block = arg(mem, r1, 0)?;
             let bytes: Vec<u8> = ctx.heap_info.iter().flat_map(|w| w.to_le_bytes()).collect();
-            if mem.write(block, &bytes) {
-                Action::Resume { r0: 0 }
-            } else {
-                unreadable("block", block)
-            }
+            put(mem, block, &bytes, "block")?;
+            resume(0)
         }
         // On 32-bit targets r1 holds the reason code itself.
-        SYS_EXIT => Action::Exit(status_of_reason(r1)),
-        SYS_EXIT_EXTENDED => match (mem.read_u32(r1), mem.read_u32(r1.wrapping_add(4))) {
-            (Some(ADP_APPLICATION_EXIT), Some(code)) => Action::Exit(code as i32 as i64),
-            (Some(reason), Some(_)) => Action::Exit(status_of_reason(reason)),
-            _ => unreadable("block", r1),
+        SYS_EXIT => Ok(Action::Exit(status_of_reason(r1))),
+        SYS_EXIT_EXTENDED => match (arg(mem, r1, 0)?, arg(mem, r1, 1)?) {
+            (ADP_APPLICATION_EXIT, code) => Ok(Action::Exit(code as i32 as i64)),
+            (reason, _) => Ok(Action::Exit(status_of_reason(reason))),
         },
-        _ => Action::Unsupported { op, name: op_name(op) },
+        _ => Err(Refusal::noted(ENOSYS, "not a semihosting operation (OpenOCD and pyOCD answer it the same way; QEMU would stop the run)")),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Ram(Vec<u8>);
-    impl GuestMemory for Ram {
-        fn read(&self, addr: u32, len: usize) -> Option<Vec<u8>> {
-            self.0.get(addr as usize..addr as usize + len).map(|s| s.to_vec())
-        }
-        fn write(&mut self, addr: u32, bytes: &[u8]) -> bool {
-            match self.0.get_mut(addr as usize..addr as usize + bytes.len()) {
-                Some(s) => {
-                    s.copy_from_slice(bytes);
-                    true
-                }
-                None => false,
-            }
-        }
-    }
-
-    fn ctx() -> Context {
-        Context { cycles: 250_000_000, clock_hz: 100e6, heap_info: [1, 2, 3, 4] }
-    }
-
-    #[test]
-    fn write_calls_and_time() {
-        let mut m = Ram(vec![0; 256]);
-        m.0[16..22].copy_from_slice(b"hello\0");
-        assert_eq!(handle(SYS_WRITE0, 16, &mut m, &ctx()), Action::Output { fd: 1, bytes: b"hello".to_vec(), r0: 0 });
-        m.0[0..12].copy_from_slice(&[2, 0, 0, 0, 16, 0, 0, 0, 3, 0, 0, 0]);
-        assert_eq!(handle(SYS_WRITE, 0, &mut m, &ctx()), Action::Output { fd: 2, bytes: b"hel".to_vec(), r0: 0 });
-        // 2.5 s of modelled time at 100 MHz.
-        assert_eq!(handle(SYS_CLOCK, 0, &mut m, &ctx()), Action::Resume { r0: 250 });
-        assert_eq!(handle(SYS_TIME, 0, &mut m, &ctx()), Action::Resume { r0: 2 });
-        assert_eq!(handle(SYS_TICKFREQ, 0, &mut m, &ctx()), Action::Resume { r0: 100_000_000 });
-        assert_eq!(handle(SYS_ELAPSED, 32, &mut m, &ctx()), Action::Resume { r0: 0 });
-        assert_eq!(u64::from_le_bytes(m.0[32..40].try_into().unwrap()), 250_000_000);
-    }
-
-    #[test]
-    fn exit_forms_and_unsupported_and_bad_pointers() {
-        let mut m = Ram(vec![0; 64]);
-        assert_eq!(handle(SYS_EXIT, ADP_APPLICATION_EXIT, &mut m, &ctx()), Action::Exit(0));
-        assert_eq!(handle(SYS_EXIT, 0x20023, &mut m, &ctx()), Action::Exit(1));
-        m.0[0..8].copy_from_slice(&[0x26, 0x00, 0x02, 0x00, 3, 0, 0, 0]);
-        assert_eq!(handle(SYS_EXIT_EXTENDED, 0, &mut m, &ctx()), Action::Exit(3));
-        assert_eq!(handle(0x01, 0, &mut m, &ctx()), Action::Unsupported { op: 1, name: "SYS_OPEN" });
-        assert!(matches!(handle(SYS_WRITE0, 0x1000, &mut m, &ctx()), Action::BadArgs(_)));
-        m.0[40..44].copy_from_slice(&48u32.to_le_bytes());
-        assert_eq!(handle(SYS_HEAPINFO, 40, &mut m, &ctx()), Action::Resume { r0: 0 });
-        assert_eq!(&m.0[48..52], &1u32.to_le_bytes());
-    }
-}
+pub(crate) mod tests;

@@ -65,6 +65,7 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
         configuration: vec![],
         firmware_output: String::new(),
         firmware_output_truncated: false,
+        semihosting_notes: Vec::new(),
         profile: Some(OperatorSummary {
             source: "tflm".into(),
             inference_cycles: inference,
