@@ -169,6 +169,13 @@ fn itm_is_enabled_as_a_debugger_set_up_for_swo_leaves_it() {
 fn reset_state_and_output_without_a_final_newline() {
     // LR is 0xFFFFFFFF out of reset (Armv7-M ARM B1.4.7); the last line the firmware
     // prints has no newline, and the report starts on a line of its own.
+    // CCR.DIV_0_TRP: a divide by zero is a UsageFault DIVBYZERO (CFSR bit 25) that the
+    // handler sees, in both timing modes; with the bit clear it gives 0.
+    for timing in ["detailed", "fast"] {
+        let r = run("silicon_details_m4", &["--core", "m4", "--timing", timing]);
+        assert!(r.stdout.contains("silicon_details: div0 trap=1 faulted=1 cfsr=0x02000000"), "{timing}: {}", r.stdout);
+        assert!(r.stdout.contains("silicon_details: div0 trap=0 faulted=0 result=0"), "{timing}: {}", r.stdout);
+    }
     let r = run("silicon_details_m4", &["--core", "m4"]);
     assert!(r.stdout.contains("silicon_details: reset_lr=0xffffffff"), "{}", r.stdout);
     assert!(r.stdout.contains("(this line has no newline)\nsimbench "), "{}", r.stdout);

@@ -40,6 +40,9 @@ fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
         if st.protections_dirty {
             apply_protections(uc);
         }
+        if uc.get_data().divide_trap_pending {
+            arm_divide_trap(uc);
+        }
         if exceptions::poll(uc, addr) {
             return;
         }
