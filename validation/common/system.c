@@ -125,3 +125,7 @@ void sb_run_init_array(void)
     for (init_fn *f = __preinit_array_start; f < __preinit_array_end; f++) (*f)();
     for (init_fn *f = __init_array_start; f < __init_array_end; f++) (*f)();
 }
+
+/* C++ objects with static storage register their destructors against __dso_handle, which
+ * crtbegin.o would define; -nostartfiles leaves it out. Nothing is ever unloaded. */
+void *__dso_handle __attribute__((weak)) = 0;

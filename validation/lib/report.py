@@ -221,6 +221,109 @@ def glow(args):
           "compare attribution and ranking, not absolute cycles).")
 
 
+def profiles(args):
+    """What simbench's operator profiles print: DIR/NAME.BOARD.PROFILE.json (+ .txt)."""
+    dwt = {}
+    if args.runs:
+        for r in load_runs(args.runs):
+            if r["timing"] == "detailed":
+                out = fw_out(r)
+                v = field(out, "invoke_cycles") or field(out, "inference_cycles")
+                if v:
+                    dwt[(r["name"], r["board"])] = int(v)
+    print("\n### What `simbench --profile P` prints on this firmware (detailed mode)\n")
+    print("| firmware | board | --profile | profile used | rows | inferences | operator cycles (M) | DWT-timed (M) | operator cycles / DWT | row names (in order, repeats collapsed) | notes |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---|---|")
+    for path in sorted(glob.glob(os.path.join(args.dir, "*.json"))):
+        parts = os.path.basename(path)[:-5].split(".")
+        name, board, prof = ".".join(parts[:-2]), parts[-2], parts[-1]
+        try:
+            rep = json.load(open(path))
+        except (OSError, ValueError) as e:
+            txt = path[:-5] + ".txt"
+            msg = open(txt).read().strip().splitlines()[-1] if os.path.exists(txt) else str(e)
+            print(f"| {name} | {board} | {prof} | FAILED: {msg} | | | | | | | |")
+            continue
+        p = rep.get("profile") or {}
+        ops = rep.get("operators") or []
+        names = []
+        for o in ops:
+            n = o.get("op") or o.get("kernel") or "?"
+            if not names or names[-1][0] != n:
+                names.append([n, 1])
+            else:
+                names[-1][1] += 1
+        shown = ", ".join(f"{n}" + (f" x{c}" if c > 1 else "") for n, c in names[:8])
+        if len(names) > 8:
+            shown += f", ... ({len({n for n, _ in names})} distinct names)"
+        opc = p.get("operator_cycles", 0) or 0
+        d = dwt.get((name, board))
+        cov = f"{100.0 * opc / d:.1f} %" if d else ""
+        notes = "; ".join(p.get("notes") or [])
+        if len(notes) > 300:
+            notes = notes[:300] + " ..."
+        print(f"| {name} | {board} | {prof} | {p.get('source', 'none')} | {len(ops)} | {p.get('inferences', '')} | "
+              f"{opc / 1e6:.2f} | {d / 1e6 if d else 0:.2f} | {cov} | {shown.replace('|', '/')} | {notes.replace('|', '/')} |")
+
+
+def combined(args):
+    """The accuracy table of the README: every run that has a silicon figure."""
+    o = args.dir
+    print("| benchmark | core / board | simbench mode | simbench | silicon | error | silicon source |")
+    print("|---|---|---|---:|---:|---:|---|")
+    cm = os.path.join(o, "coremark")
+    if os.path.isdir(cm):
+        rows = coremark_rows(cm, args.iterations)
+        rows.sort(key=lambda x: (CM_ORDER.index(x["run"]["name"]) if x["run"]["name"] in CM_ORDER else 99,
+                                 timing_order(x["run"]["timing"])))
+        for x in rows:
+            r = x["run"]
+            if not r["board"].startswith("generic"):
+                continue
+            if x["cmmhz"] is None:
+                print(f"| CoreMark/MHz | {r['board']} | {r['timing']} | FAILED | | | |")
+                continue
+            for v, what, src in CM_SILICON.get(x["core"], []):
+                crc = "" if x["crc_ok"] else " (CRC BAD)"
+                print(f"| CoreMark/MHz{crc} | {x['core'].upper()} ({r['board']}) | {r['timing']} | {x['cmmhz']:.3f} | {v:.3f} | "
+                      f"{fmt_pct(pct(x['cmmhz'], v))} | {what}; {src} |")
+        lpc = {(x["run"]["name"], x["run"]["timing"]): x for x in rows if x["run"]["board"] == "lpc55s69" and x["cmmhz"]}
+        for t in ("detailed", "fast"):
+            f, s_ = lpc.get(("cm-lpc55s69-flash", t)), lpc.get(("cm-lpc55s69-sramx", t))
+            if f and s_:
+                print(f"| CoreMark/MHz, flash / SRAMX | M33 (lpc55s69) | {t} | {f['cmmhz']:.3f} / {s_['cmmhz']:.3f} | "
+                      f"no published figure | | |")
+    for eng in ("2021", "current"):
+        runs = os.path.join(o, f"tflm-{eng}", "runs")
+        if not os.path.isdir(runs):
+            continue
+        for x in sorted(tflm_rows(runs), key=lambda x: (x["run"]["board"], x["run"]["name"], timing_order(x["run"]["timing"]))):
+            r, m = x["run"], x["meta"]
+            ref = KWS_SILICON.get((r["board"], m.get("opt"), m.get("mem")))
+            label = f"KWS TFLM {eng} {m.get('kern')} -{m.get('opt')}, model in {m.get('mem')}"
+            if x["invoke"] is None:
+                print(f"| {label} | {r['board']} | {r['timing']} | FAILED: {failure(r)} | | | |")
+                continue
+            top = "" if x["top"] == "5" else f" (top class {x['top']}!)"
+            if ref and eng == "2021" and m.get("kern") == "cmsis":
+                print(f"| {label}{top} | {r['board']} | {r['timing']} | {x['invoke'] / 1e6:.2f} M | {ref:.1f} M | "
+                      f"{fmt_pct(pct(x['invoke'] / 1e6, ref))} | {KWS_SRC} |")
+            else:
+                why = "silicon figure is for the seed's CMSIS-NN build" if ref else "no silicon figure for this configuration"
+                print(f"| {label}{top} | {r['board']} | {r['timing']} | {x['invoke'] / 1e6:.2f} M | {ref or '-'} | | {why} |")
+    runs = os.path.join(o, "glow", "runs")
+    if os.path.isdir(runs):
+        for x in sorted(glow_rows(runs), key=lambda x: (x["run"]["board"], x["run"]["name"], timing_order(x["run"]["timing"]))):
+            r = x["run"]
+            mem = "ram" if "-ram" in r["name"] else "flash"
+            ref = GLOW_SILICON.get((r["board"], mem))
+            if x["inf"] is None:
+                print(f"| KWS {r['name']} | {r['board']} | {r['timing']} | FAILED: {failure(r)} | | | |")
+                continue
+            print(f"| KWS stock Glow ({r['name']}) | {r['board']} | {r['timing']} | {x['inf'] / 1e6:.2f} M | {ref} M (eIQ Glow) | "
+                  f"not comparable | {KWS_SRC}: NXP eIQ Glow calls CMSIS-NN, stock Glow runs its own libjit kernels |")
+
+
 def op_cycles(o):
     for k in ("cycles", "total_cycles", "inclusive_cycles"):
         if isinstance(o.get(k), (int, float)):
@@ -230,11 +333,12 @@ def op_cycles(o):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["coremark", "tflm", "glow"])
+    ap.add_argument("what", choices=["coremark", "tflm", "glow", "profiles", "combined"])
     ap.add_argument("dir")
     ap.add_argument("--iterations", type=int, default=1000)
+    ap.add_argument("--runs", help="profiles: the runs directory, for the DWT-timed cycles")
     args = ap.parse_args()
-    {"coremark": coremark, "tflm": tflm, "glow": glow}[args.what](args)
+    {"coremark": coremark, "tflm": tflm, "glow": glow, "profiles": profiles, "combined": combined}[args.what](args)
 
 
 if __name__ == "__main__":
