@@ -67,7 +67,7 @@ else
     tensorflow/lite/micro/tflite_bridge/*.cc \
     tensorflow/compiler/mlir/lite/schema/schema_utils.cc tensorflow/compiler/mlir/lite/core/api/error_reporter.cc \
     tensorflow/lite/core/api/*.cc tensorflow/lite/core/c/common.cc \
-    tensorflow/lite/kernels/kernel_util.cc tensorflow/lite/kernels/internal/{quantization_util,tensor_ctypes,runtime_shape,common}.cc \
+    tensorflow/lite/kernels/kernel_util.cc tensorflow/lite/kernels/internal/{quantization_util,tensor_ctypes,runtime_shape,common,portable_tensor_utils,tensor_utils}.cc \
     tensorflow/lite/micro/kernels/kernel_util.cc 2>/dev/null | grep -v _test)
 fi
 KSHARED="conv_common depthwise_conv_common fully_connected_common pooling_common softmax_common reshape"
