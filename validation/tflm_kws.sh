@@ -74,12 +74,14 @@ KSHARED="conv_common depthwise_conv_common fully_connected_common pooling_common
 [ -f "$M/kernels/reshape_common.cc" ] && KSHARED="$KSHARED reshape_common"
 KOPS="conv depthwise_conv fully_connected pooling softmax"
 
-# build_lib CORE KERN OPT -> prints the object directory. KERN: cmsis | ref | cmsisnodsp
+# build_lib CORE KERN OPT -> prints the object directory.
 build_lib() {
   local core=$1 kern=$2 opt=$3
   local d=$B/lib/$core-$kern-$opt; mkdir -p "$d"
   local cf; cf="$(core_flags "$core")"
   [ "$kern" = cmsisnodsp ] && cf="${cf/-mcpu=cortex-m33/-mcpu=cortex-m33+nodsp}"
+  # KERN: cmsis (TFLM's cmsis_nn kernels + CMSIS-NN), cmsisnodsp (same, M33 without the DSP
+  # extension), cmsisnnO3 (same, CMSIS-NN at -O3 whatever OPT: a prebuilt CMSIS-NN), ref.
   local defs=$DEFS
   [ "$kern" = cmsisnodsp ] && defs="${defs/-DARM_MATH_DSP/}"
   local srcs="$LIB_SRCS"
@@ -94,19 +96,20 @@ build_lib() {
   if [ -f "$d/flags" ] && [ "$(cat "$d/flags")" != "$flags" ]; then rm -f "$d"/*.o; fi
   echo "$flags" > "$d/flags"
   {
-    for s in $srcs; do echo "$TFLM/$s $d/$(echo "$s" | tr / _).o"; done
+    for s in $srcs; do echo "$TFLM/$s $d/$(echo "$s" | tr / _).o $opt"; done
     if [ "$kern" != ref ]; then
+      local nnopt=$opt; [ "$kern" = cmsisnnO3 ] && nnopt=O3   # the library at $opt, CMSIS-NN prebuilt at -O3
       find "$NN/Source" -name '*.c' | sort | grep -v -e '_f16\.c$' -e '_f32\.c$' -e 'arm_nntables_flt\.c$' \
-        | while read -r s; do echo "$s $d/nn_$(basename "$s").o"; done
+        | while read -r s; do echo "$s $d/nn_$(basename "$s").o $nnopt"; done
     fi
   } > "$d/objects"
   say "build library $core-$kern-$opt ($(wc -l < "$d/objects") files)"
   FLAGS="$flags" CXXSTD="$CXXSTD" CROSS="$CROSS" xargs -P "$JOBS" -L 1 sh -c '
-    src=$0 obj=$1
+    src=$0 obj=$1 o=$2
     [ -f "$obj" ] && [ "$obj" -nt "$src" ] && exit 0
     case "$src" in
-      *.c)  exec nice -n 10 ${CROSS}gcc $FLAGS -std=gnu11 -c "$src" -o "$obj" ;;
-      *)    exec nice -n 10 ${CROSS}g++ $FLAGS $CXXSTD -fno-rtti -fno-exceptions -fno-threadsafe-statics -c "$src" -o "$obj" ;;
+      *.c)  exec nice -n 10 ${CROSS}gcc $FLAGS -$o -std=gnu11 -c "$src" -o "$obj" ;;
+      *)    exec nice -n 10 ${CROSS}g++ $FLAGS -$o $CXXSTD -fno-rtti -fno-exceptions -fno-threadsafe-statics -c "$src" -o "$obj" ;;
     esac' < "$d/objects" >&2 || { say "library $core-$kern-$opt failed to build"; return 1; }
   echo "$d"
 }
@@ -142,7 +145,9 @@ ALL_CONFIGS="
   cmsis-O3-ram         lpc55s69    m33  cmsis      O3  ram
   ref-O3-flash         lpc55s69    m33  ref        O3  flash
   cmsisnodsp-O3-flash  lpc55s69    m33  cmsisnodsp O3  flash
+  cmsisnnO3-O0-flash   lpc55s69    m33  cmsisnnO3  O0  flash
   cmsis-O0-flash       mimxrt1011  m7   cmsis      O0  flash
+  cmsisnnO3-O0-flash   mimxrt1011  m7   cmsisnnO3  O0  flash
   cmsis-O3-flash       mimxrt1011  m7   cmsis      O3  flash
   cmsis-O3-ram         mimxrt1011  m7   cmsis      O3  ram
   ref-O3-flash         mimxrt1011  m7   ref        O3  flash

@@ -164,14 +164,14 @@ def tflm_rows(d):
         out = fw_out(r)
         inv = field(out, "invoke_cycles")
         top = field(out, "top_class")
-        m = re.match(r"kws-(?P<engine>[a-z0-9]+)-(?P<kern>cmsis|ref|cmsisnodsp)-(?P<opt>O\d)-(?P<mem>flash|ram)", r["name"])
+        m = re.match(r"kws-(?P<engine>[a-z0-9]+)-(?P<kern>cmsisnnO3|cmsisnodsp|cmsis|ref)-(?P<opt>O\d)-(?P<mem>flash|ram)", r["name"])
         rows.append(dict(run=r, invoke=int(inv) if inv else None, top=top, meta=m.groupdict() if m else {}))
     return rows
 
 
 def tflm(args):
     rows = tflm_rows(args.dir)
-    kern_order = {"cmsis": 0, "cmsisnodsp": 1, "ref": 2}
+    kern_order = {"cmsis": 0, "cmsisnnO3": 1, "cmsisnodsp": 2, "ref": 3}
     rows.sort(key=lambda x: (x["run"]["board"], kern_order.get(x["meta"].get("kern"), 9), x["meta"].get("opt", ""),
                              x["meta"].get("mem", ""), timing_order(x["run"]["timing"])))
     print("### KWS (MLPerf Tiny kws_ref_model, int8) on TFLite Micro: DWT cycles around Invoke()\n")
@@ -272,62 +272,94 @@ def profiles(args):
               f"{opc / 1e6:.2f} | {d / 1e6 if d else 0:.2f} | {cov} | {shown.replace('|', '/')} | {notes.replace('|', '/')} |")
 
 
+def _by(rows, key):
+    out = {}
+    for x in rows:
+        out.setdefault(key(x), {})[x["run"]["timing"]] = x
+    return out
+
+
+def _err(v, ref):
+    return fmt_pct(pct(v, ref)) if v is not None else "FAILED"
+
+
 def combined(args):
-    """The accuracy table of the README: every run that has a silicon figure."""
+    """The accuracy table of the README: one row per configuration, detailed and fast side by side."""
     o = args.dir
-    print("| benchmark | core / board | simbench mode | simbench | silicon | error | silicon source |")
-    print("|---|---|---|---:|---:|---:|---|")
+    print("| benchmark | core / board | silicon | simbench detailed | error | simbench fast | error | silicon source |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    context = []
     cm = os.path.join(o, "coremark")
     if os.path.isdir(cm):
         rows = coremark_rows(cm, args.iterations)
-        rows.sort(key=lambda x: (CM_ORDER.index(x["run"]["name"]) if x["run"]["name"] in CM_ORDER else 99,
-                                 timing_order(x["run"]["timing"])))
-        for x in rows:
-            r = x["run"]
-            if not r["board"].startswith("generic"):
+        byname = _by(rows, lambda x: x["run"]["name"])
+        for name in ("cm-m4", "cm-m33", "cm-m7"):
+            t = byname.get(name)
+            if not t:
                 continue
-            if x["cmmhz"] is None:
-                print(f"| CoreMark/MHz | {r['board']} | {r['timing']} | FAILED | | | |")
+            any_ = next(iter(t.values()))
+            core = any_["core"]
+            d, f = t.get("detailed", {}).get("cmmhz"), t.get("fast", {}).get("cmmhz")
+            crc = "" if all(x["crc_ok"] for x in t.values()) else " (CRC BAD)"
+            refs = CM_SILICON.get(core, [])
+            if core == "m33" and len(refs) == 2:
+                lo, hi = refs[0][0], refs[1][0]
+                print(f"| CoreMark/MHz{crc} | {core.upper()} ({any_['run']['board']}) | {lo:.3f}–{hi:.3f} | "
+                      f"{d:.3f} | {_err(d, lo)} / {_err(d, hi)} | {f:.3f} | {_err(f, lo)} / {_err(f, hi)} | "
+                      f"{refs[0][1]}; GCC 13.2: {hi:.3f} ({refs[0][2]}) |")
                 continue
-            for v, what, src in CM_SILICON.get(x["core"], []):
-                crc = "" if x["crc_ok"] else " (CRC BAD)"
-                print(f"| CoreMark/MHz{crc} | {x['core'].upper()} ({r['board']}) | {r['timing']} | {x['cmmhz']:.3f} | {v:.3f} | "
-                      f"{fmt_pct(pct(x['cmmhz'], v))} | {what}; {src} |")
-        lpc = {(x["run"]["name"], x["run"]["timing"]): x for x in rows if x["run"]["board"] == "lpc55s69" and x["cmmhz"]}
-        for t in ("detailed", "fast"):
-            f, s_ = lpc.get(("cm-lpc55s69-flash", t)), lpc.get(("cm-lpc55s69-sramx", t))
-            if f and s_:
-                print(f"| CoreMark/MHz, flash / SRAMX | M33 (lpc55s69) | {t} | {f['cmmhz']:.3f} / {s_['cmmhz']:.3f} | "
-                      f"no published figure | | |")
+            for v, what, src in refs:
+                print(f"| CoreMark/MHz{crc} | {core.upper()} ({any_['run']['board']}) | {v:.3f} | {d:.3f} | {_err(d, v)} | "
+                      f"{f:.3f} | {_err(f, v)} | {what} ({src}) |")
+        fl, sx = byname.get("cm-lpc55s69-flash", {}), byname.get("cm-lpc55s69-sramx", {})
+        if fl and sx:
+            def cmv(t, k):
+                v = t.get(k, {}).get("cmmhz")
+                return f"{v:.3f}" if v else "FAILED"
+            context.append(("CoreMark/MHz from flash / from SRAMX", "M33 (lpc55s69)",
+                            f"{cmv(fl, 'detailed')} / {cmv(sx, 'detailed')}", f"{cmv(fl, 'fast')} / {cmv(sx, 'fast')}",
+                            "no published LPC55S69 figure at GCC -O2"))
     for eng in ("2021", "current"):
         runs = os.path.join(o, f"tflm-{eng}", "runs")
         if not os.path.isdir(runs):
             continue
-        for x in sorted(tflm_rows(runs), key=lambda x: (x["run"]["board"], x["run"]["name"], timing_order(x["run"]["timing"]))):
-            r, m = x["run"], x["meta"]
-            ref = KWS_SILICON.get((r["board"], m.get("opt"), m.get("mem")))
-            label = f"KWS TFLM {eng} {m.get('kern')} -{m.get('opt')}, model in {m.get('mem')}"
-            if x["invoke"] is None:
-                print(f"| {label} | {r['board']} | {r['timing']} | FAILED: {failure(r)} | | | |")
-                continue
-            top = "" if x["top"] == "5" else f" (top class {x['top']}!)"
-            if ref and eng == "2021" and m.get("kern") == "cmsis":
-                print(f"| {label}{top} | {r['board']} | {r['timing']} | {x['invoke'] / 1e6:.2f} M | {ref:.1f} M | "
-                      f"{fmt_pct(pct(x['invoke'] / 1e6, ref))} | {KWS_SRC} |")
+        rows = tflm_rows(runs)
+        kern_order = {"cmsis": 0, "cmsisnnO3": 1, "cmsisnodsp": 2, "ref": 3}
+        keyed = _by(rows, lambda x: (x["run"]["board"], kern_order.get(x["meta"].get("kern"), 9),
+                                      x["meta"].get("opt", ""), x["meta"].get("mem", ""), x["meta"].get("kern")))
+        for (board, _, opt, mem, kern), t in sorted(keyed.items()):
+            dx, fx = t.get("detailed"), t.get("fast")
+            d = dx["invoke"] / 1e6 if dx and dx["invoke"] else None
+            f = fx["invoke"] / 1e6 if fx and fx["invoke"] else None
+            bad = [x["top"] for x in t.values() if x["top"] != "5"]
+            top = f" (top class {bad[0]}, expected 5)" if bad else ""
+            kdesc = {"cmsis": "CMSIS-NN", "cmsisnnO3": "CMSIS-NN at -O3", "cmsisnodsp": "CMSIS-NN, no DSP ext.",
+                     "ref": "reference kernels"}.get(kern, kern)
+            label = f"KWS, TFLM {eng} {kdesc}, -{opt}, model in {'flash' if mem == 'flash' else 'RAM/DTCM'}{top}"
+            ref = KWS_SILICON.get((board, opt, mem))
+            fmt = lambda v: f"{v:.2f} M" if v is not None else "FAILED"
+            if ref and eng == "2021" and kern == "cmsis":
+                print(f"| {label} | {board} | {ref:.1f} M | {fmt(d)} | {_err(d, ref)} | {fmt(f)} | {_err(f, ref)} | {KWS_SRC} |")
             else:
-                why = "silicon figure is for the seed's CMSIS-NN build" if ref else "no silicon figure for this configuration"
-                print(f"| {label}{top} | {r['board']} | {r['timing']} | {x['invoke'] / 1e6:.2f} M | {ref or '-'} | | {why} |")
+                note = f"seed's CMSIS-NN build on silicon: {ref:.1f} M" if ref else ""
+                context.append((label, board, fmt(d), fmt(f), note))
     runs = os.path.join(o, "glow", "runs")
     if os.path.isdir(runs):
-        for x in sorted(glow_rows(runs), key=lambda x: (x["run"]["board"], x["run"]["name"], timing_order(x["run"]["timing"]))):
-            r = x["run"]
-            mem = "ram" if "-ram" in r["name"] else "flash"
-            ref = GLOW_SILICON.get((r["board"], mem))
-            if x["inf"] is None:
-                print(f"| KWS {r['name']} | {r['board']} | {r['timing']} | FAILED: {failure(r)} | | | |")
-                continue
-            print(f"| KWS stock Glow ({r['name']}) | {r['board']} | {r['timing']} | {x['inf'] / 1e6:.2f} M | {ref} M (eIQ Glow) | "
-                  f"not comparable | {KWS_SRC}: NXP eIQ Glow calls CMSIS-NN, stock Glow runs its own libjit kernels |")
+        keyed = _by(glow_rows(runs), lambda x: (x["run"]["board"], x["run"]["name"]))
+        for (board, name), t in sorted(keyed.items()):
+            mem = "ram" if "-ram" in name else "flash"
+            fmt = lambda x: f"{x['inf'] / 1e6:.2f} M" if x and x["inf"] else "FAILED"
+            ref = GLOW_SILICON.get((board, mem))
+            context.append((f"KWS, stock Glow bundle ({name})", board, fmt(t.get("detailed")), fmt(t.get("fast")),
+                            f"NXP eIQ Glow on silicon: {ref} M (calls CMSIS-NN: a different program)"))
+    if context:
+        print("\nWithout a silicon figure of their own (context for the rows above):\n")
+        print("| firmware | board | simbench detailed | simbench fast | note |")
+        print("|---|---|---:|---:|---|")
+        for row in context:
+            print("| " + " | ".join(row) + " |")
+    print(f"\nKWS silicon: {KWS_SRC}, MCUXpresso SDK 2.9.1 and its GCC; DWT around Invoke(). "
+          "CoreMark silicon: GCC -O2, code and data in TCM. simbench: DWT cycles the firmware itself counted.")
 
 
 def op_cycles(o):
