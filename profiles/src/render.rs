@@ -280,7 +280,8 @@ fn profile_sections(s: &mut String, r: &Report) {
         let _ = writeln!(s);
         wrap(s, "  ", &head, &items);
         for n in &p.notes {
-            let _ = writeln!(s, "    note: {n}");
+            let words: Vec<String> = n.split(' ').map(String::from).collect();
+            wrap_sep(s, "    note: ", "          ", &words, " ");
         }
     }
     if !r.operators.is_empty() {
