@@ -45,6 +45,10 @@ pub struct FuncRole {
     pub kernel: bool,
     /// A Glow `-instrument-ir` callback (`libjit_instrument_*`, `glow_instrument_*`).
     pub instrument: Option<Instrument>,
+    /// A C++ function whose parameters are not a kernel's `(TfLiteContext*, TfLiteNode*)`:
+    /// an operator loop's indirect call to it is a virtual method (an allocator's, a
+    /// profiler's), not an operator.
+    pub not_an_operator: bool,
 }
 
 /// Which instrumentation callback.
@@ -59,7 +63,7 @@ impl FuncRole {
     /// operator attribution: an operator loop's dispatch, or a call into a kernel or an
     /// instrumentation callback from outside the kernels.
     pub fn records(&self, callee: &FuncRole, indirect: bool) -> bool {
-        (self.op_loop && indirect && !callee.op_loop) || (callee.is_bundle_call() && !self.is_bundle_call())
+        (self.op_loop && indirect && !callee.op_loop && !callee.not_an_operator) || (callee.is_bundle_call() && !self.is_bundle_call())
     }
 
     /// A kernel or an instrumentation callback: what a bundle's entry calls.
@@ -759,8 +763,8 @@ mod tests {
         FuncInfo { name: name.into(), role, anonymous: false }
     }
 
-    const KERNEL: FuncRole = FuncRole { interpreter_invoke: false, op_loop: false, kernel: true, instrument: None };
-    const LOOP: FuncRole = FuncRole { interpreter_invoke: false, op_loop: true, kernel: false, instrument: None };
+    const KERNEL: FuncRole = FuncRole { interpreter_invoke: false, op_loop: false, kernel: true, instrument: None, not_an_operator: false };
+    const LOOP: FuncRole = FuncRole { interpreter_invoke: false, op_loop: true, kernel: false, instrument: None, not_an_operator: false };
 
     fn paths(c: &RecordedCall) -> Vec<(String, u64)> {
         c.breakdown.iter().map(|p| (p.path.join(">"), p.cycles)).collect()

@@ -109,7 +109,36 @@ fn instrument_of(name: &str) -> Option<Instrument> {
 
 /// The role of a function, from its raw symbol and its demangled name.
 pub fn role_of(raw: &str, name: &str) -> FuncRole {
-    FuncRole { interpreter_invoke: name == TFLM_INVOKE, op_loop: is_tflm_loop(name), kernel: is_kernel_symbol(raw), instrument: instrument_of(raw) }
+    FuncRole {
+        interpreter_invoke: name == TFLM_INVOKE,
+        op_loop: is_tflm_loop(name),
+        kernel: is_kernel_symbol(raw),
+        instrument: instrument_of(raw),
+        not_an_operator: raw.starts_with("_Z") && parameters(name).is_some_and(|p| p != KERNEL_PARAMETERS),
+    }
+}
+
+/// What a TFLM kernel's `invoke` takes (`TfLiteRegistration`, `TFLMRegistration`).
+const KERNEL_PARAMETERS: &str = "TfLiteContext*, TfLiteNode*";
+
+/// The parameter list of a demangled C++ function name, without its parentheses: the
+/// last balanced `(…)` group (a `[clone .constprop.0]` suffix or qualifiers may follow).
+fn parameters(name: &str) -> Option<&str> {
+    let close = name.rfind(')')?;
+    let mut depth = 0u32;
+    for (i, c) in name[..=close].char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&name[i + 1..close]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// What attribution needs from a finished run.
