@@ -312,8 +312,7 @@ fn instrument_ir_ids_and_kinds_come_from_the_callbacks() {
         let id_ops: Vec<u64> = ins["id_operators"].as_array().unwrap().iter().map(u).collect();
         // The callbacks time each instruction themselves (CYCCNT as the last action of
         // glow_instrument_before and the first of glow_instrument_after).
-        let fw: BTreeMap<u64, u64> = r
-            .report["firmware_output"]
+        let fw: BTreeMap<u64, u64> = r.report["firmware_output"]
             .as_str()
             .unwrap()
             .lines()
@@ -356,7 +355,10 @@ fn auto_profile_decides_by_what_the_firmware_is() {
     let g = profile("engines/glow_kws_mimxrt1011.elf", "mimxrt1011", false, &[]);
     let ops = g["operators"].as_array().unwrap();
     assert_eq!(g["profile"]["source"], "aot");
-    assert_eq!(ops.iter().map(|o| s(&o["op"]).to_string()).collect::<Vec<_>>(), strings(&manifest().iter().find(|e| e["elf"] == "engines/glow_kws_mimxrt1011.elf").unwrap()["entry_calls"]));
+    assert_eq!(
+        ops.iter().map(|o| s(&o["op"]).to_string()).collect::<Vec<_>>(),
+        strings(&manifest().iter().find(|e| e["elf"] == "engines/glow_kws_mimxrt1011.elf").unwrap()["entry_calls"])
+    );
     assert!(s(&g["profile"]["notes"][0]).contains("--model"), "{}", g["profile"]);
 }
 
@@ -385,7 +387,11 @@ fn template_workers_read_fully_in_the_text_report() {
     assert!(t.contains("libjit_fc_generic<signed char, int>(…)"), "{t}");
     // The kernel breakdown: the wrapper, then the worker it tail-calls.
     assert!(t.contains("kernels by operator"), "{t}");
-    assert!(t.contains("libjit_channelwise_quantized_conv2d_i8_i32 → libjit_channelwise_quantized_conv2d_generic<signed char, int>(…)") || t.contains("libjit_channelwise_quantized_conv2d_i8_i32 →\n"), "{t}");
+    assert!(
+        t.contains("libjit_channelwise_quantized_conv2d_i8_i32 → libjit_channelwise_quantized_conv2d_generic<signed char, int>(…)")
+            || t.contains("libjit_channelwise_quantized_conv2d_i8_i32 →\n"),
+        "{t}"
+    );
     for l in t.lines() {
         assert!(l.chars().count() <= 120, "{} columns: {l}", l.chars().count());
     }

@@ -537,7 +537,12 @@ mod tests {
     fn kernel_breakdown_shows_the_hot_path_and_function_shares() {
         use crate::profile::KernelTime;
         let mut r = sample_report();
-        let k = |path: &[&str], cycles| KernelTime { function: path.last().unwrap().to_string(), path: path.iter().map(|s| s.to_string()).collect(), cycles, calls: 1 };
+        let k = |path: &[&str], cycles| KernelTime {
+            function: path.last().unwrap().to_string(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            cycles,
+            calls: 1,
+        };
         let lp = "tflite::MicroGraph::InvokeSubgraph(int)";
         let eval = "tflite::(anonymous namespace)::Eval(TfLiteContext*, TfLiteNode*)";
         r.operators[0].kernels = vec![

@@ -716,7 +716,11 @@ fn read_subgraph(g: usize, sg: T, codes: &[T], n_buffers: usize, n_subgraphs: us
             .collect::<Result<Vec<_>, _>>()?;
         let options = read_options(n, kind, *op)?;
         if let Some(bad) = options.subgraphs().into_iter().find(|&s| s == g || s >= n_subgraphs) {
-            return Err(Error::Invalid(format!("operator {} ({}) runs subgraph {bad}, but the model has {n_subgraphs} (and it is in subgraph {g})", at(n), kind.name())));
+            return Err(Error::Invalid(format!(
+                "operator {} ({}) runs subgraph {bad}, but the model has {n_subgraphs} (and it is in subgraph {g})",
+                at(n),
+                kind.name()
+            )));
         }
         operators.push(Operator { kind, version: op_version, inputs: op_inputs, outputs: op_outputs, options });
     }

@@ -64,7 +64,16 @@ fn simbench_bundle(inp: &Inputs, groups: &[Vec<&RecordedCall>], notes: &mut Vec<
             // Indices skipped between kernel calls: RESHAPEs turned into aliases.
             while expected < index {
                 let op = inp.model.and_then(|m| m.operators.get(expected as usize)).map_or("RESHAPE", |o| o.kind.name());
-                raws.push(Raw { index: expected, op: op.to_string(), kernel: None, cycles: 0, start: c.start, invocation: inv as u32, kernels: vec![], instrument: None });
+                raws.push(Raw {
+                    index: expected,
+                    op: op.to_string(),
+                    kernel: None,
+                    cycles: 0,
+                    start: c.start,
+                    invocation: inv as u32,
+                    kernels: vec![],
+                    instrument: None,
+                });
                 expected += 1;
                 aliased += 1;
             }

@@ -294,7 +294,11 @@ fn rows_from_slots(items: &[Item], slots: &[Slot], ops: &[&str], inv: u32, entry
         ks.sort_unstable();
         ks.dedup();
         if ks.len() > 1 {
-            notes.push(format!("{} calls of a kernel that runs several operator kinds ({}): each is the model operator at its position", shared.len(), ks.join(", ")));
+            notes.push(format!(
+                "{} calls of a kernel that runs several operator kinds ({}): each is the model operator at its position",
+                shared.len(),
+                ks.join(", ")
+            ));
         }
     }
 }

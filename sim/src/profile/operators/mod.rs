@@ -12,14 +12,15 @@
 //! - `tflm`: TensorFlow Lite Micro. The operator loop is `tflite::MicroInterpreter::Invoke()`
 //!   (2020), `tflite::MicroGraph::InvokeSubgraph(int)` (2021–2022) or
 //!   `tflite::MicroInterpreterGraph::InvokeSubgraph(int)` (2023 on), called or tail-called
-//!   from Invoke; each indirect call it makes is one operator's dispatch
-//!   (`registration->invoke(context, node)`), matched in order to subgraph 0 of the model
+//!   from Invoke; each indirect call it makes to a kernel is one operator's dispatch
+//!   (`registration->invoke(context, node)`; virtual methods such as the allocator's
+//!   `ResetTempAllocations()` and interrupt handlers are not), matched in order to subgraph 0 of the model
 //!   (the TFL3 FlatBuffer in the image, or `--model`). A loop re-entered from inside an
 //!   operator (CALL_ONCE, IF, WHILE running another subgraph) belongs to that operator. The
 //!   inference is Invoke from call to return; before the first dispatch and after the loop
 //!   returns is interpreter overhead.
-//! - `aot`: an ahead-of-time bundle: one entry function calling `libjit_*` kernels
-//!   (`tflm.rs`' counterpart is `aot.rs`): simbench's own bundles name the operator index
+//! - `aot`: an ahead-of-time bundle, one entry function calling `libjit_*` kernels
+//!   (`aot.rs`): simbench's own bundles name the operator index
 //!   (`libjit_<op>_i8_<index>`); Glow bundles are matched to the model's operators by kind
 //!   and order, with elided RESHAPEs as zero-cost aliases and inlined kernels said in notes
 //!   (`glow.rs`); `-instrument-ir` bundles take their operator boundaries from the
@@ -114,8 +115,14 @@ pub fn role_of(raw: &str, name: &str) -> FuncRole {
         op_loop: is_tflm_loop(name),
         kernel: is_kernel_symbol(raw),
         instrument: instrument_of(raw),
-        not_an_operator: raw.starts_with("_Z") && parameters(name).is_some_and(|p| p != KERNEL_PARAMETERS),
+        not_an_operator: (raw.starts_with("_Z") && parameters(name).is_some_and(|p| p != KERNEL_PARAMETERS)) || is_exception_handler(raw),
     }
+}
+
+/// CMSIS names of exception and interrupt handlers: an interrupt taken while the operator
+/// loop runs enters one of them like an indirect call, but it is not an operator.
+fn is_exception_handler(raw: &str) -> bool {
+    raw.ends_with("_Handler") || raw.ends_with("IRQHandler")
 }
 
 /// What a TFLM kernel's `invoke` takes (`TfLiteRegistration`, `TFLMRegistration`).

@@ -73,6 +73,8 @@ fn roles_come_from_names() {
     assert!(!eval.not_an_operator);
     assert!(!r("_Zx", "tflite::Eval(TfLiteContext*, TfLiteNode*) [clone .constprop.0]").not_an_operator);
     assert!(!r("my_c_kernel", "my_c_kernel").not_an_operator);
+    // An interrupt taken inside the loop enters its handler like an indirect call.
+    assert!(r("SysTick_Handler", "SysTick_Handler").not_an_operator && r("LPUART1_IRQHandler", "LPUART1_IRQHandler").not_an_operator);
     assert!(invoke.records(&eval, true) && !invoke.records(&reset, true) && !invoke.records(&eval, false));
 }
 
@@ -89,11 +91,10 @@ fn call(callee: &str, role: FuncRole, caller: &str, caller_role: FuncRole, chain
         caller_serial: chain,
         depth: 2,
         args: None,
-        breakdown: vec![PathTime { path: vec![caller.into(), callee.into()], cycles: span.1 - span.0, calls: 1 }, PathTime {
-            path: vec![caller.into()],
-            cycles: span.2 - span.1,
-            calls: 0,
-        }],
+        breakdown: vec![
+            PathTime { path: vec![caller.into(), callee.into()], cycles: span.1 - span.0, calls: 1 },
+            PathTime { path: vec![caller.into()], cycles: span.2 - span.1, calls: 0 },
+        ],
     }
 }
 
@@ -154,7 +155,24 @@ fn glow_calls_align_with_aliases_and_an_inlined_kernel() {
     let a = attribute(ProfileMode::Auto, &inp).unwrap();
     assert_eq!(a.summary.source, "aot");
     let ops: Vec<&str> = a.rows.iter().map(|r| r.op.as_str()).collect();
-    assert_eq!(ops, ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]);
+    assert_eq!(
+        ops,
+        [
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "AVERAGE_POOL_2D",
+            "RESHAPE",
+            "FULLY_CONNECTED",
+            "SOFTMAX"
+        ]
+    );
     assert_eq!(a.rows[1].kernel.as_deref(), Some("libjit_channelwise_quantized_conv2d_i8_i32"));
     assert_eq!(a.rows[1].cycles, 12);
     // RESHAPE: a zero-cost alias; FC: its call only; SOFTMAX: kws's code after it.
@@ -194,4 +212,23 @@ fn instrumented_instructions_are_the_operators_and_callbacks_count_apart() {
     assert_eq!((a.summary.inference_cycles, a.summary.overhead_cycles), (50, 14));
     // The kws code between the before callback's return and the kernel call is the operator's.
     assert_eq!(r.kernels.iter().map(|k| (k.function.as_str(), k.cycles)).collect::<Vec<_>>(), [("libjit_fc_i8_i32", 24), ("kws", 4)]);
+}
+
+#[test]
+fn each_invoke_is_an_inference() {
+    // Two Invokes (chains 1 and 3), two dispatches each.
+    let lp = role_of("_ZN6tflite16MicroInterpreter6InvokeEv", TFLM_INVOKE);
+    let calls = vec![
+        call("A", FuncRole::default(), TFLM_INVOKE, lp, 1, (10, 20, 25)),
+        call("B", FuncRole::default(), TFLM_INVOKE, lp, 1, (25, 40, 42)),
+        call("A", FuncRole::default(), TFLM_INVOKE, lp, 3, (100, 110, 115)),
+        call("B", FuncRole::default(), TFLM_INVOKE, lp, 3, (115, 130, 131)),
+    ];
+    let parents = [span(1, TFLM_INVOKE, 5, 42), span(3, TFLM_INVOKE, 95, 131)];
+    let img = image();
+    let inp = Inputs { image: &img, model: None, clock_mhz: 100.0, markers: &[], calls: &calls, parents: &parents, entries: &parents };
+    let a = attribute(ProfileMode::Tflm, &inp).unwrap();
+    assert_eq!(a.summary.inferences, 2);
+    assert_eq!(a.rows.iter().map(|r| (r.invocation, r.index, r.cycles)).collect::<Vec<_>>(), [(0, 0, 15), (0, 1, 17), (1, 0, 15), (1, 1, 16)]);
+    assert_eq!((a.summary.inference_cycles, a.summary.overhead_cycles), (37 + 36, 10));
 }

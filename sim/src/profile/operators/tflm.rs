@@ -70,10 +70,7 @@ pub(super) fn tflm(inp: &Inputs, notes: &mut Vec<String>) -> Found {
             }
             None => format!("{} operator(s) of another subgraph", g.len()),
         };
-        notes.push(format!(
-            "operator {k} ({}) ran {what} through a nested operator loop: their cycles are part of operator {k}",
-            model_op_name(inp.model, *k)
-        ));
+        notes.push(format!("operator {k} ({}) ran {what} through a nested operator loop: their cycles are part of operator {k}", model_op_name(inp.model, *k)));
     }
     let later = nested.iter().filter(|(t, ..)| *t > 0).count();
     if later > 0 {
