@@ -208,3 +208,18 @@ fn an_initial_sp_outside_ram_does_not_fit_the_board() {
     assert_eq!(v["rows"][0]["outcome"], "does not fit", "{}", out.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_text_report_fits_a_narrow_terminal() {
+    // Under a pseudo-terminal 80 columns wide (util-linux `script`), no report line is
+    // wider than the terminal; written to a pipe the report keeps its 120 columns.
+    let elf = fixture("inference/tflm_kws_lpc55s69_O3.elf");
+    let cmd = format!("stty rows 40 cols 80; {} {} --board lpc55s69 --timing fast -q", env!("CARGO_BIN_EXE_simbench"), elf.display());
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CONV_2D"), "{text}");
+    let widest = text.lines().map(|l| l.trim_end_matches('\r').chars().count()).max().unwrap();
+    assert!(widest <= 80, "a {widest}-column line on an 80-column terminal:\n{text}");
+    let piped = run("../inference/tflm_kws_lpc55s69_O3", &["--board", "lpc55s69", "--timing", "fast", "-q"]);
+    assert!(piped.stdout.lines().any(|l| l.chars().count() > 80), "the piped report is cut too");
+}

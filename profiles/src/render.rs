@@ -189,6 +189,13 @@ const WIDTH: usize = 120;
 /// Semihosting notes the text report lists (JSON has them all).
 const SEMIHOSTING_NOTES_SHOWN: usize = 10;
 
+/// The text report for a terminal `columns` wide: lines longer than that are cut, the
+/// last character an ellipsis. (Reports written to files and pipes keep their full
+/// width, so they stay byte-identical.)
+pub fn fit_lines(text: &str, columns: usize) -> String {
+    text.lines().map(|l| fit(l, columns.max(20))).collect::<Vec<_>>().join("\n") + if text.ends_with('\n') { "\n" } else { "" }
+}
+
 /// `s` cut to `n` characters, the last one an ellipsis when something was cut.
 fn fit(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -521,6 +528,14 @@ fn wrap_sep(s: &mut String, first: &str, indent: &str, items: &[String], sep: &s
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lines_are_cut_to_a_narrow_terminal() {
+        let t = "short\n0123456789abcdefghijklmnopqrstuvwxyz\n";
+        assert_eq!(fit_lines(t, 24), "short\n0123456789abcdefghijklm…\n");
+        assert_eq!(fit_lines(t, 200), t);
+    }
+
     use super::*;
 
     #[test]
