@@ -17,17 +17,24 @@
 //! code hook runs before the divide hooks, and a halt skips the hooks after it, so each
 //! instruction's hooks run once, when it executes.
 //!
+//! Watchpoints halt before the accessing instruction, as GDB expects of Arm targets (it
+//! steps over the instruction itself, then compares values): the code hook works out
+//! the bytes each instruction is about to access from its addressing and the registers
+//! (`watch.rs`). No memory hook is involved.
+//!
 //! unicorn cannot stop inside a Thumb IT block: a stop asked for there takes effect after
-//! the block's last instruction (`helper_uc_tracecode` reverts it). A step or a
-//! breakpoint that lands inside one is served with an exit address instead: unicorn ends
-//! the translation there and keeps the IT state, and only the continuation of the halted
-//! block is ever translated that way, so no cost changes (`it_exit`).
+//! the block's last instruction (`helper_uc_tracecode` reverts it). A step into or inside
+//! one, and a continue through one that holds a breakpoint, a memory access while
+//! watchpoints are set, or the cycle of `break-cycle`, go one instruction at a time with
+//! an exit address instead ("walking" the IT block): unicorn ends the translation there
+//! and keeps the IT state. Only the continuation of the halted block is ever translated
+//! that way, and continuations charge nothing, so no cost changes.
 
 use super::*;
+use super::watch::{self, Pattern};
 use rustc_hash::FxHashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use unicorn_engine::UcHookId;
 
 /// Why the target halted.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,31 +106,29 @@ pub struct Position {
     pub instructions: u64,
 }
 
-struct Watchpoint {
-    kind: WatchKind,
-    addr: u32,
-    len: u32,
-    hooks: Vec<UcHookId>,
-}
-
 /// The debugger's state inside the machine (`State::debug`).
 pub(super) struct DebugState {
     breakpoints: FxHashSet<u32>,
+    /// (kind, address, length).
+    watchpoints: Vec<(WatchKind, u32, u32)>,
+    /// Each instruction's addressing, by address (with its encoding, to notice new code).
+    patterns: rustc_hash::FxHashMap<u32, (u32, Pattern)>,
     step: bool,
     /// The instruction execution resumes at runs without a check: the target halted there.
     skip: Option<u32>,
     /// The next block hook at this address is the rest of the block the target halted in.
     continuation: Option<u32>,
     break_cycle: Option<u64>,
-    /// A halt asked for outside the code hook (a watchpoint hit, a fault delivered, an
-    /// interrupt), taken before the next instruction.
+    /// A halt asked for outside the code hook (a fault delivered, an interrupt), taken
+    /// before the next instruction.
     pending: Option<Halt>,
     /// The halt asked for, at this instruction. Inside an IT block unicorn defers the stop
     /// to the block's end; the code hook then moves it along to where it takes effect.
     halt: Option<(u32, Halt)>,
-    /// The halt is internal: at an IT instruction, to continue with an exit address
-    /// inside its block (`it_exit`).
-    it_target: Option<(u32, Halt)>,
+    /// The halt is internal: at an IT instruction, to walk its block (`run_from`).
+    walk_request: bool,
+    /// Walking an IT block: the code hook asks for no other walk.
+    walking: bool,
     link: DebugLink,
     output: Vec<u8>,
     /// The debugger left: the interrupt flag is no longer looked at.
@@ -172,55 +177,158 @@ fn on_block_debug(uc: &mut Unicorn<State>, addr: u32, size: u32) {
     on_block(uc, addr, size);
 }
 
+/// xPSR's IT bits (IT[7:2] in 15:10, IT[1:0] in 26:25).
+const IT_BITS: u64 = 0x0600_FC00;
+
+/// ITSTATE from xPSR.
+fn itstate(xpsr: u64) -> u8 {
+    (((xpsr >> 10) & 0x3F) << 2 | ((xpsr >> 25) & 3)) as u8
+}
+
+/// Whether an instruction with this xPSR executes: outside an IT block always, inside
+/// one when its condition (ITSTATE[7:4]) holds for the flags.
+fn condition_passes(xpsr: u64) -> bool {
+    let it = itstate(xpsr);
+    if it & 0xF == 0 {
+        return true;
+    }
+    let (n, z, c, v) = (xpsr >> 31 & 1 == 1, xpsr >> 30 & 1 == 1, xpsr >> 29 & 1 == 1, xpsr >> 28 & 1 == 1);
+    let cond = it >> 4;
+    let base = match cond >> 1 {
+        0 => z,
+        1 => c,
+        2 => n,
+        3 => v,
+        4 => c && !z,
+        5 => n == v,
+        6 => !z && n == v,
+        _ => true,
+    };
+    if cond & 1 == 1 && cond != 0xF {
+        !base
+    } else {
+        base
+    }
+}
+
+/// Parse and keep the addressing of the instruction at `addr`, when watchpoints are set.
+fn learn_pattern(uc: &mut Unicorn<State>, addr: u32) {
+    let mut enc = [0u8; 4];
+    let _ = uc.mem_read(addr as u64, &mut enc);
+    let word = u32::from_le_bytes(enc);
+    let st = uc.get_data();
+    let Some(d) = st.debug.as_deref() else { return };
+    if d.watchpoints.is_empty() || d.patterns.get(&addr).is_some_and(|(w, _)| *w == word) {
+        return;
+    }
+    let p = st.decoder.disassemble_one(&enc, addr).map_or(Pattern::None, |t| watch::pattern(&t));
+    if let Some(d) = uc.get_data_mut().debug.as_deref_mut() {
+        d.patterns.insert(addr, (word, p));
+    }
+}
+
+/// Why to halt before the instruction at `addr` for a breakpoint, a watchpoint or the
+/// cycle of `break-cycle` (`xpsr`: the flags and IT state for it).
+fn halt_here(uc: &Unicorn<State>, addr: u32, xpsr: u64) -> Option<Halt> {
+    let st = uc.get_data();
+    let d = st.debug.as_deref()?;
+    if d.breakpoints.contains(&addr) {
+        return Some(Halt::Breakpoint);
+    }
+    if let Some(c) = d.break_cycle.filter(|&c| st.now_at(addr) >= c) {
+        return Some(Halt::Cycle(c));
+    }
+    if d.watchpoints.is_empty() || !condition_passes(xpsr) {
+        return None;
+    }
+    let (_, p) = d.patterns.get(&addr)?;
+    let a = p.access(addr, |r| reg_value(uc, r))?;
+    d.watchpoints.iter().find_map(|&(kind, start, len)| {
+        let (ws, we) = (start as u64, start as u64 + len.max(1) as u64);
+        let kind_hit = match kind {
+            WatchKind::Write => a.store,
+            WatchKind::Read => a.load,
+            WatchKind::Access => true,
+        };
+        (kind_hit && a.start < we && ws < a.end).then(|| Halt::Watch { kind, addr: a.start.max(ws) as u32, pc: addr })
+    })
+}
+
+fn reg_value(uc: &Unicorn<State>, r: u8) -> u32 {
+    match r {
+        0..=12 => uc.reg_read(reg_r(r)).unwrap_or(0) as u32,
+        13 => uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32,
+        14 => uc.reg_read(RegisterARM::LR).unwrap_or(0) as u32,
+        _ => pc_of(uc),
+    }
+}
+
 /// Code hook of a debugged run, on every instruction before it executes.
 fn on_instruction(uc: &mut Unicorn<State>, addr: u32) {
+    let watching = uc.get_data().debug.as_deref().is_some_and(|d| !d.watchpoints.is_empty());
+    // Inside an IT block the hook finds the IT state in xPSR (see `clear_stale_it_state`).
+    let xpsr = if watching { uc.reg_read(RegisterARM::XPSR).unwrap_or(0) } else { 0 };
     if uc.get_data().current_block_has_it() {
         clear_stale_it_state(uc);
     }
-    let (now, it_span) = {
-        let st = uc.get_data();
-        let Some(d) = st.debug.as_deref() else { return };
-        let now = d.break_cycle.map(|_| st.now_at(addr));
-        let it_span = if d.step || d.it_target.is_some() || d.breakpoints.is_empty() {
-            None
-        } else {
-            st.blocks.get(st.cur).and_then(|b| it_block_after(uc, b, addr))
-        };
-        (now, it_span)
+    if watching {
+        learn_pattern(uc, addr);
+    }
+    let deferred = {
+        let Some(d) = uc.get_data_mut().debug.as_deref_mut() else { return };
+        d.halt.take()
     };
-    let Some(d) = uc.get_data_mut().debug.as_deref_mut() else { return };
-    if let Some((_, why)) = d.halt.take() {
+    if let Some((_, why)) = deferred {
         // Asked for inside an IT block: it takes effect here (or further on).
-        d.halt = Some((addr, why));
-        let _ = uc.emu_stop();
+        halt(uc, addr, why);
         return;
     }
+    let here = halt_here(uc, addr, xpsr);
+    let Some(d) = uc.get_data_mut().debug.as_deref_mut() else { return };
     // The instruction execution resumes at runs unchecked: the target halted there.
     if d.skip.take() != Some(addr) {
-        let why = if let Some(p) = d.pending.take() {
-            Some(p)
-        } else if d.step {
-            Some(Halt::Step)
-        } else if d.breakpoints.contains(&addr) {
-            Some(Halt::Breakpoint)
-        } else if d.break_cycle.is_some_and(|c| now.is_some_and(|n| n >= c)) {
-            d.break_cycle.take().map(Halt::Cycle)
-        } else {
-            None
-        };
+        let why = d.pending.take().or(if d.step { Some(Halt::Step) } else { None }).or(here);
         if let Some(why) = why {
-            d.halt = Some((addr, why));
-            let _ = uc.emu_stop();
+            if matches!(why, Halt::Cycle(_)) {
+                d.break_cycle = None;
+            }
+            halt(uc, addr, why);
             return;
         }
     }
-    // An IT instruction whose block holds a breakpoint: halt here internally and go on
-    // with an exit address at the breakpoint, where unicorn can stop (`run_from`).
-    if let Some(&bp) = it_span.as_ref().and_then(|span| span.iter().find(|a| d.breakpoints.contains(a))) {
-        d.it_target = Some((bp, Halt::Breakpoint));
-        d.halt = Some((addr, Halt::Breakpoint));
-        let _ = uc.emu_stop();
+    if !d.step && !d.walking && walk_needed(uc, addr) {
+        let d = uc.get_data_mut().debug.as_deref_mut().expect("debug state");
+        d.walk_request = true;
+        halt(uc, addr, Halt::Step);
     }
+}
+
+fn halt(uc: &mut Unicorn<State>, addr: u32, why: Halt) {
+    if let Some(d) = uc.get_data_mut().debug.as_deref_mut() {
+        d.halt = Some((addr, why));
+    }
+    let _ = uc.emu_stop();
+}
+
+/// Whether the IT instruction at `addr` leads a block that holds a breakpoint, a memory
+/// access while watchpoints are set, or the cycle of `break-cycle`: then the block is
+/// walked one instruction at a time.
+fn walk_needed(uc: &mut Unicorn<State>, addr: u32) -> bool {
+    let span = {
+        let st = uc.get_data();
+        match st.blocks.get(st.cur).and_then(|b| it_block_after(uc, b, addr)) {
+            Some(span) => span,
+            None => return false,
+        }
+    };
+    for &a in &span {
+        learn_pattern(uc, a);
+    }
+    let st = uc.get_data();
+    let Some(d) = st.debug.as_deref() else { return false };
+    span.iter().any(|a| d.breakpoints.contains(a))
+        || d.break_cycle.is_some_and(|c| span.last().is_some_and(|&l| st.now_at(l) >= c))
+        || (!d.watchpoints.is_empty() && span.iter().any(|a| d.patterns.get(a).is_some_and(|(_, p)| *p != Pattern::None)))
 }
 
 /// The addresses of the instructions in the IT block of the IT instruction at `addr`,
@@ -240,29 +348,6 @@ fn it_block_after(uc: &Unicorn<State>, b: &Block, addr: u32) -> Option<Vec<u32>>
     Some(b.addrs.iter().skip(i + 1).take(n).copied().collect())
 }
 
-/// A memory hook for a watchpoint over `[start, start + len)`: a hit asks for a halt
-/// after the accessing instruction, whose PC it notes.
-fn watch_hook(kind: WatchKind, start: u32, len: u32) -> impl FnMut(&mut Unicorn<State>, MemType, u64, usize, i64) -> bool {
-    move |uc, _mt, addr, size, _value| {
-        let (a, end) = (addr, addr + size.max(1) as u64);
-        if end <= start as u64 || a >= start as u64 + len as u64 {
-            return true;
-        }
-        if uc.get_data().current_block_has_it() {
-            clear_stale_it_state(uc);
-        }
-        // Locate the instruction without moving the cursor MMIO accesses are located from.
-        let cursor = uc.get_data().access_cursor;
-        let pc = access_pc(uc, addr as u32);
-        let st = uc.get_data_mut();
-        st.access_cursor = cursor;
-        if let Some(d) = st.debug.as_deref_mut() {
-            d.pending.get_or_insert(Halt::Watch { kind, addr: (addr as u32).max(start), pc });
-        }
-        true
-    }
-}
-
 /// A machine under a debugger's control.
 pub struct Debuggee {
     uc: Unicorn<'static, State>,
@@ -274,7 +359,6 @@ pub struct Debuggee {
     /// Where it halted: (pc, the instruction's index in the current block) when the halt
     /// is inside a known block, so that resuming there continues the block.
     halted_in: Option<(u32, usize)>,
-    watchpoints: Vec<Watchpoint>,
     /// Set when the run has ended.
     result: Option<RunResult>,
     halted_since: Instant,
@@ -285,13 +369,16 @@ impl Debuggee {
     pub fn new(image: Image, opts: &RunOptions, link: DebugLink) -> Result<Debuggee, crate::error::SimError> {
         let debug = DebugState {
             breakpoints: FxHashSet::default(),
+            watchpoints: Vec::new(),
+            patterns: Default::default(),
             step: false,
             skip: None,
             continuation: None,
             break_cycle: None,
             pending: None,
             halt: None,
-            it_target: None,
+            walk_request: false,
+            walking: false,
             link,
             output: Vec::new(),
             detached: false,
@@ -306,7 +393,6 @@ impl Debuggee {
             mapped_for_image,
             wall: Duration::ZERO,
             halted_in: None,
-            watchpoints: Vec::new(),
             result: None,
             halted_since: Instant::now(),
         })
@@ -332,43 +418,48 @@ impl Debuggee {
         let st = self.uc.get_data_mut();
         // Halted time is not run time for --timeout.
         st.deadline = st.deadline.map(|d| d + halted_for);
-        match halted_in {
-            Some((hpc, _)) if hpc == pc => {}
-            // The debugger moved the PC: the halted block ran only up to the halt.
-            Some((_, k)) => {
-                st.settle_block(k);
-                st.cur = NO_BLOCK;
-            }
-            None => {}
-        }
         let continues = halted_in.is_some_and(|(hpc, _)| hpc == pc);
-        // A step from an IT instruction, or from inside an IT block, stops at the next
-        // instruction of the block with an exit address (unicorn cannot stop there).
-        let exit = if step && continues { self.step_exit_in_it_block(pc) } else { None };
+        if let Some((_, k)) = halted_in.filter(|_| !continues) {
+            // The debugger moved the PC: the halted block ran only up to the halt.
+            st.settle_block(k);
+            st.cur = NO_BLOCK;
+        }
+        // Inside an IT block (or at its IT instruction, for a step) go one instruction
+        // at a time with an exit address: unicorn cannot stop in there.
+        let xpsr = self.uc.reg_read(RegisterARM::XPSR).unwrap_or(0);
+        let inside_it = continues && xpsr & IT_BITS != 0 && it_continues(xpsr);
+        let exit = if continues && (inside_it || (step && self.at_it_instruction(pc))) { self.next_in_block(pc) } else { None };
+        self.halted_in = halted_in.filter(|_| continues);
         let d = self.debug();
         d.step = step;
         d.skip = Some(pc);
         d.continuation = continues.then_some(pc);
+        d.walking = exit.is_some() && !step;
         let started = Instant::now();
         let event = self.run_from(pc, exit);
+        self.debug().walking = false;
         self.wall += started.elapsed();
         self.halted_since = Instant::now();
         event
     }
 
-    /// The exit address for a step from `pc` (a halt inside the current block) when the
-    /// next instruction is inside an IT block: `pc` is the IT instruction, or inside its
-    /// block but not the last.
-    fn step_exit_in_it_block(&self, pc: u32) -> Option<u32> {
+    /// Whether the instruction at `pc`, in the current block, is an IT instruction.
+    fn at_it_instruction(&self, pc: u32) -> bool {
+        let st = self.uc.get_data();
+        st.blocks.get(st.cur).is_some_and(|b| it_block_after(&self.uc, b, pc).is_some())
+    }
+
+    /// The instruction after `pc` in the current block.
+    fn next_in_block(&self, pc: u32) -> Option<u32> {
         let st = self.uc.get_data();
         let b = st.blocks.get(st.cur)?;
         let i = b.addrs.binary_search(&pc).ok()?;
-        let next = *b.addrs.get(i + 1)?;
-        let xpsr = self.uc.reg_read(RegisterARM::XPSR).unwrap_or(0);
-        (it_block_after(&self.uc, b, pc).is_some() || it_continues(xpsr)).then_some(next)
+        b.addrs.get(i + 1).copied()
     }
 
-    /// Run from `pc` until a halt or the end, with an optional exit address.
+    /// Run from `pc` until a halt or the end. With `exit`, run one instruction of the
+    /// halted block to the exit address first (a step into or inside an IT block, or a
+    /// walk through one: `walking`).
     fn run_from(&mut self, pc: u32, exit: Option<u32>) -> Event {
         let mut resume = pc;
         let mut exit = exit;
@@ -385,28 +476,36 @@ impl Debuggee {
                 let _ = self.uc.ctl_set_exits(&[]);
                 let _ = self.uc.ctl_exits_disable();
                 let _ = self.uc.ctl_remove_cache(resume as u64, e as u64 + 2);
-                let target = self.debug().it_target.take();
                 if self.uc.get_data().stop.is_some() {
                     return self.end(result);
                 }
                 if result.is_ok() && pc_of(&self.uc) & !1 == e {
-                    // A halt asked for inside the IT block takes effect here too.
-                    let why = self.debug().halt.take().map(|(_, h)| h).or(target.map(|(_, h)| h)).unwrap_or(Halt::Step);
-                    return self.halted(e, why);
+                    if let Some(event) = self.at_exit(e) {
+                        return event;
+                    }
+                    resume = e;
+                    exit = if self.debug().walking { self.next_in_block(e) } else { None };
+                    if exit.is_none() {
+                        self.debug().walking = false;
+                    }
+                    continue;
                 }
+                self.debug().walking = false;
             }
             if self.uc.get_data().stop.is_some() {
                 return self.end(result);
             }
-            if let Some((hpc, why)) = self.debug().halt.take() {
-                if let Some((target, _)) = self.debug().it_target {
-                    // Halted internally at an IT instruction: on to the breakpoint inside its block.
+            let halt = self.debug().halt.take();
+            if let Some((hpc, why)) = halt {
+                if std::mem::take(&mut self.debug().walk_request) {
+                    // Halted at an IT instruction to walk its block.
                     self.halted_in = self.locate(hpc);
                     let d = self.debug();
                     d.skip = Some(hpc);
                     d.continuation = Some(hpc);
-                    exit = Some(target);
                     resume = hpc;
+                    exit = self.next_in_block(hpc);
+                    self.debug().walking = exit.is_some();
                     continue;
                 }
                 return self.halted(hpc, why);
@@ -416,6 +515,33 @@ impl Debuggee {
             }
             resume = pc_of(&self.uc);
         }
+    }
+
+    /// Stopped at the exit address `e` inside the halted block: halt there (a step, a
+    /// halt asked for inside the IT block, a breakpoint, watchpoint or cycle at `e`), or
+    /// None to go on, continuing the block from `e`.
+    fn at_exit(&mut self, e: u32) -> Option<Event> {
+        self.halted_in = self.locate(e);
+        let xpsr = self.uc.reg_read(RegisterARM::XPSR).unwrap_or(0);
+        learn_pattern(&mut self.uc, e);
+        let here = halt_here(&self.uc, e, xpsr);
+        let d = self.debug();
+        let asked = d.halt.take().map(|(_, h)| h).or(d.pending.take());
+        let why = asked.or(if d.walking { None } else { Some(Halt::Step) }).or(here);
+        if let Some(why) = why {
+            if matches!(why, Halt::Cycle(_)) {
+                d.break_cycle = None;
+            }
+            d.walking = false;
+            return Some(self.halted(e, why));
+        }
+        // Out of the IT block: the walk ends; the run goes on from `e` as usual.
+        if xpsr & IT_BITS == 0 {
+            d.walking = false;
+        }
+        d.skip = Some(e);
+        d.continuation = Some(e);
+        None
     }
 
     /// The halt at `pc` and its place in the current block.
@@ -534,13 +660,8 @@ impl Debuggee {
     /// The debugger leaves: no more breakpoints, watchpoints or interrupts; the run goes
     /// on as without it (a fault delivered to a handler still halts: resume again).
     pub fn detach(&mut self) {
-        for w in std::mem::take(&mut self.watchpoints) {
-            for h in w.hooks {
-                let _ = self.uc.remove_hook(h);
-            }
-        }
-        self.flush_translations();
         let d = self.debug();
+        d.watchpoints.clear();
         d.breakpoints.clear();
         d.break_cycle = None;
         d.detached = true;
@@ -555,48 +676,16 @@ impl Debuggee {
         self.debug().break_cycle
     }
 
-    /// Add or remove a watchpoint; false when unicorn refuses the hook.
+    /// Add or remove a watchpoint (false: removing one that is not set).
     pub fn set_watchpoint(&mut self, kind: WatchKind, addr: u32, len: u32, on: bool) -> bool {
-        let len = len.max(1);
-        if !on {
-            let Some(i) = self.watchpoints.iter().position(|w| w.kind == kind && w.addr == addr && w.len == len) else { return false };
-            let w = self.watchpoints.remove(i);
-            for h in w.hooks {
-                let _ = self.uc.remove_hook(h);
-            }
-            self.flush_translations();
-            return true;
+        let w = (kind, addr, len.max(1));
+        let d = self.debug();
+        let had = d.watchpoints.contains(&w);
+        d.watchpoints.retain(|&x| x != w);
+        if on {
+            d.watchpoints.push(w);
         }
-        // The hook range is checked against an access's first byte: start it early enough
-        // to see a wide access that begins below the watched bytes.
-        let (from, to) = (addr.saturating_sub(7) as u64, addr as u64 + len as u64 - 1);
-        let types: &[HookType] = match kind {
-            WatchKind::Write => &[HookType::MEM_WRITE],
-            WatchKind::Read => &[HookType::MEM_READ],
-            WatchKind::Access => &[HookType::MEM_READ, HookType::MEM_WRITE],
-        };
-        let mut hooks = Vec::new();
-        for &t in types {
-            match self.uc.add_mem_hook(t, from, to, watch_hook(kind, addr, len)) {
-                Ok(h) => hooks.push(h),
-                Err(_) => {
-                    for h in hooks {
-                        let _ = self.uc.remove_hook(h);
-                    }
-                    return false;
-                }
-            }
-        }
-        self.watchpoints.push(Watchpoint { kind, addr, len, hooks });
-        self.flush_translations();
-        true
-    }
-
-    /// Make unicorn see hooks added or removed while halted (memory accesses take the
-    /// hooked path only in code translated, and TLB entries filled, after the change).
-    fn flush_translations(&mut self) {
-        let _ = self.uc.ctl_flush_tlb();
-        let _ = self.uc.ctl_flush_tb();
+        on || had
     }
 
     pub fn read_register(&self, r: CoreReg) -> Option<u64> {

@@ -24,6 +24,7 @@ mod semihosting_call;
 mod settings;
 mod setup;
 mod state;
+mod watch;
 
 use access_pc::*;
 use divides::*;
