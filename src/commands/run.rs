@@ -70,13 +70,14 @@ pub fn run(args: &RunArgs) -> Result<i32, SimError> {
     opts.count_accesses = args.count_accesses;
     let Finished { report, stop } = match args.gdb {
         Some(addr) => {
-            let server = simbench_sim::gdb::GdbServer::bind(addr)?;
+            let server = simbench_sim::gdb::GdbServer::new(addr, path, &opts)?;
             let at = server.local_addr();
             eprintln!(
-                "simbench: GDB server listening on {at}; the target is halted at the reset vector until a client attaches (gdb-multiarch {} -ex 'target remote {at}')",
+                "simbench: GDB server listening on {at}; halted at the reset vector (pc {:#010x}) until a client attaches: gdb-multiarch {} -ex 'target remote {at}'",
+                server.reset_pc(),
                 path.display()
             );
-            server.serve(path, &opts)?
+            server.serve()?
         }
         None => run_to_report(path, &opts)?,
     };

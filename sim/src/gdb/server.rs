@@ -29,35 +29,17 @@ pub const SIGHUP: i32 = 1;
 /// SIGKILL: the run's signal when the client kills it (exit code 137).
 pub const SIGKILL: i32 = 9;
 
-/// A listening GDB server.
+/// A GDB server: the firmware loaded and halted at its reset vector, listening.
 pub struct GdbServer {
     listener: TcpListener,
+    machine: Machine,
+    writer: Arc<Mutex<Option<TcpStream>>>,
 }
 
 impl GdbServer {
-    /// Listen on `addr` (port 0: a free port, see `local_addr`).
-    pub fn bind(addr: SocketAddr) -> Result<GdbServer, SimError> {
-        let listener = TcpListener::bind(addr).map_err(|e| {
-            let hint = match e.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    ": another program (another simbench, OpenOCD, QEMU, a GDB server) listens there; pick another port, or --gdb 0 for a free one"
-                }
-                std::io::ErrorKind::PermissionDenied => ": ports below 1024 need privileges; pick a port above 1024",
-                std::io::ErrorKind::AddrNotAvailable => ": that address is not one of this machine's; use 127.0.0.1 (the default)",
-                _ => "",
-            };
-            SimError::Debugger(format!("cannot listen for GDB on {addr}: {e}{hint}"))
-        })?;
-        Ok(GdbServer { listener })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
-    }
-
-    /// Load the firmware at `path`, wait for a client with the target halted at the
-    /// reset vector, serve it, and give the run's report as `runner::run_to_report` does.
-    pub fn serve(self, path: &Path, opts: &RunOptions) -> Result<Finished, SimError> {
+    /// Load the firmware at `path` with `opts`, halted at the reset vector, and listen on
+    /// `addr` (port 0: a free port, see `local_addr`).
+    pub fn new(addr: SocketAddr, path: &Path, opts: &RunOptions) -> Result<GdbServer, SimError> {
         let bytes = crate::image::read_firmware(path)?;
         let image = Image::parse(&bytes)?;
         let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
@@ -82,8 +64,34 @@ impl GdbServer {
         };
         let debuggee = Debuggee::new(image.clone(), &opts, link.clone())?;
         let machine = Machine { debuggee, image, opts, link, file_name, bytes, breakpoints: Vec::new(), watchpoints: Vec::new(), break_cycle: None };
+        let listener = TcpListener::bind(addr).map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    ": another program (another simbench, OpenOCD, QEMU, a GDB server) listens there; pick another port, or --gdb 0 for a free one"
+                }
+                std::io::ErrorKind::PermissionDenied => ": ports below 1024 need privileges; pick a port above 1024",
+                std::io::ErrorKind::AddrNotAvailable => ": that address is not one of this machine's; use 127.0.0.1 (the default)",
+                _ => "",
+            };
+            SimError::Debugger(format!("cannot listen for GDB on {addr}: {e}{hint}"))
+        })?;
+        Ok(GdbServer { listener, machine, writer })
+    }
 
-        let Some(stream) = self.accept(&machine.opts)? else {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The reset vector the target is halted at.
+    pub fn reset_pc(&self) -> u32 {
+        self.machine.debuggee.position().pc
+    }
+
+    /// Wait for a client, serve it, and give the run's report as `runner::run_to_report`
+    /// does.
+    pub fn serve(self) -> Result<Finished, SimError> {
+        let GdbServer { listener, machine, writer } = self;
+        let Some(stream) = accept(&listener, &machine.opts)? else {
             let stop = machine.stop_here(2, "stopped by a signal while waiting for a GDB client");
             return machine.into_finished(stop);
         };
@@ -196,23 +204,24 @@ impl GdbServer {
         machine.into_finished(stop.unwrap_or(Stop::Exit(0)))
     }
 
-    /// Wait for a client; None when a signal asked simbench to stop first.
-    fn accept(&self, opts: &RunOptions) -> Result<Option<TcpStream>, SimError> {
-        self.listener.set_nonblocking(true).map_err(io_error)?;
-        loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).map_err(io_error)?;
-                    return Ok(Some(stream));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if opts.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed) != 0) {
-                        return Ok(None);
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(SimError::Debugger(format!("waiting for a GDB client: {e}"))),
+}
+
+/// Wait for a client; None when a signal asked simbench to stop first.
+fn accept(listener: &TcpListener, opts: &RunOptions) -> Result<Option<TcpStream>, SimError> {
+    listener.set_nonblocking(true).map_err(io_error)?;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).map_err(io_error)?;
+                return Ok(Some(stream));
             }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if opts.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed) != 0) {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(SimError::Debugger(format!("waiting for a GDB client: {e}"))),
         }
     }
 }
@@ -273,11 +282,12 @@ impl Machine {
         if let Ok(run) = self.debuggee.snapshot() {
             let report = self.report(&run);
             out.push_str(&format!(" time {:.3} us", report.latency_us));
-            if report.profile.is_some() {
-                let op = report.trace.iter().filter(|s| s.category == "operator").find(|s| s.start_cycle <= p.cycles && p.cycles < s.start_cycle + s.cycles);
+            if !report.operators.is_empty() {
+                // The operator running now (one cut short here ends now).
+                let op = report.operators.iter().rev().find(|o| o.start_cycle <= p.cycles && p.cycles <= o.start_cycle + o.cycles);
                 match op {
-                    Some(s) => out.push_str(&format!("\noperator {}", s.name)),
-                    None => out.push_str("\noperator none (between operators)"),
+                    Some(o) => out.push_str(&format!("\noperator #{} {} (invocation {}), from cycle {}", o.index, o.op, o.invocation, o.start_cycle)),
+                    None => out.push_str("\noperator none running"),
                 }
             }
         }
