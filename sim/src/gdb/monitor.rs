@@ -9,6 +9,9 @@ pub enum Monitor {
     Cycles,
     /// Back to the reset vector, as at the start of the run.
     Reset,
+    /// `halt`: the target is halted whenever a client can send a command (OpenOCD's
+    /// command, which IDE front-ends send).
+    Halt,
     /// The report so far, as text.
     Report,
     /// `break-cycle N`: halt at the first instruction that starts at or after cycle N;
@@ -21,7 +24,8 @@ pub enum Monitor {
 pub const HELP: &str = "simbench monitor commands:
   monitor cycles             modelled cycles and instructions so far (and the operator running)
   monitor report             the report so far (text)
-  monitor reset              back to the reset vector: the run starts over
+  monitor reset              back to the reset vector: the run starts over (also `reset halt`)
+  monitor halt               nothing to do: the target is halted whenever GDB can ask
   monitor break-cycle N      halt at the first instruction starting at or after cycle N
   monitor break-cycle off    remove it (monitor break-cycle shows it)
 ";
@@ -42,7 +46,8 @@ pub fn parse(text: &str) -> Monitor {
     match (cmd, args.as_slice()) {
         ("help" | "?", []) => Monitor::Help,
         ("cycles" | "cycle", []) => Monitor::Cycles,
-        ("reset", []) | ("reset", ["halt"]) => Monitor::Reset,
+        ("reset", []) | ("reset", ["halt" | "init"]) => Monitor::Reset,
+        ("halt", []) => Monitor::Halt,
         ("report", []) => Monitor::Report,
         ("break-cycle" | "break_cycle", []) => Monitor::BreakCycle(None),
         ("break-cycle" | "break_cycle", ["off" | "clear" | "none" | "delete"]) => Monitor::BreakCycle(Some(None)),
@@ -65,6 +70,7 @@ mod tests {
         assert_eq!(parse(" cycles "), Monitor::Cycles);
         assert_eq!(parse("reset"), Monitor::Reset);
         assert_eq!(parse("reset halt"), Monitor::Reset);
+        assert_eq!(parse("halt"), Monitor::Halt);
         assert_eq!(parse("report"), Monitor::Report);
         assert_eq!(parse("break-cycle 17_510"), Monitor::BreakCycle(Some(Some(17510))));
         assert_eq!(parse("break-cycle 0x100"), Monitor::BreakCycle(Some(Some(256))));

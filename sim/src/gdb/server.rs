@@ -362,6 +362,7 @@ impl Target for Machine {
             Monitor::Help => monitor::HELP.to_string(),
             Monitor::Cycles => self.cycles(),
             Monitor::Reset => return self.reset(),
+            Monitor::Halt => "halted\n".to_string(),
             Monitor::Report => match self.debuggee.snapshot() {
                 Ok(run) => render(&self.report(&run), Format::Text),
                 Err(e) => format!("no report: {e}\n"),

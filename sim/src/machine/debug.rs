@@ -354,8 +354,9 @@ pub struct Debuggee {
     sp0: u32,
     pc0: u32,
     mapped_for_image: Vec<String>,
-    /// Host time spent running (not halted).
+    /// Host time spent running (not halted), and when the current run leg started.
     wall: Duration,
+    leg_started: Instant,
     /// Where it halted: (pc, the instruction's index in the current block) when the halt
     /// is inside a known block, so that resuming there continues the block.
     halted_in: Option<(u32, usize)>,
@@ -392,6 +393,7 @@ impl Debuggee {
             pc0: pc,
             mapped_for_image,
             wall: Duration::ZERO,
+            leg_started: Instant::now(),
             halted_in: None,
             result: None,
             halted_since: Instant::now(),
@@ -435,10 +437,12 @@ impl Debuggee {
         d.skip = Some(pc);
         d.continuation = continues.then_some(pc);
         d.walking = exit.is_some() && !step;
-        let started = Instant::now();
+        self.leg_started = Instant::now();
         let event = self.run_from(pc, exit);
         self.debug().walking = false;
-        self.wall += started.elapsed();
+        if self.result.is_none() {
+            self.wall += self.leg_started.elapsed();
+        }
         self.halted_since = Instant::now();
         event
     }
@@ -560,6 +564,7 @@ impl Debuggee {
     fn end(&mut self, result: Result<(), unicorn_engine::unicorn_const::uc_error>) -> Event {
         self.debug().flush_output();
         self.halted_in = None;
+        self.wall += self.leg_started.elapsed();
         match finish(&mut self.uc, result, self.sp0, self.pc0, self.wall) {
             Ok(mut run) => {
                 run.mapped_for_image = self.mapped_for_image.clone();
@@ -880,5 +885,23 @@ mod tests {
         assert!(it_continues(xpsr(0b0000_1100)), "first of two: one left");
         assert!(!it_continues(xpsr(0b0001_1000)), "the last one");
         assert!(!it_continues(0));
+    }
+
+    #[test]
+    fn conditions_inside_it_blocks() {
+        // xPSR with ITSTATE = cond:mask (mask 1000: the last instruction) and NZCV.
+        let x = |cond: u8, nzcv: u64| {
+            let it = cond << 4 | 0b1000;
+            (((it >> 2) as u64) << 10) | ((it & 3) as u64) << 25 | nzcv << 28
+        };
+        assert!(condition_passes(0), "outside an IT block");
+        assert!(condition_passes(x(0b0000, 0b0100)), "EQ with Z");
+        assert!(!condition_passes(x(0b0000, 0)), "EQ without Z");
+        assert!(condition_passes(x(0b0001, 0)), "NE without Z");
+        assert!(condition_passes(x(0b1001, 0b0100)), "LS with Z");
+        assert!(!condition_passes(x(0b1000, 0b0110)), "HI needs C and not Z");
+        assert!(condition_passes(x(0b1010, 0b1001)), "GE: N == V");
+        assert!(!condition_passes(x(0b1011, 0b1001)), "LT: N != V");
+        assert!(condition_passes(x(0b1110, 0)), "AL");
     }
 }
