@@ -263,6 +263,22 @@ fn a_watchpoint_on_a_buffer_halts_at_the_instruction_that_writes_it() {
 }
 
 #[test]
+fn a_watchpoint_fires_on_the_instruction_a_breakpoint_halted_at() {
+    if !have_gdb() {
+        return;
+    }
+    // Halted at the store that writes a[0]; continuing (GDB steps over the breakpoint)
+    // must still see the write.
+    let s = serve("watch_at_break", "micro/dot_m4.elf", &["--core", "m4"]);
+    let out = s.gdb(&["break *0x2de", "continue", "watch a[0]", "continue", "p/x $pc", "delete", "continue"]);
+    let (code, report, err) = s.finish();
+    assert!(out.contains("Hardware watchpoint 2: a[0]") && out.contains("Old value = 0 '\\000'"), "{out}");
+    assert!(out.contains("$1 = 0x2e2"), "{out}");
+    assert_eq!(code, 0, "{err}");
+    assert_same_report(&report, &plain("micro/dot_m4.elf", &["--core", "m4"]), "dot_m4 watch at a breakpoint");
+}
+
+#[test]
 fn monitor_cycles_equals_the_reports_figure_at_that_point() {
     if !have_gdb() {
         return;

@@ -114,8 +114,11 @@ pub(super) struct DebugState {
     /// Each instruction's addressing, by address (with its encoding, to notice new code).
     patterns: rustc_hash::FxHashMap<u32, (u32, Pattern)>,
     step: bool,
-    /// The instruction execution resumes at runs without a check: the target halted there.
+    /// The instruction execution resumes at runs without a breakpoint check: the target
+    /// halted there. Its accesses are still checked against the watchpoints
+    /// (`watch_at_skip`) unless it halted there for one.
     skip: Option<u32>,
+    watch_at_skip: bool,
     /// The next block hook at this address is the rest of the block the target halted in.
     continuation: Option<u32>,
     break_cycle: Option<u64>,
@@ -285,16 +288,21 @@ fn on_instruction(uc: &mut Unicorn<State>, addr: u32) {
     }
     let here = halt_here(uc, addr, xpsr);
     let Some(d) = uc.get_data_mut().debug.as_deref_mut() else { return };
-    // The instruction execution resumes at runs unchecked: the target halted there.
-    if d.skip.take() != Some(addr) {
-        let why = d.pending.take().or(if d.step { Some(Halt::Step) } else { None }).or(here);
-        if let Some(why) = why {
-            if matches!(why, Halt::Cycle(_)) {
-                d.break_cycle = None;
-            }
-            halt(uc, addr, why);
-            return;
+    let why = if d.skip.take() != Some(addr) {
+        d.pending.take().or(if d.step { Some(Halt::Step) } else { None }).or(here)
+    } else if d.watch_at_skip {
+        // Where execution resumes only a watchpoint halts (a breakpoint there is the one
+        // the target halted at).
+        here.filter(|h| matches!(h, Halt::Watch { .. }))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        if matches!(why, Halt::Cycle(_)) {
+            d.break_cycle = None;
         }
+        halt(uc, addr, why);
+        return;
     }
     if !d.step && !d.walking && walk_needed(uc, addr) {
         let d = uc.get_data_mut().debug.as_deref_mut().expect("debug state");
@@ -360,6 +368,8 @@ pub struct Debuggee {
     /// Where it halted: (pc, the instruction's index in the current block) when the halt
     /// is inside a known block, so that resuming there continues the block.
     halted_in: Option<(u32, usize)>,
+    /// Why it last halted.
+    last_halt: Option<Halt>,
     /// Set when the run has ended.
     result: Option<RunResult>,
     halted_since: Instant,
@@ -374,6 +384,7 @@ impl Debuggee {
             patterns: Default::default(),
             step: false,
             skip: None,
+            watch_at_skip: true,
             continuation: None,
             break_cycle: None,
             pending: None,
@@ -395,6 +406,7 @@ impl Debuggee {
             wall: Duration::ZERO,
             leg_started: Instant::now(),
             halted_in: None,
+            last_halt: Some(Halt::Reset),
             result: None,
             halted_since: Instant::now(),
         })
@@ -432,9 +444,13 @@ impl Debuggee {
         let inside_it = continues && xpsr & IT_BITS != 0 && it_continues(xpsr);
         let exit = if continues && (inside_it || (step && self.at_it_instruction(pc))) { self.next_in_block(pc) } else { None };
         self.halted_in = halted_in.filter(|_| continues);
+        // Resuming from a watchpoint halt: the instruction it halted before may access the
+        // watched bytes (GDB removes the watchpoint to step over it; other clients may not).
+        let from_watch = matches!(self.last_halt, Some(Halt::Watch { pc: wpc, .. }) if wpc == pc);
         let d = self.debug();
         d.step = step;
         d.skip = Some(pc);
+        d.watch_at_skip = !from_watch;
         d.continuation = continues.then_some(pc);
         d.walking = exit.is_some() && !step;
         self.leg_started = Instant::now();
@@ -556,6 +572,7 @@ impl Debuggee {
 
     fn halted(&mut self, pc: u32, why: Halt) -> Event {
         self.halted_in = self.locate(pc);
+        self.last_halt = Some(why.clone());
         self.debug().flush_output();
         Event::Halted(why)
     }
