@@ -295,7 +295,10 @@ mod tests {
 
     #[test]
     fn queries() {
-        assert_eq!(parse(b"qSupported:multiprocess+;swbreak+;xmlRegisters=arm"), Command::Supported(vec!["multiprocess+".into(), "swbreak+".into(), "xmlRegisters=arm".into()]));
+        assert_eq!(
+            parse(b"qSupported:multiprocess+;swbreak+;xmlRegisters=arm"),
+            Command::Supported(vec!["multiprocess+".into(), "swbreak+".into(), "xmlRegisters=arm".into()])
+        );
         assert_eq!(parse(b"qSupported"), Command::Supported(vec![]));
         assert_eq!(
             parse(b"qXfer:features:read:target.xml:0,ffb"),

@@ -15,8 +15,8 @@
 pub mod command;
 pub mod monitor;
 pub mod packet;
-pub mod session;
 pub mod server;
+pub mod session;
 pub mod target;
 
 pub use server::GdbServer;

@@ -215,10 +215,7 @@ mod tests {
 
     #[test]
     fn acks_interrupts_and_noise_between_packets() {
-        assert_eq!(
-            decode(b"+\x03-xyz$g#67+"),
-            vec![Input::Ack, Input::Interrupt, Input::Nack, Input::Packet(b"g".to_vec()), Input::Ack]
-        );
+        assert_eq!(decode(b"+\x03-xyz$g#67+"), vec![Input::Ack, Input::Interrupt, Input::Nack, Input::Packet(b"g".to_vec()), Input::Ack]);
     }
 
     #[test]

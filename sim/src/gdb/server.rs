@@ -203,7 +203,6 @@ impl GdbServer {
         };
         machine.into_finished(stop.unwrap_or(Stop::Exit(0)))
     }
-
 }
 
 /// Wait for a client; None when a signal asked simbench to stop first.
@@ -308,7 +307,10 @@ impl Machine {
                 self.debuggee.set_break_cycle(self.break_cycle);
                 let pc = self.debuggee.position().pc;
                 MonitorReply {
-                    output: format!("reset: halted at the reset vector, pc {pc:#010x} ({}); cycles 0 (`flushregs` makes GDB read the registers again)\n", self.debuggee.describe(pc)),
+                    output: format!(
+                        "reset: halted at the reset vector, pc {pc:#010x} ({}); cycles 0 (`flushregs` makes GDB read the registers again)\n",
+                        self.debuggee.describe(pc)
+                    ),
                     reset: true,
                 }
             }

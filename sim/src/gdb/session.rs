@@ -279,7 +279,11 @@ impl<T: Target> Session<T> {
 }
 
 fn ok_or(ok: bool, err: &str) -> Vec<u8> {
-    if ok { b"OK".to_vec() } else { err.as_bytes().to_vec() }
+    if ok {
+        b"OK".to_vec()
+    } else {
+        err.as_bytes().to_vec()
+    }
 }
 
 fn le_value(bytes: &[u8]) -> u64 {

@@ -82,7 +82,8 @@ pub const REGISTERS: [RegDef; 40] = [
 
 /// The target description (`qXfer:features:read:target.xml`).
 pub fn target_xml() -> String {
-    let mut x = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n<target version=\"1.0\">\n<architecture>arm</architecture>\n");
+    let mut x =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n<target version=\"1.0\">\n<architecture>arm</architecture>\n");
     let mut feature = "";
     for (n, r) in REGISTERS.iter().enumerate() {
         if r.feature != feature {
@@ -114,7 +115,8 @@ pub const FLASH_BLOCK: u32 = 0x400;
 /// memory as `flash` (GDB then uses hardware breakpoints there and programs it with
 /// `vFlash` packets on `load`), everything else, peripherals included, as `ram`.
 pub fn memory_map<'a>(regions: impl Iterator<Item = (u32, u64, RegionKind)>) -> String {
-    let mut map: Vec<MapRegion> = regions.map(|(base, size, kind)| MapRegion { base, size, flash: matches!(kind, RegionKind::Flash | RegionKind::Xip) }).collect();
+    let mut map: Vec<MapRegion> =
+        regions.map(|(base, size, kind)| MapRegion { base, size, flash: matches!(kind, RegionKind::Flash | RegionKind::Xip) }).collect();
     if !map.iter().any(|r| r.base as u64 <= PPB_BASE as u64 && PPB_BASE as u64 + PPB_SIZE as u64 <= r.base as u64 + r.size) {
         map.push(MapRegion { base: PPB_BASE, size: PPB_SIZE as u64, flash: false });
     }
@@ -170,7 +172,10 @@ mod tests {
 
     #[test]
     fn memory_map_marks_flash_and_adds_the_ppb() {
-        let map = memory_map([(0x0, 0x10_0000, RegionKind::Flash), (0x2000_0000, 0x4_0000, RegionKind::Sram), (0x4000_0000, 0x1000_0000, RegionKind::PeripheralIgnore)].into_iter());
+        let map = memory_map(
+            [(0x0, 0x10_0000, RegionKind::Flash), (0x2000_0000, 0x4_0000, RegionKind::Sram), (0x4000_0000, 0x1000_0000, RegionKind::PeripheralIgnore)]
+                .into_iter(),
+        );
         assert!(map.contains("<memory type=\"flash\" start=\"0x0\" length=\"0x100000\"><property name=\"blocksize\">0x400</property></memory>"), "{map}");
         assert!(map.contains("<memory type=\"ram\" start=\"0x20000000\" length=\"0x40000\"/>"));
         assert!(map.contains("<memory type=\"ram\" start=\"0x40000000\" length=\"0x10000000\"/>"));

@@ -30,8 +30,8 @@
 //! and keeps the IT state. Only the continuation of the halted block is ever translated
 //! that way, and continuations charge nothing, so no cost changes.
 
-use super::*;
 use super::watch::{self, Pattern};
+use super::*;
 use rustc_hash::FxHashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
