@@ -178,7 +178,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Hex text as bytes; None for an odd length or a non-hex digit.
 pub fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if text.len() & 1 == 1 {
         return None;
     }
     text.chunks(2).map(|p| Some(hex_digit(p[0])? << 4 | hex_digit(p[1])?)).collect()
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn oversized_packets_are_refused() {
         let mut wire = b"$".to_vec();
-        wire.extend(std::iter::repeat(b'a').take(MAX_PACKET * 3));
+        wire.extend(vec![b'a'; MAX_PACKET * 3]);
         wire.extend_from_slice(format!("#{:02x}", checksum(&wire[1..])).as_bytes());
         assert_eq!(decode(&wire), vec![Input::Bad]);
     }

@@ -92,9 +92,12 @@ impl GdbServer {
     pub fn serve(self) -> Result<Finished, SimError> {
         let GdbServer { listener, machine, writer } = self;
         let Some(stream) = accept(&listener, &machine.opts)? else {
-            let stop = machine.stop_here(2, "stopped by a signal while waiting for a GDB client");
+            let signal = machine.opts.interrupt.as_ref().map_or(2, |f| f.load(Ordering::Relaxed) as i32);
+            let stop = machine.stop_here(signal, "stopped by a signal while waiting for a GDB client");
             return machine.into_finished(stop);
         };
+        // One client: others are refused rather than left waiting.
+        drop(listener);
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
         *writer.lock().map_err(|_| SimError::Internal("the GDB writer lock".into()))? = Some(stream.try_clone().map_err(io_error)?);

@@ -114,7 +114,7 @@ pub const FLASH_BLOCK: u32 = 0x400;
 /// The map of `regions` plus the Private Peripheral Bus: flash and execute-in-place
 /// memory as `flash` (GDB then uses hardware breakpoints there and programs it with
 /// `vFlash` packets on `load`), everything else, peripherals included, as `ram`.
-pub fn memory_map<'a>(regions: impl Iterator<Item = (u32, u64, RegionKind)>) -> String {
+pub fn memory_map(regions: impl Iterator<Item = (u32, u64, RegionKind)>) -> String {
     let mut map: Vec<MapRegion> =
         regions.map(|(base, size, kind)| MapRegion { base, size, flash: matches!(kind, RegionKind::Flash | RegionKind::Xip) }).collect();
     if !map.iter().any(|r| r.base as u64 <= PPB_BASE as u64 && PPB_BASE as u64 + PPB_SIZE as u64 <= r.base as u64 + r.size) {

@@ -73,12 +73,15 @@ pub enum Event {
     Ended(Stop),
 }
 
+/// Where firmware output goes while the target runs.
+pub type Console = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
 /// The debugger's side of a running target: a flag it raises to interrupt the run
 /// (checked at every block) and where firmware output goes while the target runs.
 #[derive(Clone)]
 pub struct DebugLink {
     pub interrupt: Arc<AtomicBool>,
-    pub console: Arc<dyn Fn(&[u8]) + Send + Sync>,
+    pub console: Console,
 }
 
 /// A core register as the debugger names it.
