@@ -22,6 +22,24 @@ pub fn parse_address(s: &str) -> Result<u32, String> {
     parsed.map_err(|_| format!("'{s}' is not a 32-bit address (decimal or 0x hex)"))
 }
 
+/// `--gdb [ADDR:]PORT`: where the GDB server listens; 127.0.0.1 unless an address is
+/// given (`localhost` or an IP address; `[::1]:PORT` for IPv6). Port 0 picks a free port.
+pub fn parse_gdb_address(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    let t = s.trim();
+    let bad = || format!("--gdb '{s}': give PORT or ADDR:PORT, e.g. 3333 or 127.0.0.1:3333");
+    if let Ok(port) = t.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    if let Ok(addr) = t.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    match t.rsplit_once(':') {
+        Some(("localhost", port)) => port.parse::<u16>().map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p)).map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
 /// Resolve `--core`, `--board` and `--clock-mhz` into a board.
 pub fn resolve_board(core: Option<&str>, board: Option<&str>, clock_mhz: Option<f64>) -> Result<Board, SimError> {
     let core = match core {
@@ -190,6 +208,18 @@ mod tests {
         assert_eq!(parse_address("0x60002000"), Ok(0x6000_2000));
         assert_eq!(parse_address("4096"), Ok(4096));
         assert!(parse_address("0x1_0000_0000").is_err());
+    }
+
+    #[test]
+    fn gdb_addresses_default_to_loopback() {
+        assert_eq!(parse_gdb_address("3333").unwrap().to_string(), "127.0.0.1:3333");
+        assert_eq!(parse_gdb_address("0").unwrap().to_string(), "127.0.0.1:0");
+        assert_eq!(parse_gdb_address("localhost:4000").unwrap().to_string(), "127.0.0.1:4000");
+        assert_eq!(parse_gdb_address("0.0.0.0:3333").unwrap().to_string(), "0.0.0.0:3333");
+        assert_eq!(parse_gdb_address("[::1]:3333").unwrap().to_string(), "[::1]:3333");
+        assert!(parse_gdb_address("70000").is_err());
+        assert!(parse_gdb_address("host:3333").is_err());
+        assert!(parse_gdb_address("").is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub const FIRMWARE_FAULT: i32 = 4;
 pub const LIMIT: i32 = 5;
 pub const INTERNAL: i32 = 6;
 pub const PARKED: i32 = 7;
+/// `--gdb`: the GDB server cannot listen (the port is in use, the address not local).
+pub const DEBUGGER: i32 = 8;
 
 /// Exit code of an error that stopped simbench before or around a run.
 pub fn of_error(e: &SimError) -> i32 {
@@ -17,6 +19,7 @@ pub fn of_error(e: &SimError) -> i32 {
         SimError::Usage(_) => USAGE,
         SimError::Io(_) | SimError::BadElf(_) | SimError::BadBoard(_) => BAD_INPUT,
         SimError::Internal(_) => INTERNAL,
+        SimError::Debugger(_) => DEBUGGER,
     }
 }
 

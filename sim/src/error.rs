@@ -18,6 +18,8 @@ pub enum SimError {
     BadBoard(String),
     /// The emulator could not be set up (a bug or an unsupported host).
     Internal(String),
+    /// The GDB server could not listen or lost its connection (`--gdb`).
+    Debugger(String),
 }
 
 impl SimError {
@@ -28,6 +30,7 @@ impl SimError {
             SimError::BadElf(_) => "bad-elf",
             SimError::BadBoard(_) => "bad-board",
             SimError::Internal(_) => "internal",
+            SimError::Debugger(_) => "debugger",
         }
     }
 }
@@ -40,6 +43,7 @@ impl fmt::Display for SimError {
             SimError::BadElf(m) => write!(f, "bad firmware ELF: {m}"),
             SimError::BadBoard(m) => write!(f, "bad board: {m}"),
             SimError::Internal(m) => write!(f, "internal error: {m} (please report this)"),
+            SimError::Debugger(m) => write!(f, "GDB server: {m}"),
         }
     }
 }

@@ -10,9 +10,11 @@
 //! - `semihosting`: the debugger's console, clock and file calls;
 //! - `profile`: the shadow call stack and the per-engine operator profiles;
 //! - `memtruth`: flash, RAM, stack, heap and arena use;
-//! - `report` and `runner`: from a run to the report, the library's public face.
+//! - `report` and `runner`: from a run to the report, the library's public face;
+//! - `gdb`: a GDB remote serial protocol server driving the machine (`--gdb`).
 
 pub mod error;
+pub mod gdb;
 pub mod image;
 pub mod machine;
 pub mod memtruth;

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
     version,
     about = "Cycle-approximate Cortex-M simulator: runs firmware ELFs and reports modelled cycles",
     args_conflicts_with_subcommands = true,
-    after_help = "Exit codes: 0 ok, 1 firmware exited non-zero, 2 usage, 3 bad ELF or board file, 4 firmware fault, 5 limit reached, 6 internal error"
+    after_help = "Exit codes: 0 ok, 1 firmware exited non-zero, 2 usage, 3 bad ELF or board file, 4 firmware fault, 5 limit reached, 6 internal error, 7 parked for good, 8 GDB server cannot listen"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,6 +1,6 @@
 //! `simbench FIRMWARE.elf ...`: run one firmware and print its report.
 
-use crate::args::{parse_fidelity, read_model, resolve_board, RunControl};
+use crate::args::{parse_fidelity, parse_gdb_address, read_model, resolve_board, RunControl};
 use crate::exit;
 use simbench_profiles::{render, Format};
 use simbench_sim::runner::{options, run_to_report, Finished};
@@ -45,6 +45,11 @@ pub struct RunArgs {
     /// Do not echo firmware output while it runs (it stays in the report).
     #[arg(short, long)]
     quiet: bool,
+    /// Serve GDB's remote protocol on [ADDR:]PORT (127.0.0.1 unless ADDR is given; port 0
+    /// picks a free one) and halt at the reset vector until a client attaches: `target
+    /// remote :PORT` in gdb-multiarch. Timing is unchanged; the report follows the run.
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = parse_gdb_address)]
+    gdb: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: &RunArgs) -> Result<i32, SimError> {
@@ -63,7 +68,19 @@ pub fn run(args: &RunArgs) -> Result<i32, SimError> {
     args.control.apply(&mut opts)?;
     opts.model = args.model.as_deref().map(read_model).transpose()?;
     opts.count_accesses = args.count_accesses;
-    let Finished { report, stop } = run_to_report(path, &opts)?;
+    let Finished { report, stop } = match args.gdb {
+        Some(addr) => {
+            let server = simbench_sim::gdb::GdbServer::new(addr, path, &opts)?;
+            let at = server.local_addr();
+            eprintln!(
+                "simbench: GDB server listening on {at}; halted at the reset vector (pc {:#010x}) until a client attaches: gdb-multiarch {} -ex 'target remote {at}'",
+                server.reset_pc(),
+                path.display()
+            );
+            server.serve()?
+        }
+        None => run_to_report(path, &opts)?,
+    };
     let mut text = render(&report, format);
     if format == Format::Text && args.output.is_none() {
         if let Some(columns) = terminal_columns() {

@@ -316,7 +316,11 @@ pub fn deliver_fault(uc: &mut Unicorn<State>, fault: FaultKind, pc: u32, kind: &
         info.fault_status = fault_status(st);
         st.exc.delivered_fault = Some((kind.to_string(), message.to_string(), pc, info));
     }
-    take(uc, n, pc)
+    let taken = take(uc, n, pc);
+    if taken {
+        super::debug::fault_delivered(uc.get_data_mut(), kind, message);
+    }
+    taken
 }
 
 /// A fault handler reached `b .` (the usual default handler): it will never return, so

@@ -3,8 +3,12 @@
 
 use super::*;
 
-pub(super) fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {
-    uc.add_block_hook(1, 0, |uc, addr, size| on_block(uc, addr as u32, size)).map_err(|e| internal("adding the block hook", e))?;
+/// Install the hooks; the block hook only with `block_hook` (a debugger brings its own,
+/// which calls `on_block`).
+pub(super) fn install_hooks(uc: &mut Unicorn<State>, block_hook: bool) -> Result<(), crate::error::SimError> {
+    if block_hook {
+        uc.add_block_hook(1, 0, |uc, addr, size| on_block(uc, addr as u32, size)).map_err(|e| internal("adding the block hook", e))?;
+    }
 
     uc.add_intr_hook(on_interrupt).map_err(|e| internal("adding the interrupt hook", e))?;
 
@@ -30,7 +34,7 @@ pub(super) fn install_hooks(uc: &mut Unicorn<State>) -> Result<(), crate::error:
 /// block's costs, lazy FP state, a parked fault handler, SP sampling, painting at `main`
 /// and the limits. The common case returns after `enter_steady`.
 #[inline(always)]
-fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
+pub(super) fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
     if uc.get_data_mut().enter_steady(addr, size) {
         return;
     }

@@ -12,6 +12,7 @@
 
 mod access_pc;
 mod block_index;
+pub mod debug;
 mod divides;
 mod exceptions;
 mod faults;
@@ -23,6 +24,7 @@ mod semihosting_call;
 mod settings;
 mod setup;
 mod state;
+mod watch;
 
 use access_pc::*;
 use divides::*;
@@ -226,14 +228,24 @@ pub fn reset_vector(image: &Image, board: &Board, vtor: Option<u32>) -> Result<(
     vector_table(image, board, vtor).map(|(sp, pc, _)| (sp, pc))
 }
 
-/// Build the machine, run the firmware to its end, and collect the measurements.
-pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::SimError> {
+/// A machine ready to run: unicorn with the image loaded and the hooks installed.
+pub(super) struct Prepared {
+    uc: Unicorn<'static, State>,
+    sp: u32,
+    pc: u32,
+    mapped_for_image: Vec<String>,
+}
+
+/// Build the machine for `image`; with `debug`, under a debugger's control (`debug.rs`).
+fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>>) -> Result<Prepared, crate::error::SimError> {
     let mut fitted = opts.board.clone();
     let mapped_for_image = if fitted.is_generic() { fit_generic_board(&mut fitted, &image, opts.vtor) } else { Vec::new() };
     let board = &fitted;
     check_image_fits(&image, board)?;
     let (sp, pc, vtor) = vector_table(&image, board, opts.vtor)?;
-    let state = State::new(image, opts, board, sp, pc, vtor)?;
+    let mut state = State::new(image, opts, board, sp, pc, vtor)?;
+    let debugged = debug.is_some();
+    state.debug = debug;
     let mut uc = create_emulator(state, board.core, board.double_precision_fpu())?;
     map_board(&mut uc, board, opts.count_accesses)?;
     map_ppb(&mut uc)?;
@@ -241,12 +253,22 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     for seg in &segments {
         uc.mem_write(seg.paddr as u64, &seg.data).map_err(|e| internal("loading a segment", e))?;
     }
-    install_hooks(&mut uc)?;
+    if debugged {
+        // First, so that a halt skips the divide hooks of the instruction it stops before.
+        debug::install(&mut uc)?;
+    }
+    install_hooks(&mut uc, !debugged)?;
     hook_image_divides(&mut uc);
 
     uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
     // LR resets to 0xFFFFFFFF (Armv7-M ARM B1.4.7): a return from the reset handler faults.
     uc.reg_write(RegisterARM::LR, 0xFFFF_FFFF).map_err(|e| internal("setting LR", e))?;
+    Ok(Prepared { uc, sp, pc, mapped_for_image })
+}
+
+/// Build the machine, run the firmware to its end, and collect the measurements.
+pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::SimError> {
+    let Prepared { mut uc, sp, pc, mapped_for_image } = prepare(image, opts, None)?;
     let started = Instant::now();
     let mut resume = pc;
     let result = loop {

@@ -179,6 +179,8 @@ pub(super) struct State {
     /// Bytes of each region the firmware made usable (FlexRAM bank assignment); beyond,
     /// accesses fault. None: all of it.
     pub(super) region_limits: Vec<Option<u32>>,
+    /// A debugger's state (`debug.rs`); None in a run without one.
+    pub(super) debug: Option<Box<super::debug::DebugState>>,
 }
 
 impl State {
@@ -256,6 +258,7 @@ impl State {
             preset_regions: board.regions.clone(),
             region_limits: vec![None; board.regions.len()],
             settings: Vec::new(),
+            debug: None,
         })
     }
 
@@ -277,6 +280,9 @@ impl State {
             (Echo::Stdout, _) => std::io::stdout().write_all(bytes).and_then(|_| std::io::stdout().flush()),
         };
         let _ = result; // a closed pipe must not stop the simulation
+        if let Some(d) = self.debug.as_deref_mut() {
+            d.output(bytes);
+        }
     }
 
     /// Decode and cost the block at `addr`, returning its cache index.

@@ -123,7 +123,14 @@ impl Host {
 
     /// The notes, with a last line counting those not kept.
     pub fn take_notes(&mut self) -> Vec<String> {
-        let mut notes = std::mem::take(&mut self.notes);
+        let notes = self.notes();
+        self.notes.clear();
+        notes
+    }
+
+    /// The notes so far, as `take_notes` gives them, keeping them.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = self.notes.clone();
         if self.notes_dropped > 0 {
             notes.push(format!("… and {} more refused semihosting requests", self.notes_dropped));
         }

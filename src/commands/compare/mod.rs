@@ -135,6 +135,7 @@ pub fn run(args: &CompareArgs) -> Result<i32, SimError> {
             SimError::BadElf(i) => SimError::BadElf(m(i)),
             SimError::BadBoard(i) => SimError::BadBoard(m(i)),
             SimError::Internal(i) => SimError::Internal(m(i)),
+            SimError::Debugger(i) => SimError::Debugger(m(i)),
         }
     };
     let fa: Finished = ra.map_err(|e| label("A", &args.a, e))?;
