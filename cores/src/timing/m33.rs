@@ -111,7 +111,7 @@ impl CoreModel for CortexM33 {
             }
             _ => false,
         };
-        BlockTiming { start, hints: BranchHints { early_flags: false, paired_with_previous } }
+        BlockTiming { start, hints: BranchHints { paired_with_previous, ..BranchHints::default() } }
     }
 
     /// [TR §2] "taken branch 2 cycles, 1 cycle if paired with a preceding

@@ -198,7 +198,7 @@ impl CoreModel for CortexM7 {
             },
             None => true,
         };
-        BlockTiming { start, hints: BranchHints { early_flags, paired_with_previous: false } }
+        BlockTiming { start, hints: BranchHints { early_flags, ..BranchHints::default() } }
     }
 
     fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
@@ -298,7 +298,7 @@ mod tests {
     }
 
     fn hint(early_flags: bool) -> BranchHints {
-        BranchHints { early_flags, paired_with_previous: false }
+        BranchHints { early_flags, ..BranchHints::default() }
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct BranchHints {
     /// A 16-bit branch issued together with the 16-bit instruction before it, which did
     /// not set flags (Cortex-M33: such a taken branch costs 1 cycle instead of 2 [TR §2]).
     pub paired_with_previous: bool,
+    /// The instruction before a `BX LR` / `BLX LR` / `MOV PC, LR` writes LR, so the M3/M4
+    /// cannot issue the return target from decode and waits for execute [TR §1.5].
+    pub lr_written_by_previous: bool,
 }
 
 impl BlockTiming {
@@ -176,14 +179,33 @@ pub(crate) fn schedule_from_costs(costs: impl Iterator<Item = u32>) -> BlockTimi
 }
 
 /// M3/M4 pipeline refill after a taken branch, `P` in the TRM: "ranges from 1 to 3
-/// depending on the alignment and width of the target instruction" [TR §1.1]. Hand
-/// count used here: 2 for a 16-bit or word-aligned target (the widely measured 3-cycle
-/// taken branch = 1 + 2), 3 when the target is a 32-bit instruction that straddles a
-/// word boundary and needs two fetches.
-pub(crate) fn refill_m4(target: Option<&Insn>) -> u32 {
-    match target {
-        Some(t) if t.size == 4 && t.addr % 4 != 0 => 3,
-        _ => 2,
+/// depending on the alignment and width of the target instruction, and whether the
+/// processor manages to speculate the address early" [TR §1.1]. The prefetch unit issues
+/// the target of B, B<cc>, BL and BX LR from decode, the others (CBZ/CBNZ, other BX/BLX,
+/// loads and POPs to PC, TBB/TBH, ADD/MOV PC, ISB) only from execute [TR §1.5, M3 TRM
+/// Table 15-3]. So P = 1 for a decode-time branch and 2 for an execute-time one, plus 1
+/// when the target is a 32-bit instruction that straddles a word and needs two fetches:
+/// a taken B<cc> costs 2 cycles, 3 to an unaligned wide target (measured on a Cortex-M4,
+/// [TR §1.5 compendium bullet]).
+pub(crate) fn refill_m4(target: Option<&Insn>, decode_time: bool) -> u32 {
+    let straddles = matches!(target, Some(t) if t.size == 4 && t.addr % 4 != 0) as u32;
+    if decode_time {
+        1 + straddles
+    } else {
+        2 + straddles
+    }
+}
+
+/// Whether the M3/M4 prefetch unit issues this taken branch's target from decode [TR §1.5,
+/// M3 TRM Table 15-3]: B and B<cc> (16 and 32 bits), BL, and BX LR / BLX LR / MOV PC, LR
+/// unless the instruction before it writes LR.
+pub(crate) fn decode_time_branch(last: &Insn, hints: BranchHints) -> bool {
+    match last.class {
+        Class::Branch | Class::BranchCond => true,
+        Class::BranchReg | Class::Alu if !hints.lr_written_by_previous => {
+            last.reads.contains(crate::insn::REG_LR) && last.writes_pc && (last.class == Class::BranchReg || last.mnemonic.starts_with("mov"))
+        }
+        _ => false,
     }
 }
 
