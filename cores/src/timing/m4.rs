@@ -3,7 +3,9 @@
 //! Rows: TRM 100166 §3.3.1 instruction table [TR §1.1], pipelining rules of the TRM text
 //! reproduced by TI [TR §1.2], FPU table [TR §1.3].
 
-use super::{decode_time_branch, early_termination_divide, is_control, refill_m4, schedule_from_costs, BlockTiming, BranchHints, CoreKind, CoreModel, DIV_STATIC};
+use super::{
+    decode_time_branch, early_termination_divide, is_control, refill_m4, schedule_from_costs, BlockTiming, BranchHints, CoreKind, CoreModel, DIV_STATIC,
+};
 use crate::insn::{Class, Insn};
 
 pub struct CortexM4;
