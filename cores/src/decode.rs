@@ -104,6 +104,12 @@ impl Decoder {
         });
         let conditional = !matches!(arm.cc(), ArmCC::ARM_CC_AL | ArmCC::ARM_CC_INVALID);
         insn.class = classify(&name, conditional, &ops, &self.reg_map);
+        if insn.class == Class::Alu && size == 4 && !name.starts_with("movw") && !name.starts_with("movt") {
+            insn.shifted_constant = ops.iter().any(|o| match o.op_type {
+                ArmOperandType::Imm(v) => !plain_constant(v as u32, name.starts_with("add") || name.starts_with("sub")),
+                _ => false,
+            });
+        }
         insn.double = matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpDiv | Class::FpSqrt) && insn.mnemonic.contains(".f64");
         insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
         insn.mem = memory_operand(&name, &arm, &ops, &self.reg_map);
@@ -116,6 +122,14 @@ impl Decoder {
         insn.writes_pc = insn.class.is_branch() || insn.writes.contains(REG_PC);
         insn
     }
+}
+
+/// A Thumb-2 operand-2 immediate that needs no rotation: an 8-bit value (12-bit for
+/// ADD/SUB, encoding T4), or a byte replicated as 0x00XY00XY, 0xXY00XY00 or 0xXYXYXYXY
+/// (the 'simple constant' and 'constant pattern' kinds of [TR §2 jnk0le bullet]).
+fn plain_constant(v: u32, add_sub: bool) -> bool {
+    let b = v & 0xFF;
+    v < 256 || (add_sub && v < 4096) || v == b * 0x0001_0001 || v == (b << 8) * 0x0001_0001 || v == b * 0x0101_0101
 }
 
 /// capstone register name → simbench number; d-registers are returned as 100 + n.
@@ -313,6 +327,15 @@ mod tests {
         // sdiv r0, r1, r2  (fb91 f0f2)
         let i = one(&[0x91, 0xfb, 0xf2, 0xf0]);
         assert_eq!(i.class, Class::Div);
+    }
+
+    #[test]
+    fn shifted_constants_are_told_from_plain_ones() {
+        // eor.w r0, r1, #0x1fc0 (f481 50fe): a rotated 8-bit value [TR §2 jnk0le glossary].
+        assert!(one(&[0x81, 0xf4, 0xfe, 0x50]).shifted_constant);
+        // add.w r0, r1, #1 (f101 0001): simple. eor.w r6, r7, #0x1b1b1b1b (f087 361b): pattern.
+        assert!(!one(&[0x01, 0xf1, 0x01, 0x00]).shifted_constant);
+        assert!(!one(&[0x87, 0xf0, 0x1b, 0x36]).shifted_constant);
     }
 
     #[test]

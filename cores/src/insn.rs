@@ -209,6 +209,10 @@ pub struct Insn {
     pub writes_pc: bool,
     /// Operand 2 is a shifted register (costs an early-ALU slot on M7, 2 cycles on M33).
     pub shifted_operand: bool,
+    /// Operand 2 is an immediate made by rotating an 8-bit value, not a plain 8/12-bit
+    /// constant or a replicated byte pattern (M33: result latency 2, like a shifted
+    /// register [TR §2 jnk0le bullet]).
+    pub shifted_constant: bool,
     /// Sets the condition flags.
     pub sets_flags: bool,
     /// A double-precision FPU data-processing instruction (arithmetic, compare, move or
@@ -231,6 +235,7 @@ impl Insn {
             nregs: 0,
             writes_pc: class.is_branch(),
             shifted_operand: false,
+            shifted_constant: false,
             double: false,
             sets_flags: false,
             mnemonic: class.name().to_string(),

@@ -14,4 +14,4 @@ pub use board::{Board, Region, RegionKind};
 pub use decode::Decoder;
 pub use insn::{Class, Insn};
 pub use memsys::{Fidelity, MemorySystem};
-pub use timing::{BlockTiming, BranchHints, BranchPredictor, CoreKind, CoreModel, Prediction};
+pub use timing::{BlockEdges, BlockTiming, Boundary, BranchHints, BranchPredictor, CoreKind, CoreModel, Prediction};

@@ -8,30 +8,33 @@
 //! 16-bit not-taken branches dual-issued, taken branches 2 cycles, FP MAC latency 3.
 
 use super::m4::m4_cost;
-use super::{early_termination_divide, is_control, BlockTiming, BranchHints, CoreKind, CoreModel, DIV_STATIC};
+use super::{early_termination_divide, is_control, uses, BlockTiming, BranchHints, CoreKind, CoreModel, EdgeRecorder, DIV_STATIC};
 use crate::insn::{Class, Insn, RegSet};
 
 pub struct CortexM33;
 
-/// Cycles at which each register's value becomes usable, relative to the block start.
-struct Scoreboard {
-    ready: [u32; 64],
+/// SIMD and other DSP-extension instructions that execute in stage 3, like MAC (so their
+/// result latency is 2): "stage 3 does the complex operations (SIMD, MAC, DIV, 32x32
+/// multiply)" [TR §2 elektroniknet bullet]; measured for `*xta*` ("2 cycle result latency")
+/// [TR §2 jnk0le bullet]. REV/RBIT/CLZ are bit manipulation, not SIMD: 1.
+fn stage3_dsp(insn: &Insn) -> bool {
+    insn.class == Class::Dsp && !insn.mnemonic.starts_with("rev") && !insn.mnemonic.starts_with("rbit") && !insn.mnemonic.starts_with("clz")
 }
 
-impl Scoreboard {
-    fn new() -> Self {
-        Scoreboard { ready: [0; 64] }
-    }
-    fn ready_at(&self, regs: RegSet) -> u32 {
-        (0..64u8).filter(|&r| regs.contains(r)).map(|r| self.ready[r as usize]).max().unwrap_or(0)
-    }
-    fn set(&mut self, regs: RegSet, at: u32) {
-        for r in 0..64u8 {
-            if regs.contains(r) {
-                self.ready[r as usize] = at;
-            }
-        }
-    }
+/// An extend-and-add (SXTAB, UXTAH, SXTAB16…): its accumulate operand chains like a MAC's
+/// [TR §2 jnk0le bullet].
+fn extend_add(insn: &Insn) -> bool {
+    insn.class == Class::Dsp && insn.mnemonic.len() > 4 && matches!(&insn.mnemonic[..4], "sxta" | "uxta")
+}
+
+/// Results a MAC (or `*xta*`) may take as its accumulator one cycle after they issue:
+/// "accumulate dependency can be chained from previous MAC, `*xta*` or operand2 (shifted
+/// reg/constant) insns", and "load result can be consumed as MAC accumulate dependency in
+/// 1 cycle" [TR §2 jnk0le bullets].
+fn chains_into_accumulator(insn: &Insn) -> bool {
+    matches!(insn.class, Class::Mac | Class::MulLong | Class::Load)
+        || extend_add(insn)
+        || (insn.class == Class::Alu && (insn.shifted_operand || insn.shifted_constant))
 }
 
 /// (issue cycles, result latency) of one instruction on M33.
@@ -44,11 +47,18 @@ fn cost_and_latency(insn: &Insn, prev: Option<&Insn>) -> (u32, u32) {
         Class::LoadDouble => (2, 2),
         Class::StoreDouble => (2, 2),
         Class::LoadMultiple | Class::StoreMultiple => (insn.nregs.max(1) as u32, 1),
-        // [TR §2] MUL/MAC result latency 2 (accumulator chaining handled by the caller).
+        // [TR §2] MUL/MAC result latency 2 (accumulator chaining handled by the caller);
+        // "two-stage operations that set flags (muls.n ...) take 2 cycles".
+        Class::Mul if insn.sets_flags && insn.size == 2 => (2, 2),
         Class::Mul | Class::Mac | Class::MulLong => (1, 2),
-        // [TR §2] shifted-operand ALU results have latency 2; flag-setting shifted ops 2 cycles.
-        Class::Alu if insn.shifted_operand && insn.sets_flags => (2, 2),
-        Class::Alu if insn.shifted_operand => (1, 2),
+        // [TR §2] results of shifted-register and shifted-constant operand2 have latency 2
+        // (flags from a shifted register included: "available a cycle later"); a
+        // flag-setting shifted-constant op takes 2 cycles ("inline shifted reg and movs.w
+        // (any type) are unaffected").
+        Class::Alu if insn.shifted_constant && insn.sets_flags && !insn.mnemonic.starts_with("mov") => (2, 2),
+        Class::Alu if insn.shifted_operand || insn.shifted_constant => (1, 2),
+        // [TR §2] SIMD in stage 3: result latency 2.
+        Class::Dsp if stage3_dsp(insn) => (1, 2),
         Class::Div => (DIV_STATIC, DIV_STATIC),
         // [TR §2] NOP pairs with a preceding 16-bit instruction; IT dual-issues with
         // the preceding instruction; a 16-bit not-taken branch dual-issues.
@@ -71,7 +81,11 @@ impl CoreModel for CortexM33 {
     }
 
     fn block_cycles(&self, insns: &[Insn]) -> BlockTiming {
-        let mut sb = Scoreboard::new();
+        // Cycle at which each register is usable by an ordinary consumer, and as the
+        // accumulator of a MAC or extend-and-add.
+        let mut ready = [0u32; 64];
+        let mut acc_ready = [0u32; 64];
+        let mut edges = EdgeRecorder::default();
         let mut start = Vec::with_capacity(insns.len() + 1);
         let mut t = 0u32;
         // FP pipe: after a VFMA/VMLA no other FP instruction issues in the next 2 cycles [TR §2].
@@ -79,25 +93,29 @@ impl CoreModel for CortexM33 {
         for (i, insn) in insns.iter().enumerate() {
             let prev = i.checked_sub(1).map(|j| &insns[j]);
             let (issue, latency) = cost_and_latency(insn, prev);
-            let mut sources = insn.reads;
-            // A MAC consumes its accumulator late: chained accumulation and a load feeding
-            // the accumulator do not stall [TR §2 "accumulator chaining back-to-back",
-            // "load result usable as MAC accumulator after 1"].
-            if matches!(insn.class, Class::Mac | Class::MulLong) {
-                if let Some(p) = prev {
-                    if matches!(p.class, Class::Mac | Class::MulLong | Class::Load) {
-                        let acc = RegSet(p.writes.0 & insn.writes.0);
-                        sources = RegSet(sources.0 & !acc.0);
-                    }
-                }
-            }
-            let mut begin = t.max(sb.ready_at(sources));
+            // A MAC (or *xta*) consumes its accumulator late: the register it both reads
+            // and writes [TR §2 "accumulator chaining back-to-back"].
+            let acc = if matches!(insn.class, Class::Mac | Class::MulLong) || extend_add(insn) { RegSet(insn.reads.0 & insn.writes.0) } else { RegSet::EMPTY };
+            let others = RegSet(insn.reads.0 & !acc.0);
+            let late_at = (0..64u8).filter(|&r| others.contains(r)).map(|r| ready[r as usize]).max().unwrap_or(0);
+            let acc_at = (0..64u8).filter(|&r| acc.contains(r)).map(|r| acc_ready[r as usize]).max().unwrap_or(0);
+            let mut begin = t.max(late_at).max(acc_at);
             if insn.class.is_fp() {
                 begin = begin.max(fp_free_at);
             }
+            edges.read(others, begin, uses::LATE);
+            edges.read(acc, begin, uses::ACC);
             start.push(begin);
             t = begin + issue;
-            sb.set(insn.writes, begin + latency.max(issue));
+            let done = begin + latency.max(issue);
+            let acc_done = if chains_into_accumulator(insn) { (begin + 1).max(t) } else { done };
+            for r in 0..64u8 {
+                if insn.writes.contains(r) {
+                    ready[r as usize] = done;
+                    acc_ready[r as usize] = acc_done;
+                }
+            }
+            edges.write(insn.writes, [done, done, acc_done, done]);
             if insn.class == Class::FpMac {
                 fp_free_at = begin + 3;
             }
@@ -111,7 +129,7 @@ impl CoreModel for CortexM33 {
             }
             _ => false,
         };
-        BlockTiming { start, hints: BranchHints { early_flags: false, paired_with_previous } }
+        BlockTiming { start, hints: BranchHints { paired_with_previous, ..BranchHints::default() }, edges: edges.finish(t) }
     }
 
     /// [TR §2] "taken branch 2 cycles, 1 cycle if paired with a preceding
@@ -131,16 +149,22 @@ impl CoreModel for CortexM33 {
         Some(early_termination_divide(dividend, divisor, signed))
     }
 
-    fn branch_penalty(&self, last: &Insn, taken: bool, _target: Option<&Insn>) -> u32 {
+    fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
         if !taken || !is_control(last) {
             return 0;
         }
+        // A 32-bit target that straddles a word needs a second fetch before it can be
+        // decoded: +1, as on the M4 [TR §1.1 P definition, §1.5 compendium bullet]
+        // [assumption: the M33 fetches one 32-bit word per cycle from its code AHB like the
+        // M4; jnk0le's RP2350 loops are aligned].
+        let straddles = matches!(target, Some(t) if t.size == 4 && t.addr % 4 != 0) as u32;
         // [TR §2] a taken branch costs 2 cycles. A 16-bit conditional branch issued
         // for free (0) when not taken, so its taken path adds 2; others already paid 1.
-        match last.class {
-            Class::BranchCond | Class::CompareBranch if last.size == 2 => 2,
-            _ => 1,
-        }
+        straddles
+            + match last.class {
+                Class::BranchCond | Class::CompareBranch if last.size == 2 => 2,
+                _ => 1,
+            }
     }
 }
 
@@ -176,6 +200,44 @@ mod tests {
         // [TR §2]: LDM of 4 registers = 4 cycles; LDRD = 2.
         let seq = [Insn::new(0, 2, Class::LoadMultiple).with_nregs(4), Insn::new(2, 4, Class::LoadDouble)];
         assert_eq!(CortexM33.block_cycles(&seq).total(), 6);
+    }
+
+    #[test]
+    fn simd_results_and_shifted_constants_have_latency_two() {
+        // [TR §2] SIMD executes in stage 3 (elektroniknet), *xta* latency 2 (jnk0le):
+        // SXTB16 r1 ; SMLAD r0, r1, r2, r0 : SMLAD waits for r1 until 2; 3 cycles.
+        let sxtb16 = |a| Insn { mnemonic: "sxtb16".into(), ..Insn::new(a, 4, Class::Dsp).reading(&[10]).writing(&[1]) };
+        let smlad = Insn::new(4, 4, Class::Mac).reading(&[0, 1, 2]).writing(&[0]);
+        assert_eq!(CortexM33.block_cycles(&[sxtb16(0), smlad.clone()]).start, vec![0, 2, 3]);
+        // An extend-and-add chains its accumulate operand like a MAC: SXTAB r0, r0, r1 after
+        // SMLAD into r0 issues the next cycle.
+        let sxtab = Insn { mnemonic: "sxtab".into(), ..Insn::new(8, 4, Class::Dsp).reading(&[0, 1]).writing(&[0]) };
+        let smlad0 = Insn::new(0, 4, Class::Mac).reading(&[0, 2, 3]).writing(&[0]);
+        assert_eq!(CortexM33.block_cycles(&[smlad0, sxtab]).start, vec![0, 1, 2]);
+        // EOR.W r0, r1, #0x1fc0 (shifted constant) ; ADD r2, r0 : latency 2 [TR §2 jnk0le].
+        let mut eor = Insn::new(0, 4, Class::Alu).reading(&[1]).writing(&[0]);
+        eor.shifted_constant = true;
+        let add = Insn::new(4, 2, Class::Alu).reading(&[0]).writing(&[2]);
+        assert_eq!(CortexM33.block_cycles(&[eor.clone(), add.clone()]).start, vec![0, 2, 3]);
+        // ... and with flags set it takes 2 cycles ("two-stage operations that set flags").
+        let mut eors = eor;
+        eors.sets_flags = true;
+        assert_eq!(CortexM33.block_cycles(&[eors]).total(), 2);
+    }
+
+    #[test]
+    fn a_loop_carried_load_use_stall_crosses_the_block_boundary() {
+        // Loop body `ADD r2, r2, r0 ; LDR r0, [r1], #4 ; BNE` as one block: within the block
+        // nothing waits, but the next iteration's ADD needs r0, loaded 2 cycles before it
+        // is usable [TR §2 'load-to-use latency 2']. The LDR issues at 1, r0 is ready at 3;
+        // the block ends at 2 (BNE not taken would be free) and the taken branch costs 2:
+        // the ADD at 4 is in time. Without the branch cost (fall-through) it waits 1.
+        let add = Insn::new(0, 2, Class::Alu).reading(&[2, 0]).writing(&[2]);
+        let ldr = Insn::new(2, 4, Class::Load).writing(&[0, 1]).with_mem(MemOperand { base: 1, width: 4, writeback: true, ..Default::default() });
+        let body = CortexM33.block_cycles(&[add, ldr]);
+        assert_eq!(body.total(), 2);
+        assert_eq!(CortexM33.boundary_cycles(&body.edges, &body.edges, 0, false, false).cycles, 1);
+        assert_eq!(CortexM33.boundary_cycles(&body.edges, &body.edges, 2, true, false).cycles, 0);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! Rows: TRM 100166 §3.3.1 instruction table [TR §1.1], pipelining rules of the TRM text
 //! reproduced by TI [TR §1.2], FPU table [TR §1.3].
 
-use super::{early_termination_divide, is_control, refill_m4, schedule_from_costs, BlockTiming, CoreKind, CoreModel, DIV_STATIC};
+use super::{
+    decode_time_branch, early_termination_divide, is_control, refill_m4, schedule_from_costs, BlockTiming, BranchHints, CoreKind, CoreModel, DIV_STATIC,
+};
 use crate::insn::{Class, Insn};
 
 pub struct CortexM4;
@@ -70,8 +72,8 @@ pub(crate) fn m4_cost(insn: &Insn, prev: Option<&Insn>) -> u32 {
         },
         // [TR §1.1] NOP 1, DMB/DSB 1 + B with B = 0 when no transfer is outstanding.
         Class::Nop | Class::Barrier | Class::Trap => 1,
-        // [TR §1.1] ISB: 1 + pipeline refill (P = 2, see `refill_m4`).
-        Class::Isb => 1 + refill_m4(None),
+        // [TR §1.1] ISB: 1 + pipeline refill (issued from execute: P = 2, see `refill_m4`).
+        Class::Isb => 1 + refill_m4(None, false),
         // [TR §1.1] MRS/MSR/CPS "1 or 2" [uncertain]: MSR 2 (it serialises), others 1.
         Class::System => {
             if insn.mnemonic.starts_with("msr") {
@@ -107,12 +109,21 @@ impl CoreModel for CortexM4 {
     }
 
     fn block_cycles(&self, insns: &[Insn]) -> BlockTiming {
-        schedule_from_costs(insns.iter().enumerate().map(|(i, insn)| m4_cost(insn, i.checked_sub(1).map(|j| &insns[j]))))
+        let mut t = schedule_from_costs(insns.iter().enumerate().map(|(i, insn)| m4_cost(insn, i.checked_sub(1).map(|j| &insns[j]))));
+        t.hints = m4_hints(insns);
+        t
     }
 
     fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
+        self.hinted_branch_penalty(last, taken, target, BranchHints::default())
+    }
+
+    /// Taken: the refill `P` of [`refill_m4`], 1 for a branch whose target the prefetch unit
+    /// issues from decode, 2 from execute, +1 for a word-straddling 32-bit target [TR §1.1,
+    /// §1.5].
+    fn hinted_branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>, hints: BranchHints) -> u32 {
         if taken && is_control(last) {
-            refill_m4(target)
+            refill_m4(target, decode_time_branch(last, hints))
         } else {
             0
         }
@@ -121,6 +132,16 @@ impl CoreModel for CortexM4 {
     fn divide_cycles(&self, dividend: u32, divisor: u32, signed: bool) -> Option<u32> {
         Some(early_termination_divide(dividend, divisor, signed))
     }
+}
+
+/// What the M3/M4 prefetch unit needs to know about the block's final branch: whether the
+/// instruction before a `BX LR` writes LR [TR §1.5, M3 TRM Table 15-3].
+pub(crate) fn m4_hints(insns: &[Insn]) -> BranchHints {
+    let lr_written_by_previous = match insns {
+        [.., p, _] => p.writes.contains(crate::insn::REG_LR),
+        _ => false,
+    };
+    BranchHints { lr_written_by_previous, ..BranchHints::default() }
 }
 
 #[cfg(test)]
@@ -168,15 +189,38 @@ mod tests {
     }
 
     #[test]
-    fn taken_branch_refill_depends_on_target() {
-        // Taken branch = 1 + P; P = 2 for an aligned or 16-bit target, 3 for a 32-bit
-        // target straddling a word [TR §1.1 definition of P, hand count in refill_m4].
+    fn taken_branch_refill_depends_on_target_and_where_the_target_is_issued() {
+        // Taken branch = 1 + P [TR §1.1]. B<cc> is issued from decode [TR §1.5, M3 TRM
+        // Table 15-3]: P = 1 to a 16-bit or word-aligned target, 2 to a 32-bit target that
+        // straddles a word: 2 and 3 cycles, as measured on a Cortex-M4 [TR §1.5 compendium
+        // bullet].
         let b = Insn::new(0x100, 2, Class::BranchCond);
         let narrow = Insn::new(0x200, 2, Class::Alu);
         let wide_unaligned = Insn::new(0x202, 4, Class::Alu);
-        assert_eq!(CortexM4.branch_penalty(&b, true, Some(&narrow)), 2);
-        assert_eq!(CortexM4.branch_penalty(&b, true, Some(&wide_unaligned)), 3);
+        assert_eq!(CortexM4.branch_penalty(&b, true, Some(&narrow)), 1);
+        assert_eq!(CortexM4.branch_penalty(&b, true, Some(&wide_unaligned)), 2);
+        // CBZ is issued from execute (Table 15-3): P = 2, 3 to the straddling target.
+        let cbz = Insn::new(0x100, 2, Class::CompareBranch);
+        assert_eq!(CortexM4.branch_penalty(&cbz, true, Some(&narrow)), 2);
+        assert_eq!(CortexM4.branch_penalty(&cbz, true, Some(&wide_unaligned)), 3);
         // A block that ended without a control transfer costs nothing extra.
         assert_eq!(CortexM4.branch_penalty(&Insn::new(0, 2, Class::Alu), true, Some(&narrow)), 0);
+    }
+
+    #[test]
+    fn bx_lr_is_issued_from_decode_unless_lr_was_just_written() {
+        // Table 15-3 [TR §1.5]: BX LR from decode "if LR is not being written during
+        // decode"; BX of another register from execute.
+        let bx = |r: u8| Insn::new(0x104, 2, Class::BranchReg).reading(&[r]);
+        let other = Insn::new(0x100, 2, Class::Alu).reading(&[1]).writing(&[0]);
+        let pop_lr = Insn::new(0x100, 2, Class::LoadMultiple).with_nregs(2).writing(&[4, crate::insn::REG_LR]);
+        let target = Insn::new(0x200, 2, Class::Alu);
+        let taken = |seq: &[Insn]| {
+            let t = CortexM4.block_cycles(seq);
+            CortexM4.hinted_branch_penalty(seq.last().unwrap(), true, Some(&target), t.hints)
+        };
+        assert_eq!(taken(&[other.clone(), bx(crate::insn::REG_LR)]), 1);
+        assert_eq!(taken(&[pop_lr, bx(crate::insn::REG_LR)]), 2);
+        assert_eq!(taken(&[other, bx(3)]), 2);
     }
 }

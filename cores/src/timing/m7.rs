@@ -8,8 +8,8 @@
 //! with each other or with stores, DSP/bit-field ops only in the older slot, one
 //! shifted-operand op per cycle, FP arithmetic ops do not pair, LDM/STM ceil(N/2).
 
-use super::{is_control, BlockTiming, BranchHints, CoreKind, CoreModel, Prediction};
-use crate::insn::{Class, Insn, REG_FLAGS};
+use super::{is_control, uses, BlockEdges, BlockTiming, Boundary, BranchHints, CoreKind, CoreModel, EdgeRecorder, Prediction};
+use crate::insn::{Class, Insn, RegSet, REG_FLAGS};
 
 pub struct CortexM7;
 
@@ -52,9 +52,12 @@ fn fp_arith(insn: &Insn) -> bool {
 }
 
 /// Counts against the one-shifted-operand-per-cycle limit (bit-field, extend and DSP
-/// ops count too) [TR §3 Mastodon observations].
+/// ops count too) and reads its operands in the early ALU [TR §3 Mastodon observations,
+/// jnk0le bullet on bit-field/DSP ops].
 fn uses_shifter(insn: &Insn) -> bool {
-    insn.shifted_operand || insn.class == Class::Dsp
+    insn.shifted_operand
+        || insn.class == Class::Dsp
+        || (insn.class == Class::Alu && ["ubfx", "sbfx", "bfi", "bfc", "uxtb", "uxth", "sxtb", "sxth"].iter().any(|p| insn.mnemonic.starts_with(p)))
 }
 
 /// Two word loads dual-issue only when they hit different DTCM/cache banks (even and
@@ -93,8 +96,52 @@ fn can_pair(older: &Insn, younger: &Insn) -> bool {
     if younger.class == Class::Dsp || both(uses_shifter) || both(fp_arith) {
         return false;
     }
-    // The younger must not need the older's result in the same cycle.
-    !younger.reads.intersects(older.writes)
+    // Data dependencies are left to the operand-readiness check of `schedule`: only an
+    // early-ALU result reaches a late-ALU consumer in the same cycle.
+    true
+}
+
+/// Results the early ALU produces, forwarded to the late ALU in the same cycle and to the
+/// early ALU and AGU the next cycle: add, sub and mov of a register or simple constant
+/// without a shift, when issued as the older op of a pair or alone [TR §3 jnk0le early-ALU
+/// bullet].
+fn early_alu(insn: &Insn) -> bool {
+    insn.class == Class::Alu
+        && !insn.shifted_operand
+        && !insn.shifted_constant
+        && ["add", "sub", "mov"].iter().any(|p| insn.mnemonic.starts_with(p))
+        && !insn.mnemonic.starts_with("movt")
+}
+
+/// Shifts and rotations by a constant (aliases of MOV) also run in the early ALU, from
+/// either slot [TR §3 jnk0le early-ALU bullet].
+fn early_shift(insn: &Insn) -> bool {
+    insn.class == Class::Alu
+        && ["lsl", "lsr", "asr", "ror"].iter().any(|p| insn.mnemonic.starts_with(p))
+        && (0..16u8).filter(|&r| insn.reads.contains(r)).count() <= 1
+}
+
+/// The registers an instruction reads, grouped by how it reads them (`uses`).
+fn read_kinds(insn: &Insn) -> [(RegSet, u8); 4] {
+    let mut reads = insn.reads;
+    // A MAC's accumulator: the register it both reads and writes [TR §3] (a plain
+    // multiply such as `smulbb r0, r1, r0` has none).
+    let acc = if matches!(insn.class, Class::Mac | Class::MulLong) { RegSet(reads.0 & insn.writes.0) } else { RegSet::EMPTY };
+    reads = RegSet(reads.0 & !acc.0);
+    // Address and shifted operands are consumed a stage earlier [TR §3].
+    let mut early = RegSet::EMPTY;
+    if let Some(m) = insn.mem {
+        early = early.with(m.base);
+        if let Some(i) = m.index {
+            early = early.with(i);
+        }
+    }
+    if uses_shifter(insn) {
+        early = RegSet(early.0 | reads.0);
+    }
+    reads = RegSet(reads.0 & !early.0);
+    let (mul, late) = if is_mul(insn) { (reads, RegSet::EMPTY) } else { (RegSet::EMPTY, reads) };
+    [(late, uses::LATE), (early, uses::EARLY), (acc, uses::ACC), (mul, uses::MUL)]
 }
 
 /// (issue cycles, result latency, extra latency when the result feeds an address).
@@ -132,63 +179,103 @@ fn issue_and_latency(insn: &Insn) -> (u32, u32) {
     }
 }
 
+/// Whether `insn` may issue as the younger partner of a branch: not single-issue, not a
+/// DSP or bit-field op (those must be the older op), not itself a branch [TR §3].
+fn pairs_after_branch(insn: &Insn) -> bool {
+    !single_issue(insn) && insn.class != Class::Dsp && !uses_shifter(insn) && !insn.class.is_branch() && !insn.writes_pc
+}
+
+/// The in-order dual-issue schedule of a block [TR §3]: the start cycle of each instruction
+/// plus the total, whether the last instruction issued as a younger partner, and the
+/// boundary record. With `after_branch`, a branch occupies the older slot of cycle 0 and
+/// the block's first instruction may take its younger slot (the returned cycles are then
+/// one higher than the block's own).
+fn schedule(insns: &[Insn], after_branch: bool) -> (Vec<u32>, bool, EdgeRecorder) {
+    // Cycle at which each register is usable by each kind of consumer (`uses`): late
+    // ALU, early ALU / AGU, MAC accumulator, multiplier operand.
+    let mut ready = [[0u32; uses::KINDS]; 64];
+    let mut edges = EdgeRecorder::default();
+    let mut start = Vec::with_capacity(insns.len() + 1);
+    let mut next_free = after_branch as u32; // first cycle a new (unpaired) instruction can issue
+    let mut open_slot: Option<(usize, u32)> = None; // older instruction that may take a partner
+    let mut last_paired = false;
+    for (i, insn) in insns.iter().enumerate() {
+        let (issue, latency) = issue_and_latency(insn);
+        let reads = read_kinds(insn);
+        let operands_ready = reads
+            .iter()
+            .map(|&(regs, kind)| (0..64u8).filter(|&r| regs.contains(r)).map(|r| ready[r as usize][kind as usize]).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let paired = match open_slot {
+            Some((j, c)) if can_pair(&insns[j], insn) && operands_ready <= c => Some(c),
+            None if i == 0 && after_branch && pairs_after_branch(insn) => Some(0),
+            _ => None,
+        };
+        let begin = match paired {
+            Some(c) => {
+                open_slot = None;
+                c
+            }
+            None => {
+                let b = next_free.max(operands_ready);
+                next_free = b + issue;
+                open_slot = if issue == 1 { Some((i, b)) } else { None };
+                b
+            }
+        };
+        last_paired = paired.is_some();
+        start.push(begin);
+        for &(regs, kind) in &reads {
+            edges.read(regs, begin, kind);
+        }
+        let late = begin + latency;
+        // [TR §3 jnk0le bullet] add/sub/mov results forward from the early ALU to the
+        // early ALU and AGU the next cycle when issued in the older slot; so do the
+        // base-register writebacks of the AGU. Other results reach the early stage a
+        // cycle after the late ALU.
+        // It runs there only if its operands reach the early ALU in time ("can't source
+        // from late ALU of previous cycle"); otherwise the late ALU computes it.
+        let early_operands = (0..64u8).filter(|&r| insn.reads.contains(r)).all(|r| ready[r as usize][uses::EARLY as usize] <= begin);
+        let early_producer = early_operands && ((!last_paired && early_alu(insn)) || early_shift(insn));
+        let writeback = insn.mem.filter(|m| m.writeback).map(|m| m.base);
+        // [TR §3 jnk0le bullet] a multiplier operand cannot come from a load of the
+        // previous cycle: two cycles after the load at the earliest.
+        let mul_floor = if insn.class.is_load() { begin + 2 } else { 0 };
+        for r in 0..64u8 {
+            if insn.writes.contains(r) {
+                let early = if early_producer || writeback == Some(r) { begin + 1 } else { late + 1 };
+                // An early-ALU result reaches the late ALU of the same cycle (so a dependent
+                // younger op may pair with it) [TR §3 jnk0le early-ALU bullet, Mastodon
+                // 'ADD.W; ADD.W dependent pair can issue together'].
+                let late_r = if writeback == Some(r) {
+                    begin + 1
+                } else if early_producer {
+                    begin
+                } else {
+                    late
+                };
+                // Accumulators are read a stage after the late ALU: a MAC result, or a
+                // byte load's, is usable as the next MAC's accumulator a cycle early.
+                let acc = (late_r.saturating_sub(1)).max(begin + 1);
+                let mul = if writeback == Some(r) { late_r } else { late_r.max(mul_floor).max(begin + 1) };
+                ready[r as usize] = [late_r, early, acc, mul];
+                edges.write(RegSet::EMPTY.with(r), ready[r as usize]);
+            }
+        }
+    }
+    start.push(next_free);
+    (start, last_paired, edges)
+}
+
 impl CoreModel for CortexM7 {
     fn kind(&self) -> CoreKind {
         CoreKind::M7
     }
 
     fn block_cycles(&self, insns: &[Insn]) -> BlockTiming {
-        let mut ready = [0u32; 64];
-        // When a MAC's result is usable as the accumulator of the next MAC: chains of
-        // multiply-accumulates into one register issue every cycle [TR §3].
-        let mut acc_ready = [0u32; 64];
-        let ready_at = |ready: &[u32; 64], acc_ready: &[u32; 64], insn: &Insn| -> u32 {
-            let mut t = 0;
-            let is_mac = is_mul(insn);
-            for r in 0..64u8 {
-                if is_mac && insn.reads.contains(r) && insn.writes.contains(r) {
-                    t = t.max(acc_ready[r as usize]);
-                } else if insn.reads.contains(r) {
-                    // Address and shifted operands are consumed a stage earlier [TR §3].
-                    let early = insn.mem.is_some_and(|m| m.base == r || m.index == Some(r)) || uses_shifter(insn);
-                    // (Only results produced inside this block can still be in flight.)
-                    let r_ready = ready[r as usize];
-                    t = t.max(if r_ready > 0 { r_ready + early as u32 } else { 0 });
-                }
-            }
-            t
-        };
-        let mut start = Vec::with_capacity(insns.len() + 1);
-        let mut next_free = 0u32; // first cycle a new (unpaired) instruction can issue
-        let mut open_slot: Option<(usize, u32)> = None; // older instruction that may take a partner
-        for (i, insn) in insns.iter().enumerate() {
-            let (issue, latency) = issue_and_latency(insn);
-            let operands_ready = ready_at(&ready, &acc_ready, insn);
-            let paired = match open_slot {
-                Some((j, c)) if can_pair(&insns[j], insn) && operands_ready <= c => Some(c),
-                _ => None,
-            };
-            let begin = match paired {
-                Some(c) => {
-                    open_slot = None;
-                    c
-                }
-                None => {
-                    let b = next_free.max(operands_ready);
-                    next_free = b + issue;
-                    open_slot = if issue == 1 { Some((i, b)) } else { None };
-                    b
-                }
-            };
-            start.push(begin);
-            for r in 0..64u8 {
-                if insn.writes.contains(r) {
-                    ready[r as usize] = begin + latency;
-                    acc_ready[r as usize] = if is_mul(insn) { begin + 1 } else { begin + latency };
-                }
-            }
-        }
-        start.push(next_free);
+        let (start, last_paired, recorder) = schedule(insns, false);
+        let next_free = *start.last().unwrap_or(&0);
         // How early the final branch's condition was known: the last flag-setting
         // instruction before it, if any in this block [TR §3 mispredict 8 vs 6].
         let early_flags = match insns.split_last() {
@@ -198,7 +285,37 @@ impl CoreModel for CortexM7 {
             },
             None => true,
         };
-        BlockTiming { start, hints: BranchHints { early_flags, paired_with_previous: false } }
+        let mut edges = recorder.finish(next_free);
+        if let Some((last, body)) = insns.split_last() {
+            // The final branch issued alone, so its cycle has a free younger slot [TR §3
+            // jnk0le bullets 'predicted taken branch can dual-issue with one instruction at
+            // the target', 'not-taken branch pairs with the next instruction'].
+            edges.branch_slot_open = is_control(last) && !last_paired && !single_issue(last) && last.class != Class::Isb;
+            // "requires at least 2 .n instructions executed prior to branch" (jnk0le's page).
+            edges.narrow_before_branch = body.iter().rev().take(2).all(|i| i.size == 2);
+        }
+        // What the block costs when its first instruction takes the free slot of a branch
+        // that ended the previous block: the whole schedule again, from one cycle earlier.
+        edges.branch_slot_open_if_paired = edges.branch_slot_open;
+        if insns.first().is_some_and(pairs_after_branch) {
+            let (after, after_last_paired, _) = schedule(insns, true);
+            edges.pair_delta = *after.last().unwrap_or(&0) as i32 - 1 - next_free as i32;
+            edges.branch_slot_open_if_paired = edges.branch_slot_open && !after_last_paired;
+        }
+        BlockTiming { start, hints: BranchHints { early_flags, ..BranchHints::default() }, edges }
+    }
+
+    /// Results in flight carry over; a correctly predicted branch that issued alone
+    /// takes the next block's first instruction as its partner (taken: when the two
+    /// instructions before the branch are 16-bit, as jnk0le requires) [TR §3].
+    fn boundary_cycles(&self, prev: &BlockEdges, next: &BlockEdges, penalty: u32, taken: bool, prev_paired: bool) -> Boundary {
+        let open = if prev_paired { prev.branch_slot_open_if_paired } else { prev.branch_slot_open };
+        let pair = penalty == 0 && open && next.pair_delta < 0 && (!taken || prev.narrow_before_branch);
+        if pair && prev.stall_before(next, 0, -1) <= 0 {
+            Boundary { cycles: next.pair_delta, paired: true }
+        } else {
+            Boundary { cycles: prev.stall_before(next, penalty, 0).max(0), paired: false }
+        }
     }
 
     fn branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>) -> u32 {
@@ -292,13 +409,78 @@ mod tests {
     }
 
     #[test]
+    fn add_sub_mov_results_reach_the_agu_next_cycle_others_a_cycle_later() {
+        // [TR §3 jnk0le bullet] add/sub/mov forward from the early ALU to the AGU the next
+        // cycle: MOV r4, r3 ; LDR r0, [r4] issue at 0 and 1. An EOR (late ALU) result is
+        // one cycle later for an address: 0 and 2.
+        let mov = Insn { mnemonic: "mov".into(), ..alu(0, 4, 3) };
+        let eor = Insn { mnemonic: "eor".into(), ..alu(0, 4, 3) };
+        let ld = Insn::new(2, 2, Class::Load).writing(&[0]).with_mem(MemOperand { base: 4, width: 4, ..Default::default() });
+        assert_eq!(CortexM7.block_cycles(&[mov, ld.clone()]).start, vec![0, 1, 2]);
+        assert_eq!(CortexM7.block_cycles(&[eor, ld]).start, vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn a_multiplier_operand_cannot_come_from_the_previous_cycles_load() {
+        // [TR §3 jnk0le bullet] LDR r1 ; MUL r0, r1, r2 : the word load is usable by the
+        // late ALU the next cycle, by a multiplier two cycles after the load.
+        let ld = Insn::new(0, 2, Class::Load).writing(&[1]).with_mem(MemOperand { base: 4, width: 4, ..Default::default() });
+        let mul = Insn::new(2, 4, Class::Mul).reading(&[1, 2]).writing(&[0]);
+        assert_eq!(CortexM7.block_cycles(&[ld, mul]).start, vec![0, 2, 3]);
+        // A plain multiply whose destination is also a source has no accumulator:
+        // SMULBB r0, r1, r0 waits for r0 like any operand.
+        let mac = Insn::new(0, 4, Class::Mac).reading(&[2, 3, 0]).writing(&[0]);
+        let smulbb = Insn::new(4, 4, Class::Mul).reading(&[1, 0]).writing(&[0]);
+        assert_eq!(CortexM7.block_cycles(&[mac, smulbb]).start, vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn a_correctly_predicted_branch_pairs_with_the_next_blocks_first_instruction() {
+        // Loop `SUBS r0,#1 ; ADD r2,r3 ; BNE` (the calibration's loop_taken_paired): SUBS and
+        // ADD pair (cycle 0), BNE issues alone (1). Predicted taken, it takes the next
+        // iteration's SUBS as partner [TR §3 jnk0le: 'predicted taken branch can dual-issue
+        // with one instruction at the target', the two instructions before it being 16-bit];
+        // that iteration's ADD and BNE then pair (cycle 1) and leave no slot for the next
+        // SUBS: iterations alternate 1 and 2 cycles, 1.5 on average (3 instructions at 2
+        // per cycle).
+        let subs = Insn { mnemonic: "subs".into(), ..Insn::new(0, 2, Class::Alu).reading(&[0]).writing(&[0, REG_FLAGS]) };
+        let add = Insn { mnemonic: "add".into(), ..alu(2, 2, 3) };
+        let bne = Insn::new(4, 2, Class::BranchCond);
+        let t = CortexM7.block_cycles(&[subs, add, bne]);
+        assert_eq!(t.start, vec![0, 0, 1, 2]);
+        let first = CortexM7.boundary_cycles(&t.edges, &t.edges, 0, true, false);
+        assert_eq!(first, Boundary { cycles: -1, paired: true });
+        assert_eq!(CortexM7.boundary_cycles(&t.edges, &t.edges, 0, true, true), Boundary { cycles: 0, paired: false });
+        // Mispredicted: no pairing.
+        assert_eq!(CortexM7.boundary_cycles(&t.edges, &t.edges, 8, true, false), Boundary { cycles: 0, paired: false });
+        // A MOV that would pair with the branch runs in the late ALU as the younger op
+        // ('add, sub and non shifting mov can enter early alu from older op only'): in the
+        // list-reversal loop MOV r4,r3 ; LDR r3,[r4] ; STR r2,[r4] ; MOV r2,r4 ; CMP r3,#0 ;
+        // BNE the load would then wait for r4 as long as without the pairing: no gain, 4
+        // cycles per iteration.
+        let m = |a, rd, rn| Insn { mnemonic: "mov".into(), ..alu(a, rd, rn) };
+        let mem = |base| MemOperand { base, width: 4, ..Default::default() };
+        let body = [
+            m(0, 4, 3),
+            Insn::new(2, 2, Class::Load).writing(&[3]).with_mem(mem(4)),
+            Insn::new(4, 2, Class::Store).reading(&[2]).with_mem(mem(4)),
+            m(6, 2, 4),
+            Insn::new(8, 2, Class::Alu).reading(&[3]).writing(&[REG_FLAGS]),
+            Insn::new(10, 2, Class::BranchCond),
+        ];
+        let t = CortexM7.block_cycles(&body);
+        assert_eq!(t.start, vec![0, 1, 1, 2, 2, 3, 4]);
+        assert_eq!(CortexM7.boundary_cycles(&t.edges, &t.edges, 0, true, false).cycles, 0);
+    }
+
+    #[test]
     fn ldm_costs_half_the_register_count() {
         // POP {r4-r11} = 8 registers: ceil(8/2) = 4 cycles [TR §3].
         assert_eq!(CortexM7.block_cycles(&[Insn::new(0, 2, Class::LoadMultiple).with_nregs(8)]).total(), 4);
     }
 
     fn hint(early_flags: bool) -> BranchHints {
-        BranchHints { early_flags, paired_with_previous: false }
+        BranchHints { early_flags, ..BranchHints::default() }
     }
 
     #[test]

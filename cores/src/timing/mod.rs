@@ -14,7 +14,7 @@ mod m4;
 mod m7;
 mod predictor;
 
-use crate::insn::{Class, Insn};
+use crate::insn::{Class, Insn, RegSet};
 use serde::{Deserialize, Serialize};
 
 pub use m33::CortexM33;
@@ -81,6 +81,113 @@ pub struct BlockTiming {
     pub start: Vec<u32>,
     /// Facts about the block's final branch that its penalty depends on.
     pub hints: BranchHints,
+    /// What the block leaves in flight for the next one and what it needs from the one
+    /// before (see [`CoreModel::boundary_cycles`]).
+    pub edges: BlockEdges,
+}
+
+/// The cost of a block boundary ([`CoreModel::boundary_cycles`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Boundary {
+    /// Cycles to add to the next block's static cost (negative: it starts early).
+    pub cycles: i32,
+    /// The next block's first instruction issued together with the previous block's
+    /// final branch.
+    pub paired: bool,
+}
+
+/// How an instruction consumes a register, which decides the result latency that applies
+/// (an index into [`BlockEdges::pending`]'s arrays).
+pub mod uses {
+    /// An ordinary operand (the late ALU on Cortex-M7).
+    pub const LATE: u8 = 0;
+    /// An address or shifted operand, read a stage earlier (Cortex-M7 early ALU / AGU).
+    pub const EARLY: u8 = 1;
+    /// The accumulator of a multiply-accumulate, read a stage later.
+    pub const ACC: u8 = 2;
+    /// A multiplier operand (Cortex-M7 MUL/MAC cannot take a load result from the
+    /// previous cycle).
+    pub const MUL: u8 = 3;
+    pub const KINDS: usize = 4;
+}
+
+/// The pipeline state at a translation block's boundaries, so that result latencies and
+/// issue slots carry from one block to the next: a loop-carried load-use or MAC-result
+/// stall in a single-block loop is charged, and on Cortex-M7 a correctly predicted branch
+/// issues together with the first instruction after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockEdges {
+    /// Registers the block reads before writing them: (register, cycle offset at which the
+    /// first reader of that kind issues in the block's own schedule, kind from [`uses`]).
+    pub needs: Vec<(u8, u32, u8)>,
+    /// Results still in flight when the block ends: (register, cycles after the block's
+    /// last cycle until a consumer of each kind in [`uses`] can use it).
+    pub pending: Vec<(u8, [u32; uses::KINDS])>,
+    /// Cortex-M7: the final branch issued alone in its cycle and may take a partner from
+    /// the next block when it was predicted correctly [TR §3 jnk0le bullet].
+    pub branch_slot_open: bool,
+    /// The same when the block's own first instruction issued with the branch before it
+    /// (the schedule then shifts, and the final branch may find its slot taken).
+    pub branch_slot_open_if_paired: bool,
+    /// Cortex-M7: cycles the block saves (0 or negative) when its first instruction
+    /// issues as the younger partner of the branch that ended the previous block.
+    pub pair_delta: i32,
+    /// Cortex-M7: the two instructions before the final branch are 16-bit, which a
+    /// predicted-taken branch needs to pair with its target (jnk0le, [TR §3]).
+    pub narrow_before_branch: bool,
+}
+
+impl BlockEdges {
+    /// Cycles the next block is held up by results of this one still in flight, after
+    /// `gap` cycles of branch penalty, when it starts `shift` cycles after this one ends
+    /// (-1: its first instruction issued in this block's last cycle). In-order issue: the
+    /// first instruction that waits holds up everything after it.
+    pub fn stall_before(&self, next: &BlockEdges, gap: u32, shift: i32) -> i32 {
+        let mut stall = 0i32;
+        for &(r, off, kind) in &next.needs {
+            if let Some((_, ready)) = self.pending.iter().find(|(p, _)| *p == r) {
+                stall = stall.max(ready[kind as usize] as i32 - gap as i32 - (off as i32 + shift));
+            }
+        }
+        stall
+    }
+}
+
+/// Builds [`BlockEdges`] while a model schedules a block: record each read and write in
+/// program order, then `finish` with the block's total.
+#[derive(Default)]
+pub(crate) struct EdgeRecorder {
+    written: RegSet,
+    needs: Vec<(u8, u32, u8)>,
+    /// Absolute ready time per register and use kind (0: nothing in flight).
+    ready: Vec<(u8, [u32; uses::KINDS])>,
+}
+
+impl EdgeRecorder {
+    /// Instruction issuing at `at` reads `regs` as `kind`.
+    pub(crate) fn read(&mut self, regs: RegSet, at: u32, kind: u8) {
+        for r in 0..64u8 {
+            if regs.contains(r) && !self.written.contains(r) && !self.needs.iter().any(|&(x, _, k)| x == r && k == kind) {
+                self.needs.push((r, at, kind));
+            }
+        }
+    }
+    /// `regs` are written, usable by each kind of consumer at the given absolute cycles.
+    pub(crate) fn write(&mut self, regs: RegSet, ready: [u32; uses::KINDS]) {
+        for r in 0..64u8 {
+            if regs.contains(r) {
+                self.written = self.written.with(r);
+                match self.ready.iter_mut().find(|(x, _)| *x == r) {
+                    Some(e) => e.1 = ready,
+                    None => self.ready.push((r, ready)),
+                }
+            }
+        }
+    }
+    pub(crate) fn finish(self, total: u32) -> BlockEdges {
+        let pending = self.ready.into_iter().filter(|(_, t)| t.iter().any(|&c| c > total)).map(|(r, t)| (r, t.map(|c| c.saturating_sub(total)))).collect();
+        BlockEdges { needs: self.needs, pending, ..BlockEdges::default() }
+    }
 }
 
 /// What the block schedule knows about its final branch.
@@ -92,6 +199,9 @@ pub struct BranchHints {
     /// A 16-bit branch issued together with the 16-bit instruction before it, which did
     /// not set flags (Cortex-M33: such a taken branch costs 1 cycle instead of 2 [TR §2]).
     pub paired_with_previous: bool,
+    /// The instruction before a `BX LR` / `BLX LR` / `MOV PC, LR` writes LR, so the M3/M4
+    /// cannot issue the return target from decode and waits for execute [TR §1.5].
+    pub lr_written_by_previous: bool,
 }
 
 impl BlockTiming {
@@ -129,6 +239,16 @@ pub trait CoreModel: Send + Sync {
     /// Whether this core has a dynamic branch predictor worth simulating.
     fn has_predictor(&self) -> bool {
         false
+    }
+
+    /// What entering a block whose edges are `next` costs on top of its static schedule
+    /// when it starts right after one whose edges are `prev`, `penalty` cycles of branch
+    /// penalty later (`taken`: not the fall-through; `prev_paired`: `prev` itself was
+    /// entered paired): stalls on results still in flight (loop-carried load-use and MAC
+    /// latencies), and on cores that can, the first instruction issuing in the previous
+    /// block's last cycle.
+    fn boundary_cycles(&self, prev: &BlockEdges, next: &BlockEdges, penalty: u32, _taken: bool, _prev_paired: bool) -> Boundary {
+        Boundary { cycles: prev.stall_before(next, penalty, 0).max(0), paired: false }
     }
 
     /// Cycles SDIV/UDIV take with these operands (`detailed` timing), when the core
@@ -172,18 +292,37 @@ pub(crate) fn schedule_from_costs(costs: impl Iterator<Item = u32>) -> BlockTimi
         t += c;
         start.push(t);
     }
-    BlockTiming { start, hints: BranchHints::default() }
+    BlockTiming { start, hints: BranchHints::default(), edges: BlockEdges::default() }
 }
 
 /// M3/M4 pipeline refill after a taken branch, `P` in the TRM: "ranges from 1 to 3
-/// depending on the alignment and width of the target instruction" [TR §1.1]. Hand
-/// count used here: 2 for a 16-bit or word-aligned target (the widely measured 3-cycle
-/// taken branch = 1 + 2), 3 when the target is a 32-bit instruction that straddles a
-/// word boundary and needs two fetches.
-pub(crate) fn refill_m4(target: Option<&Insn>) -> u32 {
-    match target {
-        Some(t) if t.size == 4 && t.addr % 4 != 0 => 3,
-        _ => 2,
+/// depending on the alignment and width of the target instruction, and whether the
+/// processor manages to speculate the address early" [TR §1.1]. The prefetch unit issues
+/// the target of B, B<cc>, BL and BX LR from decode, the others (CBZ/CBNZ, other BX/BLX,
+/// loads and POPs to PC, TBB/TBH, ADD/MOV PC, ISB) only from execute [TR §1.5, M3 TRM
+/// Table 15-3]. So P = 1 for a decode-time branch and 2 for an execute-time one, plus 1
+/// when the target is a 32-bit instruction that straddles a word and needs two fetches:
+/// a taken B<cc> costs 2 cycles, 3 to an unaligned wide target (measured on a Cortex-M4,
+/// [TR §1.5 compendium bullet]).
+pub(crate) fn refill_m4(target: Option<&Insn>, decode_time: bool) -> u32 {
+    let straddles = matches!(target, Some(t) if t.size == 4 && t.addr % 4 != 0) as u32;
+    if decode_time {
+        1 + straddles
+    } else {
+        2 + straddles
+    }
+}
+
+/// Whether the M3/M4 prefetch unit issues this taken branch's target from decode [TR §1.5,
+/// M3 TRM Table 15-3]: B and B<cc> (16 and 32 bits), BL, and BX LR / BLX LR / MOV PC, LR
+/// unless the instruction before it writes LR.
+pub(crate) fn decode_time_branch(last: &Insn, hints: BranchHints) -> bool {
+    match last.class {
+        Class::Branch | Class::BranchCond => true,
+        Class::BranchReg | Class::Alu if !hints.lr_written_by_previous => {
+            last.reads.contains(crate::insn::REG_LR) && last.writes_pc && (last.class == Class::BranchReg || last.mnemonic.starts_with("mov"))
+        }
+        _ => false,
     }
 }
 

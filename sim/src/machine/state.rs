@@ -29,10 +29,18 @@ pub(super) struct HotBlock {
     pub(super) insns: u32,
     /// Penalty when execution falls through to the next address (static prediction).
     pub(super) fall_through_penalty: u32,
-    /// One-entry memo of the taken penalty: (target block index, penalty), static
-    /// prediction only. Saves the timing model's virtual calls on hot loops.
+    /// One-entry memos of what entering the next block costs on top of its static cost:
+    /// branch penalty (static prediction) plus the pipeline carry-over between the two
+    /// blocks (`CoreModel::boundary_cycles`, may be negative), for the taken and the
+    /// fall-through successor. Saves the timing model's virtual calls on hot loops.
     pub(super) taken_next: u32,
-    pub(super) taken_penalty: u32,
+    pub(super) taken_penalty: i32,
+    pub(super) fall_next: u32,
+    pub(super) fall_cost: i32,
+    /// Whether those edges issue the next block's first instruction with this block's
+    /// branch (Cortex-M7); the memos hold only for entries into this block that did not.
+    pub(super) taken_paired: bool,
+    pub(super) fall_paired: bool,
     /// Fetch wait states when the region is timed by plain wait states per line
     /// (follows the region's latency: `set_region_latency`).
     pub(super) plain_fetch_wait: u32,
@@ -64,6 +72,8 @@ pub(super) struct Block {
     pub(super) last: Option<Insn>,
     /// See `BlockTiming::hints`.
     pub(super) hints: simbench_cores::BranchHints,
+    /// See `BlockTiming::edges`: results in flight and open issue slots at the boundaries.
+    pub(super) edges: simbench_cores::BlockEdges,
     /// The lines the block fetches, when fetches are timed per execution.
     pub(super) fetch_plan: FetchPlan,
     /// Addresses of SDIV/UDIV instructions (timed from operands in detailed mode).
@@ -110,6 +120,9 @@ pub(super) struct State {
     pub(super) entry_shortcut: bool,
     /// The block just left wrote SP: sample SP now.
     pub(super) sp_sample_due: bool,
+    /// The current block's first instruction issued with the previous block's branch
+    /// (`CoreModel::boundary_cycles`).
+    pub(super) entered_paired: bool,
     /// Start addresses of the last blocks entered (ring buffer) and the next slot.
     pub(super) recent: [u32; RECENT_BLOCKS],
     pub(super) recent_next: usize,
@@ -211,6 +224,7 @@ impl State {
             stack_floor: Some(heap_info[3]).filter(|&a| a < sp).or_else(|| board.stack_region(sp).map(|r| r.base)).unwrap_or(0),
             initial_sp: sp,
             sp_sample_due: false,
+            entered_paired: false,
             recent: [u32::MAX; RECENT_BLOCKS],
             recent_next: 0,
             predictor,
@@ -293,6 +307,7 @@ impl State {
         let region = self.board.region_of(addr).map(|(i, _)| i).unwrap_or(NO_REGION);
         let plain_fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
         let hints = timing.hints;
+        let edges = timing.edges;
         let offsets: Box<[u32]> = timing.start.into_boxed_slice();
         let total_cycles = offsets.last().copied().unwrap_or(0);
         let mut classes: Vec<(Class, u32)> = Vec::new();
@@ -308,6 +323,7 @@ impl State {
             first: insns.first().cloned(),
             last: insns.last().cloned(),
             hints,
+            edges,
             fetch_plan: FetchPlan::default(),
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             accesses: accesses(&insns),
@@ -337,6 +353,10 @@ impl State {
             fall_through_penalty: insns.last().map_or(0, |l| self.model.hinted_branch_penalty(l, false, None, hints)),
             taken_next: u32::MAX,
             taken_penalty: 0,
+            fall_next: u32::MAX,
+            fall_cost: 0,
+            taken_paired: false,
+            fall_paired: false,
             plain_fetch_wait,
             region: u32::try_from(region).unwrap_or(u32::MAX),
             flags: [(ends_in_control, ENDS_IN_CONTROL), (uses_fp, USES_FP), (parks, PARKS), (quiet_exit, QUIET_EXIT)]
@@ -354,27 +374,45 @@ impl State {
     /// Charge the previous block's branch outcome and enter block `idx`.
     pub(super) fn enter(&mut self, idx: usize) {
         let cur = self.cur;
-        if let Some(prev_hot) = self.hot.get(cur).filter(|b| b.flags & ENDS_IN_CONTROL != 0) {
+        let prev_paired = std::mem::replace(&mut self.entered_paired, false);
+        if let Some(prev_hot) = self.hot.get(cur) {
+            let control = prev_hot.flags & ENDS_IN_CONTROL != 0;
             let next_start = self.hot[idx].start;
             let taken = next_start != prev_hot.end;
-            let fall_through_penalty = prev_hot.fall_through_penalty;
+            let fall_through_penalty = if control { prev_hot.fall_through_penalty } else { 0 };
             let (prev, next) = (&self.blocks[cur], &self.blocks[idx]);
-            let penalty = match (self.predictor.as_mut(), &prev.last) {
-                (Some(p), Some(last)) => {
+            let memo_ok = !prev_paired;
+            let (cost, paired) = match (self.predictor.as_mut(), &prev.last) {
+                (Some(p), Some(last)) if control => {
                     let prediction = p.predict(last.addr);
                     p.update(last.addr, taken, next_start);
-                    self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints)
+                    let penalty = self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints);
+                    let b = self.model.boundary_cycles(&prev.edges, &next.edges, penalty, taken, prev_paired);
+                    (penalty as i32 + b.cycles, b.paired)
                 }
-                _ if !taken => fall_through_penalty,
-                _ if self.hot[cur].taken_next as usize == idx => self.hot[cur].taken_penalty,
+                _ if memo_ok && !taken && self.hot[cur].fall_next as usize == idx => (self.hot[cur].fall_cost, self.hot[cur].fall_paired),
+                _ if !taken => {
+                    let b = self.model.boundary_cycles(&prev.edges, &next.edges, fall_through_penalty, false, prev_paired);
+                    let c = fall_through_penalty as i32 + b.cycles;
+                    if memo_ok {
+                        (self.hot[cur].fall_next, self.hot[cur].fall_cost, self.hot[cur].fall_paired) = (idx as u32, c, b.paired);
+                    }
+                    (c, b.paired)
+                }
+                _ if memo_ok && self.hot[cur].taken_next as usize == idx => (self.hot[cur].taken_penalty, self.hot[cur].taken_paired),
                 (_, Some(last)) => {
-                    let p = self.model.hinted_branch_penalty(last, true, next.first.as_ref(), prev.hints);
-                    (self.hot[cur].taken_next, self.hot[cur].taken_penalty) = (idx as u32, p);
-                    p
+                    let p = if control { self.model.hinted_branch_penalty(last, true, next.first.as_ref(), prev.hints) } else { 0 };
+                    let b = self.model.boundary_cycles(&prev.edges, &next.edges, p, true, prev_paired);
+                    let c = p as i32 + b.cycles;
+                    if memo_ok {
+                        (self.hot[cur].taken_next, self.hot[cur].taken_penalty, self.hot[cur].taken_paired) = (idx as u32, c, b.paired);
+                    }
+                    (c, b.paired)
                 }
-                _ => 0,
+                _ => (0, false),
             };
-            self.cycles += penalty as u64;
+            self.entered_paired = paired;
+            self.cycles = self.cycles.saturating_add_signed(cost as i64);
         }
         if let Some(p) = self.profiler.as_mut() {
             let next = &self.blocks[idx];
@@ -436,24 +474,22 @@ impl State {
         if self.profiler.is_some() && prev.is_some_and(|p| p.flags & QUIET_EXIT == 0) {
             return false;
         }
-        let penalty = match prev {
-            Some(prev) if prev.flags & ENDS_IN_CONTROL != 0 => {
-                if b.start == prev.end {
-                    prev.fall_through_penalty
-                } else if prev.taken_next as usize == idx {
-                    prev.taken_penalty
-                } else {
-                    return false;
-                }
-            }
-            _ => 0,
+        if self.entered_paired {
+            return false;
+        }
+        let (cost, paired) = match prev {
+            Some(prev) if b.start == prev.end && prev.fall_next as usize == idx => (prev.fall_cost, prev.fall_paired),
+            Some(prev) if b.start != prev.end && prev.taken_next as usize == idx => (prev.taken_penalty, prev.taken_paired),
+            Some(_) => return false,
+            None => (0, false),
         };
-        let entry = self.cycles + penalty as u64;
+        let entry = self.cycles.saturating_add_signed(cost as i64);
         if entry >= self.exc.next_systick || entry + (b.cycles + fetch) as u64 > self.max_cycles || self.instructions + b.insns as u64 > self.max_instructions {
             return false;
         }
         self.deadline_countdown -= 1;
         self.cycles = entry;
+        self.entered_paired = paired;
         if let Some(p) = self.profiler.as_mut() {
             p.block(b.insns as u64, b.end);
             self.sp_sample_due = false;
