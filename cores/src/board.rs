@@ -199,6 +199,26 @@ pub struct AcceleratorConfig {
     /// The next sequential line is read while the current one executes.
     #[serde(default)]
     pub prefetch: bool,
+    /// A demand read of another line waits until a prefetch under way has completed
+    /// (LPC55S6x FMCCR.PREFOVR = 0); otherwise the prefetch is abandoned at once.
+    #[serde(default)]
+    pub prefetch_completes: bool,
+}
+
+/// An XIP controller's read buffer that keeps reading sequentially ahead of the last
+/// read (i.MX RT FlexSPI AHB RX buffer with AHB read prefetch), feeding the L1 line fills.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XipBufferConfig {
+    /// Name of the region it serves.
+    pub region: String,
+    /// Bytes the buffer holds: how far it reads ahead.
+    pub buffer_bytes: u32,
+    /// Cycles to stream one cache line once a read is under way (no command, address or
+    /// dummy phase: the data transfer alone).
+    pub line_cycles: u32,
+    /// Cycles to deliver a line already in the buffer.
+    pub hit_cycles: u32,
 }
 
 fn default_line() -> u32 {
@@ -254,6 +274,10 @@ pub struct Board {
     pub dcache: Option<CacheConfig>,
     #[serde(default)]
     pub accelerator: Option<AcceleratorConfig>,
+    /// A read buffer with sequential prefetch in front of an execute-in-place region
+    /// (i.MX RT FlexSPI AHB RX buffer).
+    #[serde(default)]
+    pub xip_buffer: Option<XipBufferConfig>,
     /// NVIC priority bits the device implements (its CMSIS header's `__NVIC_PRIO_BITS`).
     #[serde(default = "default_prio_bits")]
     pub nvic_prio_bits: u32,
@@ -388,6 +412,11 @@ impl Board {
         }
         if self.regions.is_empty() {
             return Err("the board has no memory regions".into());
+        }
+        if let Some(x) = &self.xip_buffer {
+            if !self.regions.iter().any(|r| r.name == x.region) {
+                return Err(format!("xip_buffer.region = \"{}\" is not a region of this board", x.region));
+            }
         }
         match (self.fpu.as_deref(), self.core) {
             (None | Some("sp"), _) | (Some("dp"), CoreKind::M7) => {}

@@ -13,5 +13,5 @@ pub mod timing;
 pub use board::{Board, Region, RegionKind};
 pub use decode::Decoder;
 pub use insn::{Class, Insn};
-pub use memsys::{Fidelity, MemorySystem};
+pub use memsys::{fast_mode_ignores, Fidelity, MemorySystem};
 pub use timing::{BlockEdges, BlockTiming, Boundary, BranchHints, BranchPredictor, CoreKind, CoreModel, Prediction};

@@ -15,7 +15,7 @@
 //! as always hitting (a warm steady state); `Fidelity::Detailed` models the buffers.
 //! Pure logic without an emulator, so it is unit-tested on address sequences.
 
-use crate::board::{AcceleratorConfig, Board, CacheConfig, Region, RegionKind};
+use crate::board::{AcceleratorConfig, Board, CacheConfig, Region, RegionKind, XipBufferConfig};
 
 /// How much of the memory system (and core) to model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -184,6 +184,8 @@ pub struct Accelerator {
     prefetch: bool,
     /// The line being prefetched and the cycle it is in the buffer.
     prefetched: Option<(u32, u64)>,
+    /// A demand read waits for a prefetch under way to complete (no prefetch override).
+    prefetch_completes: bool,
 }
 
 impl Accelerator {
@@ -195,6 +197,7 @@ impl Accelerator {
             data: lines(c.data_lines),
             prefetch: c.prefetch,
             prefetched: None,
+            prefetch_completes: c.prefetch_completes,
         }
     }
 
@@ -212,6 +215,12 @@ impl Accelerator {
         } else {
             match self.prefetched {
                 Some((l, ready)) if l == line => ready.saturating_sub(t) as u32,
+                // The flash array reads one line at a time: a prefetch of another line that
+                // is still under way is completed first ("any previously initiated prefetch
+                // will be completed", LPC55S6x FMCCR.PREFOVR = 0 [TR §6 LPC55S69 FMC row]),
+                // then the demand read starts. A taken branch out of a loop's last line
+                // therefore waits for the useless prefetch of the line after it.
+                Some((_, ready)) if self.prefetch_completes && ready > t + 1 => (ready - 1 - t) as u32 + fill,
                 _ => fill,
             }
         };
@@ -236,6 +245,107 @@ impl Accelerator {
             fill
         }
     }
+}
+
+/// An XIP controller's read buffer with sequential prefetch (i.MX RT FlexSPI AHB RX
+/// buffer, [TR §6 i.MX RT1010 FlexSPI row]): a line fill that misses it pays the whole
+/// serial read (command, address, dummy cycles, data: the region's line fill), after which
+/// the controller keeps streaming the following lines into the buffer, one every
+/// `line_cycles`, up to `window` lines ahead of the last one asked for. A fill of a
+/// streamed line waits only until its data has arrived; one of a line still held
+/// (behind the head, within the buffer) costs `hit_cycles`.
+#[derive(Clone, Debug)]
+struct ReadStream {
+    region: usize,
+    window: u32,
+    line_cycles: u32,
+    hit_cycles: u32,
+    /// The region's line fill when the stream's cycles were set, to scale them when a
+    /// vendor register changes the serial clock.
+    base_fill: u32,
+    base_line_cycles: u32,
+    base_hit_cycles: u32,
+    /// (first line of the current stream, cycle its data arrived if known, highest line
+    /// asked for since).
+    state: Option<(u32, Option<u64>, u32)>,
+}
+
+impl ReadStream {
+    fn new(c: &XipBufferConfig, region: usize, line_bytes: u32, fill: u32) -> ReadStream {
+        ReadStream {
+            region,
+            window: (c.buffer_bytes / line_bytes.max(1)).max(1),
+            line_cycles: c.line_cycles,
+            hit_cycles: c.hit_cycles,
+            base_fill: fill.max(1),
+            base_line_cycles: c.line_cycles,
+            base_hit_cycles: c.hit_cycles,
+            state: None,
+        }
+    }
+
+    /// Cycles a line fill of `line` waits at cycle `t` (None: not known, no overlap credit),
+    /// when a read from the flash itself takes `fill`.
+    fn fill(&mut self, line: u32, t: Option<u64>, fill: u32) -> u32 {
+        if let Some((first, t0, head)) = self.state {
+            let arrival = t0.map(|t0| t0 + (line.wrapping_sub(first)) as u64 * self.line_cycles as u64);
+            if line >= first && line <= head && head - line < self.window {
+                // Still in the buffer.
+                return match (arrival, t) {
+                    (Some(a), Some(t)) => (a.saturating_sub(t) as u32).max(self.hit_cycles),
+                    _ => self.hit_cycles,
+                };
+            }
+            if line > head && line - head <= self.window && line >= first {
+                // Streamed ahead of the last request.
+                self.state = Some((first, t0, line));
+                return match (arrival, t) {
+                    (Some(a), Some(t)) => (a.saturating_sub(t) as u32).max(self.hit_cycles),
+                    _ => self.line_cycles,
+                };
+            }
+        }
+        self.state = Some((line, t.map(|t| t + fill as u64), line));
+        fill
+    }
+
+    fn rescale(&mut self, fill: u32) {
+        self.line_cycles = (self.base_line_cycles as u64 * fill as u64 / self.base_fill as u64) as u32;
+        self.hit_cycles = self.base_hit_cycles;
+        self.state = None;
+    }
+}
+
+/// What `Fidelity::Fast` leaves out on `board`, in words a report can show next to the
+/// cycles: accelerators and caches counted as always hitting (with what a miss costs in
+/// `detailed`), the XIP read buffer, and the core's operand-dependent and predicted timing.
+pub fn fast_mode_ignores(board: &Board) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(a) = &board.accelerator {
+        for r in board.regions.iter().filter(|r| r.kind == RegionKind::Flash && r.read_wait > 0) {
+            out.push(format!(
+                "flash '{}': every fetch and data read counts as a hit in the accelerator ({} wait states per {}-byte line{} in detailed mode)",
+                r.name,
+                r.read_wait,
+                a.line_bytes,
+                if a.prefetch { ", with prefetch" } else { "" }
+            ));
+        }
+    }
+    if board.icache.is_some() || board.dcache.is_some() {
+        for r in board.regions.iter().filter(|r| r.cacheable) {
+            out.push(format!(
+                "'{}' behind the L1 caches: every access hits, whether or not the firmware enables them (a line fill costs {} cycles in detailed mode)",
+                r.name,
+                r.fill_cycles()
+            ));
+        }
+    }
+    match board.core {
+        crate::timing::CoreKind::M7 => out.push("branches: static prediction instead of the BTAC".into()),
+        _ => out.push(format!("SDIV/UDIV: {} cycles each instead of 2-12 by operands", crate::timing::DIV_STATIC)),
+    }
+    out
 }
 
 /// Per-region facts the memory system needs on every access.
@@ -336,6 +446,8 @@ pub struct MemorySystem {
     uncached: Vec<(u32, u64)>,
     /// How each region's fetches are timed, recomputed when the caches are switched.
     paths: Vec<FetchPath>,
+    /// The read buffer in front of an XIP region, if the board has one.
+    stream: Option<ReadStream>,
 }
 
 impl MemorySystem {
@@ -353,6 +465,11 @@ impl MemorySystem {
             accel_on: true,
             uncached: Vec::new(),
             paths: Vec::new(),
+            stream: board.xip_buffer.as_ref().and_then(|x| {
+                let (i, r) = board.regions.iter().enumerate().find(|(_, r)| r.name == x.region)?;
+                let line = board.icache.as_ref().or(board.dcache.as_ref()).map_or(32, |c| c.line_bytes);
+                Some(ReadStream::new(x, i, line, r.fill_cycles()))
+            }),
         };
         m.update_paths();
         m
@@ -442,7 +559,10 @@ impl MemorySystem {
                     if hit {
                         0
                     } else {
-                        fill
+                        match self.stream.as_mut().filter(|s| s.region == region) {
+                            Some(s) => s.fill(line, Some(now), fill),
+                            None => fill,
+                        }
                     }
                 }
                 FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_line(line, now, fill)),
@@ -489,7 +609,13 @@ impl MemorySystem {
             // code regions): a miss fills the line, reads and writes alike.
             let fill = r.fill;
             let hit = self.dcache.as_mut().is_none_or(|c| c.access(addr));
-            return if hit { 0 } else { fill };
+            let line_shift = self.dcache.as_ref().map_or(5, |c| c.line_bytes().trailing_zeros());
+            return match self.stream.as_mut().filter(|s| s.region == region) {
+                _ if hit => 0,
+                // The data side's time is not known here: a streamed line costs its transfer.
+                Some(s) => s.fill(addr >> line_shift, None, fill),
+                None => fill,
+            };
         }
         if write {
             return r.write_wait;
@@ -517,6 +643,9 @@ impl MemorySystem {
         if let Some(r) = self.regions.get_mut(region) {
             r.read_wait = read_wait;
             r.fill = fill;
+        }
+        if let Some(s) = self.stream.as_mut().filter(|s| s.region == region) {
+            s.rescale(fill);
         }
         self.update_paths();
     }
@@ -640,6 +769,32 @@ mod tests {
     }
 
     #[test]
+    fn a_demand_read_waits_for_the_prefetch_under_way_when_it_completes_first() {
+        // 11 wait states (12-cycle reads), 16-byte lines, one line buffer, prefetch. A loop
+        // over lines 0 and 1, 8 cycles of work in each: line 0 pays 11 (arrives at 11) and
+        // starts the prefetch of line 1 (ready at 23), needed at 19: 4; line 1 starts the
+        // prefetch of line 2 (ready at 35). Branching back at 30, line 0 first waits for
+        // line 2's read to finish (34), then its own 11: 15 with `prefetch_completes`,
+        // 11 without (the prefetch is abandoned).
+        let run = |completes: bool| {
+            let b = board(
+                &format!("[accelerator]\nline_bytes=16\ninstruction_lines=1\nprefetch=true\nprefetch_completes={completes}"),
+                "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
+            );
+            let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+            let addrs: Vec<u32> = (0..16).map(|i| i * 2).collect();
+            let offsets: Vec<u32> = (0..16).collect();
+            let first = m.fetch(0, &addrs, 32, &offsets, 0);
+            (first, m.fetch(0, &addrs, 32, &offsets, 16 + first as u64 - 1))
+        };
+        assert_eq!(run(true).0, 11 + 4);
+        // The second pass enters at 30 (15 stall + 16 cycles of work - 1): line 2's prefetch
+        // is ready at 35.
+        assert_eq!(run(true).1, (35 - 1 - 30) + 11 + 4);
+        assert_eq!(run(false).1, 11 + 4);
+    }
+
+    #[test]
     fn accelerator_line_cache_makes_loops_free_after_the_first_pass() {
         let b = board("[accelerator]\nline_bytes=16\ninstruction_lines=4\nprefetch=false", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=3");
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
@@ -651,6 +806,43 @@ mod tests {
         let mut f = MemorySystem::new(&b, Fidelity::Fast);
         assert_eq!(f.fetch_mode(0), FetchMode::Free);
         assert_eq!(f.fetch(0, &addrs, 0x114, &offsets, 0), 0);
+    }
+
+    #[test]
+    fn fast_mode_names_what_it_leaves_out_on_the_board() {
+        let lpc = Board::from_toml(include_str!("../boards/lpc55s69.toml")).unwrap();
+        let said = fast_mode_ignores(&lpc);
+        assert!(said[0].starts_with("flash 'flash': every fetch and data read counts as a hit"), "{said:?}");
+        assert!(said[0].contains("11 wait states per 16-byte line, with prefetch"));
+        let rt = Board::from_toml(include_str!("../boards/mimxrt1011.toml")).unwrap();
+        let said = fast_mode_ignores(&rt);
+        assert!(said.iter().any(|s| s.starts_with("'flexspi' behind the L1 caches") && s.contains("420 cycles")), "{said:?}");
+        assert!(said.iter().any(|s| s.starts_with("branches: static prediction")));
+        let generic = Board::from_toml(include_str!("../boards/generic-m4.toml")).unwrap();
+        assert_eq!(fast_mode_ignores(&generic), vec!["SDIV/UDIV: 7 cycles each instead of 2-12 by operands".to_string()]);
+    }
+
+    #[test]
+    fn an_xip_read_buffer_streams_the_lines_after_a_miss() {
+        // FlexSPI-like buffer: a line fill from the flash takes 420 cycles (command, address,
+        // dummy and data), the following lines stream in at 320 each, 256 bytes ahead.
+        let b = Board::from_toml(
+            "name='t'\ncore='m7'\nclock_mhz=500\n[icache]\nsize_bytes=1024\nways=2\nline_bytes=32\n\
+             [xip_buffer]\nregion='xip'\nbuffer_bytes=256\nline_cycles=320\nhit_cycles=8\n\
+             [[regions]]\nname='xip'\nbase=0x60000000\nsize=0x100000\nkind='xip'\ncacheable=true\nread_wait=140\nline_fill_cycles=420\n\
+             [[regions]]\nname='ram'\nbase=0x20000000\nsize=0x10000\nkind='tcm'\n",
+        )
+        .unwrap();
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        m.set_caches_enabled(true, false);
+        // Straight-line code over 3 lines, 8 cycles of work per line: the first line pays
+        // 420 (arrives at 420); the second arrives 320 later (740) and is needed at
+        // 420 + 8 = 428: 312; the third at 1060, needed at 748: 312. Total 1044.
+        let addrs: Vec<u32> = (0..48).map(|i| 0x6000_0000 + 2 * i).collect();
+        let offsets: Vec<u32> = (0..48).map(|i| i / 2).collect();
+        assert_eq!(m.fetch(0, &addrs, 0x6000_0060, &offsets, 0), 420 + 312 + 312);
+        // A jump elsewhere restarts the read: 420 again.
+        assert_eq!(m.fetch(0, &[0x6001_0000], 0x6001_0002, &[0], 5000), 420);
     }
 
     #[test]

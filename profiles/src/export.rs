@@ -283,6 +283,7 @@ pub(crate) mod tests {
                 dcache: None,
                 branch_predictor: None,
                 divides_timed: 0,
+                fast_ignores: Vec::new(),
             },
             outcome: Outcome { kind: "exit".into(), exit_status: Some(0), message: None, pc: None, symbol: None },
             instructions: 8000,

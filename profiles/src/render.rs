@@ -106,6 +106,9 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(s, "  cycles        {}   ({} timing model, {} mode)", group(r.cycles), r.timing.model, r.timing.mode);
     let _ = writeln!(s, "  CPI           {:.3}", r.cpi);
     let _ = writeln!(s, "  latency       {} at {} MHz", latency(r.latency_us), r.board.clock_mhz);
+    for (i, what) in r.timing.fast_ignores.iter().enumerate() {
+        let _ = writeln!(s, "  {:<13} {what}", if i == 0 { "fast ignores" } else { "" });
+    }
     let _ = writeln!(
         s,
         "\n  {:<20} {:<18} {:>14} {:>10} {:>12} {:>12} {:>10}",

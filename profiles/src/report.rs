@@ -112,6 +112,10 @@ pub struct TimingInfo {
     pub branch_predictor: Option<PredictorCounters>,
     /// SDIV/UDIV executions timed from their operands (detailed timing, M4/M33).
     pub divides_timed: u64,
+    /// Fast timing: what it leaves out on this board (accelerators and caches counted as
+    /// hits, static divide and branch prediction). Absent in detailed timing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fast_ignores: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

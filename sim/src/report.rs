@@ -155,6 +155,10 @@ fn timing_info(opts: &RunOptions, r: &RunResult) -> TimingInfo {
         dcache: r.dcache.map(counters),
         branch_predictor: r.branch_predictor.map(|(branches, mispredicted)| PredictorCounters { branches, mispredicted }),
         divides_timed: r.divides_timed,
+        fast_ignores: match opts.fidelity {
+            Fidelity::Fast => simbench_cores::fast_mode_ignores(&r.board),
+            Fidelity::Detailed => Vec::new(),
+        },
     }
 }
 

@@ -310,6 +310,9 @@ impl CoreModel for CortexM7 {
     /// instructions before the branch are 16-bit, as jnk0le requires) [TR §3].
     fn boundary_cycles(&self, prev: &BlockEdges, next: &BlockEdges, penalty: u32, taken: bool, prev_paired: bool) -> Boundary {
         let open = if prev_paired { prev.branch_slot_open_if_paired } else { prev.branch_slot_open };
+        if !open && prev.pending.is_empty() {
+            return Boundary::default();
+        }
         let pair = penalty == 0 && open && next.pair_delta < 0 && (!taken || prev.narrow_before_branch);
         if pair && prev.stall_before(next, 0, -1) <= 0 {
             Boundary { cycles: next.pair_delta, paired: true }

@@ -144,6 +144,9 @@ impl BlockEdges {
     /// first instruction that waits holds up everything after it.
     pub fn stall_before(&self, next: &BlockEdges, gap: u32, shift: i32) -> i32 {
         let mut stall = 0i32;
+        if self.pending.is_empty() {
+            return stall;
+        }
         for &(r, off, kind) in &next.needs {
             if let Some((_, ready)) = self.pending.iter().find(|(p, _)| *p == r) {
                 stall = stall.max(ready[kind as usize] as i32 - gap as i32 - (off as i32 + shift));

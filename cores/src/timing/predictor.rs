@@ -36,6 +36,8 @@ struct Entry {
 pub struct BranchPredictor {
     entries: Vec<Entry>,
     ways: usize,
+    /// Sets - 1 (a power of two).
+    set_mask: usize,
     clock: u64,
     pub lookups: u64,
     pub mispredictions: u64,
@@ -52,17 +54,18 @@ impl BranchPredictor {
     pub fn with_ways(entries: usize, ways: usize) -> BranchPredictor {
         let entries = entries.next_power_of_two().max(1);
         let ways = ways.next_power_of_two().clamp(1, entries);
-        BranchPredictor { entries: vec![Entry::default(); entries], ways, clock: 0, lookups: 0, mispredictions: 0 }
+        BranchPredictor { entries: vec![Entry::default(); entries], ways, set_mask: entries / ways - 1, clock: 0, lookups: 0, mispredictions: 0 }
     }
 
-    fn set(&self, pc: u32) -> std::ops::Range<usize> {
-        let sets = self.entries.len() / self.ways;
-        let s = ((pc >> 1) as usize) & (sets - 1);
-        s * self.ways..(s + 1) * self.ways
+    #[inline]
+    fn set_start(&self, pc: u32) -> usize {
+        (((pc >> 1) as usize) & self.set_mask) * self.ways
     }
 
+    #[inline]
     fn find(&self, pc: u32) -> Option<usize> {
-        self.set(pc).find(|&i| self.entries[i].valid && self.entries[i].pc == pc)
+        let s = self.set_start(pc);
+        (s..s + self.ways).find(|&i| self.entries[i].valid && self.entries[i].pc == pc)
     }
 
     pub fn predict(&self, pc: u32) -> Option<Prediction> {
@@ -78,26 +81,27 @@ impl BranchPredictor {
     pub fn update(&mut self, pc: u32, taken: bool, target: u32) -> bool {
         self.lookups += 1;
         self.clock += 1;
-        let predicted = self.predict(pc);
-        let correct = match predicted {
-            Some(p) => p.taken == taken && (!taken || p.target == target),
-            None => !taken,
-        };
-        match self.find(pc) {
+        let found = self.find(pc);
+        let correct = match found {
             Some(i) => {
                 let e = &mut self.entries[i];
+                let correct = (e.counter >= 2) == taken && (!taken || e.target == target);
                 e.counter = if taken { (e.counter + 1).min(3) } else { e.counter.saturating_sub(1) };
                 if taken {
                     e.target = target;
                 }
                 e.used = self.clock;
+                correct
             }
-            None if taken => {
-                let victim = self.set(pc).min_by_key(|&i| (self.entries[i].valid, self.entries[i].used)).unwrap_or(0);
-                self.entries[victim] = Entry { pc, target, counter: 2, valid: true, used: self.clock };
+            None => {
+                if taken {
+                    let s = self.set_start(pc);
+                    let victim = (s..s + self.ways).min_by_key(|&i| (self.entries[i].valid, self.entries[i].used)).unwrap_or(s);
+                    self.entries[victim] = Entry { pc, target, counter: 2, valid: true, used: self.clock };
+                }
+                !taken
             }
-            None => {}
-        }
+        };
         self.mispredictions += !correct as u64;
         correct
     }

@@ -52,6 +52,7 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
             dcache: None,
             branch_predictor: None,
             divides_timed: 0,
+            fast_ignores: Vec::new(),
         },
         outcome: Outcome { kind: "exit".into(), exit_status: Some(0), message: None, pc: None, symbol: None },
         instructions: inference,
