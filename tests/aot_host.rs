@@ -220,6 +220,7 @@ fn reshape_copy_bundle_runs() {
         inputs: vec![0],
         outputs: vec![1],
         buffers: vec![Vec::new()],
+        subgraphs: vec![],
     };
     let bundle = simbench_aot::generate(&m, "copy5", "test").unwrap();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("aot_host_copy5");

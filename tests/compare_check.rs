@@ -268,7 +268,7 @@ fn check_reports_missing_and_corrupt_baselines_clearly() {
 
     for (name, text, want) in [
         ("corrupt.json", "{\"schema\": \"simbench.budgets/1\", \"total_cycles\": ", "not valid JSON"),
-        ("other.json", "{\"schema\": \"simbench.report/1\"}", "has schema 'simbench.report/1'"),
+        ("other.json", "{\"schema\": \"simbench.report/2\"}", "has schema 'simbench.report/2'"),
         (
             "fields.json",
             "{\"schema\": \"simbench.budgets/1\", \"firmware\": \"x\", \"board\": \"mimxrt1011\", \"timing\": \"detailed\", \"total_cycles\": -5}",

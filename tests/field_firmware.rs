@@ -169,6 +169,13 @@ fn itm_is_enabled_as_a_debugger_set_up_for_swo_leaves_it() {
 fn reset_state_and_output_without_a_final_newline() {
     // LR is 0xFFFFFFFF out of reset (Armv7-M ARM B1.4.7); the last line the firmware
     // prints has no newline, and the report starts on a line of its own.
+    // CCR.DIV_0_TRP: a divide by zero is a UsageFault DIVBYZERO (CFSR bit 25) that the
+    // handler sees, in both timing modes; with the bit clear it gives 0.
+    for timing in ["detailed", "fast"] {
+        let r = run("silicon_details_m4", &["--core", "m4", "--timing", timing]);
+        assert!(r.stdout.contains("silicon_details: div0 trap=1 faulted=1 cfsr=0x02000000"), "{timing}: {}", r.stdout);
+        assert!(r.stdout.contains("silicon_details: div0 trap=0 faulted=0 result=0"), "{timing}: {}", r.stdout);
+    }
     let r = run("silicon_details_m4", &["--core", "m4"]);
     assert!(r.stdout.contains("silicon_details: reset_lr=0xffffffff"), "{}", r.stdout);
     assert!(r.stdout.contains("(this line has no newline)\nsimbench "), "{}", r.stdout);
@@ -200,4 +207,19 @@ fn an_initial_sp_outside_ram_does_not_fit_the_board() {
     let v = out.json();
     assert_eq!(v["rows"][0]["outcome"], "does not fit", "{}", out.stdout);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_text_report_fits_a_narrow_terminal() {
+    // Under a pseudo-terminal 80 columns wide (util-linux `script`), no report line is
+    // wider than the terminal; written to a pipe the report keeps its 120 columns.
+    let elf = fixture("inference/tflm_kws_lpc55s69_O3.elf");
+    let cmd = format!("stty rows 40 cols 80; {} {} --board lpc55s69 --timing fast -q", env!("CARGO_BIN_EXE_simbench"), elf.display());
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CONV_2D"), "{text}");
+    let widest = text.lines().map(|l| l.trim_end_matches('\r').chars().count()).max().unwrap();
+    assert!(widest <= 80, "a {widest}-column line on an 80-column terminal:\n{text}");
+    let piped = run("../inference/tflm_kws_lpc55s69_O3", &["--board", "lpc55s69", "--timing", "fast", "-q"]);
+    assert!(piped.stdout.lines().any(|l| l.chars().count() > 80), "the piped report is cut too");
 }

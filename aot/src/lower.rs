@@ -363,6 +363,9 @@ fn lower_op(model: &Model, index: usize) -> Result<Step, AotError> {
                 reshape: Some((input, output)),
             })
         }
+        Options::CallOnce { .. } | Options::If { .. } | Options::While { .. } => {
+            Err(c.err("control-flow operators (other subgraphs) cannot be compiled ahead of time"))
+        }
     }
 }
 

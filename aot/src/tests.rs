@@ -115,6 +115,7 @@ fn reshape_model() -> Model {
         inputs: vec![0],
         outputs: vec![1],
         buffers: vec![Vec::new()],
+        subgraphs: vec![],
     }
 }
 

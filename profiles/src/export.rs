@@ -338,6 +338,7 @@ pub(crate) mod tests {
             operator_cycles: 8_000,
             overhead_cycles: 1_000,
             inferences: 1,
+            instrumentation_cycles: None,
             notes: vec!["1 kernel inlined".into()],
         });
         r.operators = vec![
@@ -354,6 +355,8 @@ pub(crate) mod tests {
                 inputs: vec![vec![1, 49, 10, 1], vec![64, 10, 4, 1], vec![64]],
                 outputs: vec![vec![1, 25, 5, 64]],
                 invocation: 0,
+                kernels: vec![],
+                instrument: None,
             },
             OperatorRow {
                 index: 1,
@@ -368,6 +371,8 @@ pub(crate) mod tests {
                 inputs: vec![vec![1, 64], vec![]],
                 outputs: vec![vec![1, 12]],
                 invocation: 0,
+                kernels: vec![],
+                instrument: None,
             },
         ];
         r.functions = vec![

@@ -67,6 +67,37 @@ pub struct OperatorRow {
     pub outputs: Vec<Vec<i32>>,
     /// Which inference (0-based) when the firmware runs several.
     pub invocation: u32,
+    /// Where the operator's cycles went, by call path, most cycles first (TFLM and AOT
+    /// profiles; empty for markers and for operators without cycles).
+    #[serde(default)]
+    pub kernels: Vec<KernelTime>,
+    /// Glow `-instrument-ir` bundles: the instruction's id and kind, as the
+    /// instrumentation callbacks received them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<InstrumentIds>,
+}
+
+/// Cycles of one call path within an operator: the kernel breakdown.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct KernelTime {
+    /// The function that spent them (the last element of `path`).
+    pub function: String,
+    /// Call path from the function that dispatched the operator (the TFLM operator loop
+    /// or the bundle entry, whose own code has the one-element path) to `function`.
+    pub path: Vec<String>,
+    /// Exclusive cycles of `function` on this path within the operator.
+    pub cycles: u64,
+    /// Calls that entered this path within the operator.
+    pub calls: u64,
+}
+
+/// An `-instrument-ir` instruction's identity (`glow_instrument_before(id, kind, …)`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InstrumentIds {
+    pub id: u32,
+    /// Glow's instruction kind number (its meaning depends on the Glow version:
+    /// `instrument-ir.info` names it).
+    pub kind: u32,
 }
 
 /// How operators were found and what the inference cost as a whole.
@@ -79,9 +110,14 @@ pub struct OperatorSummary {
     pub inference_cycles: u64,
     /// Sum of the operator rows.
     pub operator_cycles: u64,
-    /// `inference_cycles - operator_cycles`: interpreter or glue overhead.
+    /// `inference_cycles - operator_cycles - instrumentation_cycles`: interpreter or glue
+    /// overhead.
     pub overhead_cycles: u64,
     pub inferences: u32,
+    /// Glow `-instrument-ir` bundles: cycles of the instrumentation callbacks, counted in
+    /// neither the operators nor the overhead (absent for other profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrumentation_cycles: Option<u64>,
     /// Notes on what could not be attributed (inlined kernels, count mismatches…).
     pub notes: Vec<String>,
 }

@@ -189,6 +189,13 @@ const WIDTH: usize = 120;
 /// Semihosting notes the text report lists (JSON has them all).
 const SEMIHOSTING_NOTES_SHOWN: usize = 10;
 
+/// The text report for a terminal `columns` wide: lines longer than that are cut, the
+/// last character an ellipsis. (Reports written to files and pipes keep their full
+/// width, so they stay byte-identical.)
+pub fn fit_lines(text: &str, columns: usize) -> String {
+    text.lines().map(|l| fit(l, columns.max(20))).collect::<Vec<_>>().join("\n") + if text.ends_with('\n') { "\n" } else { "" }
+}
+
 /// `s` cut to `n` characters, the last one an ellipsis when something was cut.
 fn fit(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -200,15 +207,51 @@ fn fit(s: &str, n: usize) -> String {
     }
 }
 
-/// A function name in `n` characters: a C++ argument list is shortened to `(…)` first, so
-/// the qualified name stays readable.
-fn fit_name(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
+/// A function name for a table: a C++ parameter list shortened to `(…)` and a leading
+/// anonymous namespace dropped, e.g. `libjit_conv2d_generic<signed char, int>(…)` for
+/// `(anonymous namespace)::libjit_conv2d_generic<signed char, int>(signed char*, …)`.
+/// The JSON report keeps every name whole.
+pub fn short_name(s: &str) -> String {
+    let s = s.strip_prefix("(anonymous namespace)::").unwrap_or(s);
+    match parameter_list(s) {
+        Some((open, close)) if close > open + 1 => format!("{}(…){}", &s[..open], &s[close + 1..]),
+        _ => s.to_string(),
     }
-    match (s.find('('), s.rfind(')')) {
-        (Some(open), Some(close)) if open > 0 && close > open + 1 => fit(&format!("{}(…){}", &s[..open], &s[close + 1..]), n),
-        _ => fit(s, n),
+}
+
+/// Byte positions of the parentheses around a C++ function's parameter list: the last
+/// balanced `(…)` group of the name (qualifiers such as ` const` may follow it). Groups
+/// inside, such as `(anonymous namespace)` or a function-pointer parameter, are skipped.
+fn parameter_list(s: &str) -> Option<(usize, usize)> {
+    let close = s.rfind(')')?;
+    let mut depth = 0u32;
+    for (i, c) in s[..=close].char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((i, close));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A function name in a column of `width` characters: whole when it fits, else shortened
+/// ([`short_name`]); when even that does not fit, the column is blank and the second value
+/// is the shortened name, for a line of its own above the row (names are never cut).
+pub fn name_cell(name: &str, width: usize) -> (String, Option<String>) {
+    if name.chars().count() <= width {
+        return (name.to_string(), None);
+    }
+    let short = short_name(name);
+    if short.chars().count() <= width {
+        (short, None)
+    } else {
+        (String::new(), Some(fit(&short, WIDTH - 2)))
     }
 }
 
@@ -271,14 +314,20 @@ fn profile_sections(s: &mut String, r: &Report) {
             format!("operators {} ({})", group(p.operator_cycles), pct(p.operator_cycles, p.inference_cycles)),
             format!("overhead {} ({})", group(p.overhead_cycles), pct(p.overhead_cycles, p.inference_cycles)),
         ];
+        let mut items = items.to_vec();
+        if let Some(c) = p.instrumentation_cycles {
+            items.push(format!("instrumentation {} ({})", group(c), pct(c, p.inference_cycles)));
+        }
         let _ = writeln!(s);
         wrap(s, "  ", &head, &items);
         for n in &p.notes {
-            let _ = writeln!(s, "    note: {n}");
+            let words: Vec<String> = n.split(' ').map(String::from).collect();
+            wrap_sep(s, "    note: ", "          ", &words, " ");
         }
     }
     if !r.operators.is_empty() {
         operator_table(s, r);
+        kernel_breakdown(s, r);
     }
     if !r.functions.is_empty() {
         function_table(s, r);
@@ -389,10 +438,13 @@ fn function_table(s: &mut String, r: &Report) {
         "instructions"
     );
     for f in fs.iter().take(shown) {
-        let _ = writeln!(
-            s,
+        let (cell, own_line) = name_cell(&f.name, 52);
+        if let Some(line) = own_line {
+            let _ = writeln!(s, "  {line}");
+        }
+        let row = format!(
             "  {:<52} {:>13} {:>6} {:>13} {:>6} {:>9} {:>13}",
-            fit_name(&f.name, 52),
+            cell,
             group(f.exclusive_cycles),
             pct(f.exclusive_cycles, r.cycles),
             group(f.inclusive_cycles),
@@ -400,11 +452,90 @@ fn function_table(s: &mut String, r: &Report) {
             group(f.calls),
             group(f.instructions)
         );
+        let _ = writeln!(s, "{row}");
     }
+}
+
+/// Operators given a kernel breakdown in the text report (the first inference).
+const MAX_BREAKDOWN_ROWS: usize = 60;
+
+/// Functions named per operator in the text breakdown.
+const BREAKDOWN_FUNCTIONS: usize = 5;
+
+/// Per operator of the first inference: the call path to the function that spent the most
+/// cycles (below the dispatcher: the TFLM operator loop or the bundle entry), then the
+/// functions by their share of the operator's cycles.
+fn kernel_breakdown(s: &mut String, r: &Report) {
+    let ops: Vec<_> = r.operators.iter().filter(|o| o.invocation == 0 && !o.kernels.is_empty() && o.cycles > 0).collect();
+    if ops.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n  kernels by operator (first inference: the hottest call path, then the functions by share of the operator):");
+    let op_w = ops.iter().take(MAX_BREAKDOWN_ROWS).map(|o| o.op.chars().count()).max().unwrap_or(0).min(22);
+    for o in ops.iter().take(MAX_BREAKDOWN_ROWS) {
+        let top = &o.kernels[0];
+        let below: Vec<String> = top.path.iter().skip(1).map(|n| short_name(n)).collect();
+        let chain = if below.is_empty() { format!("{} (own code)", short_name(&top.function)) } else { below.join(" → ") };
+        let head = format!("  {:>4}  {:<op_w$}  ", o.index, fit(&o.op, op_w));
+        let indent = " ".repeat(head.chars().count());
+        wrap_sep(s, &head, &indent, &chain.split(" → ").map(String::from).collect::<Vec<_>>(), " → ");
+        // Functions by exclusive cycles within the operator, summed over their call paths.
+        let mut by_fn: Vec<(String, u64)> = Vec::new();
+        for k in &o.kernels {
+            let name = short_name(&k.function);
+            match by_fn.iter_mut().find(|(n, _)| *n == name) {
+                Some(e) => e.1 += k.cycles,
+                None => by_fn.push((name, k.cycles)),
+            }
+        }
+        by_fn.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        // The functions with at least 1 % of the operator, the rest summed.
+        let shown = by_fn.iter().take(BREAKDOWN_FUNCTIONS).filter(|(_, c)| c * 100 >= o.cycles).count().max(1);
+        let mut items: Vec<String> = by_fn.iter().take(shown).map(|(n, c)| format!("{n} {}", pct(*c, o.cycles))).collect();
+        let rest: u64 = by_fn.iter().skip(shown).map(|(_, c)| c).sum();
+        if rest > 0 {
+            items.push(format!("{} other{} {}", by_fn.len() - shown, if by_fn.len() - shown == 1 { "" } else { "s" }, pct(rest, o.cycles)));
+        }
+        wrap_sep(s, &indent, &indent, &items, ", ");
+    }
+    if ops.len() > MAX_BREAKDOWN_ROWS {
+        let _ = writeln!(s, "        … {} more operators in --format json", ops.len() - MAX_BREAKDOWN_ROWS);
+    }
+}
+
+/// `items` joined by `sep` in lines of at most `WIDTH` characters: the first line starts
+/// with `first`, the others with `indent`; an item too long for a line is cut.
+fn wrap_sep(s: &mut String, first: &str, indent: &str, items: &[String], sep: &str) {
+    let mut line = first.to_string();
+    let mut empty = true;
+    for (i, it) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() { format!("{it}{}", sep.trim_end()) } else { it.clone() };
+        let gap = if empty { "" } else { " " };
+        if !empty && line.chars().count() + gap.len() + piece.chars().count() > WIDTH {
+            let _ = writeln!(s, "{}", line.trim_end());
+            line = indent.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        let room = WIDTH.saturating_sub(line.chars().count()).max(8);
+        line.push_str(&fit(&piece, room));
+        empty = false;
+    }
+    let _ = writeln!(s, "{}", line.trim_end());
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lines_are_cut_to_a_narrow_terminal() {
+        let t = "short\n0123456789abcdefghijklmnopqrstuvwxyz\n";
+        assert_eq!(fit_lines(t, 24), "short\n0123456789abcdefghijklm…\n");
+        assert_eq!(fit_lines(t, 200), t);
+    }
+
     use super::*;
 
     #[test]
@@ -419,10 +550,69 @@ mod tests {
 
     #[test]
     fn long_names_are_shortened() {
-        assert_eq!(fit_name("main", 10), "main");
-        assert_eq!(fit_name("tflite::ops::conv::Eval(TfLiteContext*, TfLiteNode*)", 30), "tflite::ops::conv::Eval(…)");
-        assert_eq!(fit_name("a_very_long_symbol_without_arguments", 10), "a_very_lo…");
-        assert_eq!(fit_name("ns::Function(int) const", 20), "ns::Function(…) con…");
+        let cell = |n: &str, w: usize| name_cell(n, w);
+        assert_eq!(cell("main", 10), ("main".into(), None));
+        assert_eq!(cell("tflite::ops::conv::Eval(TfLiteContext*, TfLiteNode*)", 30), ("tflite::ops::conv::Eval(…)".into(), None));
+        assert_eq!(cell("a_very_long_symbol_without_arguments", 10), (String::new(), Some("a_very_long_symbol_without_arguments".into())));
+        assert_eq!(cell("ns::Function(int) const", 21), ("ns::Function(…) const".into(), None));
+    }
+
+    #[test]
+    fn template_functions_read_fully() {
+        // Glow's workers: a template in an anonymous namespace. The old cut at the first
+        // parenthesis gave `void (…)`.
+        let worker = "(anonymous namespace)::libjit_conv2d_generic<signed char, int>(signed char*, signed char const*, unsigned int const*, int)";
+        assert_eq!(short_name(worker), "libjit_conv2d_generic<signed char, int>(…)");
+        assert_eq!(name_cell(worker, 52).0, "libjit_conv2d_generic<signed char, int>(…)");
+        assert_eq!(short_name("void (anonymous namespace)::f<int>(int)"), "void (anonymous namespace)::f<int>(…)");
+        assert_eq!(short_name("tflite::(anonymous namespace)::Eval(TfLiteContext*, TfLiteNode*)"), "tflite::(anonymous namespace)::Eval(…)");
+        assert_eq!(short_name("call(void (*)(int), int) const"), "call(…) const");
+        assert_eq!(short_name("f()"), "f()");
+        assert_eq!(short_name("0x00000800-0x0000083a"), "0x00000800-0x0000083a");
+        // Too long for the column even shortened: on a line of its own, whole.
+        let long = "(anonymous namespace)::libjit_channelwise_quantized_conv2d_generic<signed char, int>(signed char*, int)";
+        let (cell, line) = name_cell(long, 52);
+        assert_eq!((cell.as_str(), line.as_deref()), ("", Some("libjit_channelwise_quantized_conv2d_generic<signed char, int>(…)")));
+        let mut r = sample_report();
+        r.functions[0].name = long.into();
+        let t = text(&r);
+        let at = t.lines().position(|l| l == "  libjit_channelwise_quantized_conv2d_generic<signed char, int>(…)").unwrap_or_else(|| panic!("{t}"));
+        let next: Vec<&str> = t.lines().nth(at + 1).unwrap().split_whitespace().collect();
+        assert_eq!(next[0], group(r.functions[0].exclusive_cycles));
+        assert!(!t.contains("void (…)"));
+    }
+
+    #[test]
+    fn kernel_breakdown_shows_the_hot_path_and_function_shares() {
+        use crate::profile::KernelTime;
+        let mut r = sample_report();
+        let k = |path: &[&str], cycles| KernelTime {
+            function: path.last().unwrap().to_string(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            cycles,
+            calls: 1,
+        };
+        let lp = "tflite::MicroGraph::InvokeSubgraph(int)";
+        let eval = "tflite::(anonymous namespace)::Eval(TfLiteContext*, TfLiteNode*)";
+        r.operators[0].kernels = vec![
+            k(&[lp, eval, "arm_convolve_1x1_s8_fast", "arm_nn_mat_mult_nt_t_s8"], 5_000),
+            k(&[lp, eval, "arm_convolve_1x1_s8_fast"], 600),
+            k(&[lp, eval], 300),
+            k(&[lp], 100),
+        ];
+        let t = text(&r);
+        assert!(t.contains("kernels by operator"), "{t}");
+        let at = t.lines().position(|l| l.contains("CONV_2D") && l.contains("→")).unwrap_or_else(|| panic!("{t}"));
+        let line = t.lines().nth(at).unwrap();
+        assert!(line.ends_with("tflite::(anonymous namespace)::Eval(…) → arm_convolve_1x1_s8_fast → arm_nn_mat_mult_nt_t_s8"), "{line}");
+        // Wrapped within 120 columns: two lines here.
+        let shares: Vec<&str> = t.lines().skip(at + 1).take(2).map(|l| l.trim()).collect();
+        assert_eq!(shares.join(" "), "arm_nn_mat_mult_nt_t_s8 83.3%, arm_convolve_1x1_s8_fast 10.0%, tflite::(anonymous namespace)::Eval(…) 5.0%, tflite::MicroGraph::InvokeSubgraph(…) 1.7%");
+        // Operators without a breakdown (FULLY_CONNECTED here) have no line.
+        assert!(!t.lines().skip(at).any(|l| l.contains("FULLY_CONNECTED")));
+        for l in t.lines() {
+            assert!(l.chars().count() <= 120, "{l}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::profile::{CallEdge, FunctionStat, MemoryUse, OperatorRow, OperatorSum
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const SCHEMA: &str = "simbench.report/1";
+pub const SCHEMA: &str = "simbench.report/2";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Report {

@@ -3,13 +3,15 @@
 //! Why it exists: the AOT bundle generator (`runtime/aot`) compiles a model into C, and the
 //! profiler names TFLM operators from the model embedded in a firmware. Both need the same
 //! small, safe view of subgraph 0: tensors, buffers, operators and their builtin options.
+//! The other subgraphs (run by the control-flow operators CALL_ONCE, IF and WHILE) are read
+//! too, into [`Model::subgraphs`], so that the profiler can say what such an operator ran.
 //!
 //! How: the whole file is first checked by the `flatbuffers` crate's `Verifier` against the
 //! table layouts declared below (every offset, vector length and string is bounds-checked),
 //! and only then read through `flatbuffers::Table`. Field ids are the declaration order of
 //! each table in `tensorflow/lite/schema/schema.fbs`; a field's vtable slot is `4 + 2 * id`.
 //! Anything the reader does not understand (wrong identifier, truncated data, an index out
-//! of range, an operator other than the seven supported ones) is an [`Error`], never a panic.
+//! of range, an operator other than the supported ones) is an [`Error`], never a panic.
 //!
 //! ```no_run
 //! let bytes = std::fs::read("model.tflite").unwrap();
@@ -138,7 +140,8 @@ impl Tensor {
     }
 }
 
-/// The operators this reader understands (schema enum `BuiltinOperator`).
+/// The operators this reader understands (schema enum `BuiltinOperator`): seven compute
+/// operators, and the three control-flow operators that run another subgraph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
     Add,
@@ -148,6 +151,10 @@ pub enum OpKind {
     FullyConnected,
     Reshape,
     Softmax,
+    /// Runs its init subgraph once (the first Invoke), then nothing.
+    CallOnce,
+    If,
+    While,
 }
 
 impl OpKind {
@@ -161,6 +168,9 @@ impl OpKind {
             9 => OpKind::FullyConnected,
             22 => OpKind::Reshape,
             25 => OpKind::Softmax,
+            118 => OpKind::If,
+            119 => OpKind::While,
+            129 => OpKind::CallOnce,
             _ => return None,
         })
     }
@@ -174,7 +184,14 @@ impl OpKind {
             OpKind::FullyConnected => "FULLY_CONNECTED",
             OpKind::Reshape => "RESHAPE",
             OpKind::Softmax => "SOFTMAX",
+            OpKind::CallOnce => "CALL_ONCE",
+            OpKind::If => "IF",
+            OpKind::While => "WHILE",
         }
+    }
+    /// A control-flow operator: it runs other subgraphs ([`Options::subgraphs`]).
+    pub fn is_control_flow(self) -> bool {
+        matches!(self, OpKind::CallOnce | OpKind::If | OpKind::While)
     }
 }
 
@@ -206,6 +223,22 @@ pub enum Options {
     Add { activation: Activation },
     Reshape { new_shape: Option<Vec<i32>> },
     Softmax { beta: f32 },
+    CallOnce { init_subgraph: i32 },
+    If { then_subgraph: i32, else_subgraph: i32 },
+    While { cond_subgraph: i32, body_subgraph: i32 },
+}
+
+impl Options {
+    /// The subgraphs a control-flow operator runs (empty for the others).
+    pub fn subgraphs(&self) -> Vec<usize> {
+        let v = match *self {
+            Options::CallOnce { init_subgraph } => vec![init_subgraph],
+            Options::If { then_subgraph, else_subgraph } => vec![then_subgraph, else_subgraph],
+            Options::While { cond_subgraph, body_subgraph } => vec![cond_subgraph, body_subgraph],
+            _ => vec![],
+        };
+        v.into_iter().map(|i| i as usize).collect()
+    }
 }
 
 /// One operator of subgraph 0, in execution order.
@@ -220,7 +253,16 @@ pub struct Operator {
     pub options: Options,
 }
 
-/// Subgraph 0 of a TFLite model, with the model's buffers.
+/// A subgraph other than the first: what a CALL_ONCE, IF or WHILE operator runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subgraph {
+    pub name: String,
+    /// The subgraph's own tensors (operator tensor indices refer to these).
+    pub tensors: Vec<Tensor>,
+    pub operators: Vec<Operator>,
+}
+
+/// Subgraph 0 of a TFLite model, with the model's buffers and its other subgraphs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     /// Schema version (3 for every supported file).
@@ -234,9 +276,19 @@ pub struct Model {
     pub outputs: Vec<usize>,
     /// Raw buffer contents; empty for buffers without data (activations).
     pub buffers: Vec<Vec<u8>>,
+    /// Subgraphs 1, 2, … (element `i` is subgraph `i + 1`): run by control-flow operators.
+    pub subgraphs: Vec<Subgraph>,
 }
 
 impl Model {
+    /// The operators of subgraph `index` (0 is the main graph).
+    pub fn subgraph_operators(&self, index: usize) -> Option<&[Operator]> {
+        match index {
+            0 => Some(&self.operators),
+            i => self.subgraphs.get(i - 1).map(|s| s.operators.as_slice()),
+        }
+    }
+
     /// The constant data of tensor `t`, if its buffer holds any.
     pub fn tensor_data(&self, t: usize) -> Option<&[u8]> {
         let b = self.buffers.get(self.tensors.get(t)?.buffer)?;
@@ -307,6 +359,9 @@ const BO_FULLY_CONNECTED: u8 = 8;
 const BO_SOFTMAX: u8 = 9;
 const BO_ADD: u8 = 11;
 const BO_RESHAPE: u8 = 17;
+const BO_IF: u8 = 92;
+const BO_WHILE: u8 = 93;
+const BO_CALL_ONCE: u8 = 103;
 
 // table Conv2DOptions { padding; stride_w:int; stride_h:int; fused_activation_function;
 //                       dilation_w_factor:int = 1; dilation_h_factor:int = 1 }
@@ -318,6 +373,9 @@ const BO_RESHAPE: u8 = 17;
 // table SoftmaxOptions { beta:float }
 // table AddOptions { fused_activation_function; pot_scale_int16:bool = true }
 // table ReshapeOptions { new_shape:[int] }
+// table IfOptions { then_subgraph_index:int; else_subgraph_index:int }
+// table WhileOptions { cond_subgraph_index:int; body_subgraph_index:int }
+// table CallOnceOptions { init_subgraph_index:int }
 
 // ---- verification ----------------------------------------------------------------------
 // Marker types: each describes one table's field types to the verifier. The reader below
@@ -343,6 +401,9 @@ struct FcOptsV;
 struct SoftmaxOptsV;
 struct AddOptsV;
 struct ReshapeOptsV;
+/// IfOptions, WhileOptions (two ints) and CallOnceOptions (one).
+struct TwoIntOptsV;
+struct OneIntOptsV;
 
 impl Verifiable for ModelV {
     fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
@@ -430,6 +491,8 @@ impl Verifiable for OperatorV {
                     BO_SOFTMAX => v.verify_union_variant::<ForwardsUOffset<SoftmaxOptsV>>("SoftmaxOptions", pos),
                     BO_ADD => v.verify_union_variant::<ForwardsUOffset<AddOptsV>>("AddOptions", pos),
                     BO_RESHAPE => v.verify_union_variant::<ForwardsUOffset<ReshapeOptsV>>("ReshapeOptions", pos),
+                    BO_IF | BO_WHILE => v.verify_union_variant::<ForwardsUOffset<TwoIntOptsV>>("IfOptions/WhileOptions", pos),
+                    BO_CALL_ONCE => v.verify_union_variant::<ForwardsUOffset<OneIntOptsV>>("CallOnceOptions", pos),
                     // Other option tables are never read (their operators are rejected).
                     _ => Ok(()),
                 }
@@ -482,6 +545,16 @@ impl Verifiable for SoftmaxOptsV {
 impl Verifiable for AddOptsV {
     fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
         verify_scalar_table(v, pos, &[(0, 1)])
+    }
+}
+impl Verifiable for TwoIntOptsV {
+    fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
+        verify_scalar_table(v, pos, &[(0, 4), (1, 4)])
+    }
+}
+impl Verifiable for OneIntOptsV {
+    fn run_verifier(v: &mut Verifier, pos: usize) -> Result<(), InvalidFlatbuffer> {
+        verify_scalar_table(v, pos, &[(0, 4)])
     }
 }
 impl Verifiable for ReshapeOptsV {
@@ -567,24 +640,56 @@ fn read_model(root: T) -> Result<Model, Error> {
     let buffers: Vec<Vec<u8>> = root.tables(MODEL_BUFFERS).iter().map(|b| b.bytes(B_DATA).unwrap_or(&[]).to_vec()).collect();
     let codes = root.tables(MODEL_OPERATOR_CODES);
     let subgraphs = root.tables(MODEL_SUBGRAPHS);
-    let sg = subgraphs.first().ok_or_else(|| Error::Invalid("the model has no subgraph".into()))?;
+    if subgraphs.is_empty() {
+        return Err(Error::Invalid("the model has no subgraph".into()));
+    }
+    let mut read = Vec::new();
+    for (g, sg) in subgraphs.iter().enumerate() {
+        read.push(read_subgraph(g, *sg, &codes, buffers.len(), subgraphs.len())?);
+    }
+    let mut read = read.into_iter();
+    let main = read.next().expect("at least one subgraph");
+    Ok(Model {
+        version,
+        description: root.str(MODEL_DESCRIPTION).unwrap_or("").to_string(),
+        tensors: main.tensors,
+        operators: main.operators,
+        inputs: main.inputs,
+        outputs: main.outputs,
+        buffers,
+        subgraphs: read.map(|s| Subgraph { name: s.name, tensors: s.tensors, operators: s.operators }).collect(),
+    })
+}
 
-    let tensors = sg.tables(SG_TENSORS).iter().enumerate().map(|(i, t)| read_tensor(i, *t, buffers.len())).collect::<Result<Vec<_>, _>>()?;
+struct ReadSubgraph {
+    name: String,
+    tensors: Vec<Tensor>,
+    operators: Vec<Operator>,
+    inputs: Vec<usize>,
+    outputs: Vec<usize>,
+}
+
+/// Subgraph `g` (of `n_subgraphs`): its tensors, inputs, outputs and operators.
+fn read_subgraph(g: usize, sg: T, codes: &[T], n_buffers: usize, n_subgraphs: usize) -> Result<ReadSubgraph, Error> {
+    let tensors = sg.tables(SG_TENSORS).iter().enumerate().map(|(i, t)| read_tensor(i, *t, n_buffers)).collect::<Result<Vec<_>, _>>()?;
     let index = |what: &str, i: i32| -> Result<usize, Error> {
         if i >= 0 && (i as usize) < tensors.len() {
             Ok(i as usize)
         } else {
-            Err(Error::Invalid(format!("{what} refers to tensor {i}, but subgraph 0 has {} tensors", tensors.len())))
+            Err(Error::Invalid(format!("{what} refers to tensor {i}, but subgraph {g} has {} tensors", tensors.len())))
         }
     };
     let inputs = sg.scalars::<i32>(SG_INPUTS).unwrap_or_default().into_iter().map(|i| index("a subgraph input", i)).collect::<Result<Vec<_>, _>>()?;
     let outputs = sg.scalars::<i32>(SG_OUTPUTS).unwrap_or_default().into_iter().map(|i| index("a subgraph output", i)).collect::<Result<Vec<_>, _>>()?;
+    // Operators of subgraphs after the first are named "subgraph G operator N" in errors.
+    let at = |n: usize| if g == 0 { format!("{n}") } else { format!("{n} of subgraph {g}") };
 
     let mut operators = Vec::new();
     for (n, op) in sg.tables(SG_OPERATORS).iter().enumerate() {
         let code_index = op.u32(OP_OPCODE_INDEX, 0) as usize;
-        let code =
-            codes.get(code_index).ok_or_else(|| Error::Invalid(format!("operator {n} uses operator code {code_index}, but the model has {}", codes.len())))?;
+        let code = codes
+            .get(code_index)
+            .ok_or_else(|| Error::Invalid(format!("operator {} uses operator code {code_index}, but the model has {}", at(n), codes.len())))?;
         // The builtin code moved from a byte (field 0, now `deprecated_builtin_code`) to an
         // int32 (field 3) when the op count passed 127; writers fill both, old files only the
         // first, so the larger of the two is the real code.
@@ -592,24 +697,34 @@ fn read_model(root: T) -> Result<Model, Error> {
         let op_version = code.i32(OPCODE_VERSION, 1);
         let kind = OpKind::from_builtin(builtin).ok_or_else(|| {
             let custom = code.str(OPCODE_CUSTOM).map(|c| format!(" (custom '{c}')")).unwrap_or_default();
-            Error::Unsupported(format!("operator {n} has builtin code {builtin}{custom}; supported: ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX"))
+            Error::Unsupported(format!(
+                "operator {} has builtin code {builtin}{custom}; supported: ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, CALL_ONCE, IF, WHILE",
+                at(n)
+            ))
         })?;
         let op_inputs = op
             .scalars::<i32>(OP_INPUTS)
             .unwrap_or_default()
             .into_iter()
-            .map(|i| if i == -1 { Ok(None) } else { index(&format!("an input of operator {n}"), i).map(Some) })
+            .map(|i| if i == -1 { Ok(None) } else { index(&format!("an input of operator {}", at(n)), i).map(Some) })
             .collect::<Result<Vec<_>, _>>()?;
         let op_outputs = op
             .scalars::<i32>(OP_OUTPUTS)
             .unwrap_or_default()
             .into_iter()
-            .map(|i| index(&format!("an output of operator {n}"), i))
+            .map(|i| index(&format!("an output of operator {}", at(n)), i))
             .collect::<Result<Vec<_>, _>>()?;
         let options = read_options(n, kind, *op)?;
+        if let Some(bad) = options.subgraphs().into_iter().find(|&s| s == g || s >= n_subgraphs) {
+            return Err(Error::Invalid(format!(
+                "operator {} ({}) runs subgraph {bad}, but the model has {n_subgraphs} (and it is in subgraph {g})",
+                at(n),
+                kind.name()
+            )));
+        }
         operators.push(Operator { kind, version: op_version, inputs: op_inputs, outputs: op_outputs, options });
     }
-    Ok(Model { version, description: root.str(MODEL_DESCRIPTION).unwrap_or("").to_string(), tensors, operators, inputs, outputs, buffers })
+    Ok(ReadSubgraph { name: sg.str(SG_NAME).unwrap_or("").to_string(), tensors, operators, inputs, outputs })
 }
 
 fn read_tensor(i: usize, t: T, n_buffers: usize) -> Result<Tensor, Error> {
@@ -669,9 +784,12 @@ fn read_options(n: usize, kind: OpKind, op: T) -> Result<Options, Error> {
         OpKind::Softmax => BO_SOFTMAX,
         OpKind::Add => BO_ADD,
         OpKind::Reshape => BO_RESHAPE,
+        OpKind::CallOnce => BO_CALL_ONCE,
+        OpKind::If => BO_IF,
+        OpKind::While => BO_WHILE,
     };
     // Follow the options offset only when its union type is the one expected: the verifier
-    // checks the table of the seven known option types alone, so for any other type (NONE
+    // checks the tables of the known option types alone, so for any other type (NONE
     // included) the offset is unverified and may point anywhere. Found by fuzzing
     // (fuzz/README.md, tests/fuzz_regressions.rs).
     let table = if op.0.vtable().get(OP_OPTIONS) == 0 {
@@ -716,6 +834,9 @@ fn read_options(n: usize, kind: OpKind, op: T) -> Result<Options, Error> {
         OpKind::Softmax => Options::Softmax { beta: table.map(|t| t.f32(slot(0), 0.0)).unwrap_or(0.0) },
         OpKind::Add => Options::Add { activation: activation(n, f_u8(0, 0))? },
         OpKind::Reshape => Options::Reshape { new_shape: table.and_then(|t| t.scalars::<i32>(slot(0))) },
+        OpKind::CallOnce => Options::CallOnce { init_subgraph: f_i32(0, 0) },
+        OpKind::If => Options::If { then_subgraph: f_i32(0, 0), else_subgraph: f_i32(1, 0) },
+        OpKind::While => Options::While { cond_subgraph: f_i32(0, 0), body_subgraph: f_i32(1, 0) },
     })
 }
 

@@ -37,8 +37,15 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
     let secs = r.wall.as_secs_f64();
     let model = if opts.profile == ProfileMode::Off { None } else { opts.model.clone().or_else(|| find_model(image)) };
     let attribution = r.profiler.as_ref().and_then(|p| {
-        let inputs =
-            Inputs { image, model: model.as_ref(), clock_mhz: board.clock_mhz, markers: &r.markers, calls: p.recorded_calls(), parents: p.parent_spans() };
+        let inputs = Inputs {
+            image,
+            model: model.as_ref(),
+            clock_mhz: board.clock_mhz,
+            markers: &r.markers,
+            calls: p.recorded_calls(),
+            parents: p.parent_spans(),
+            entries: p.entry_spans(),
+        };
         attribute(opts.profile, &inputs)
     });
     let mut trace = attribution.as_ref().map(|a| a.slices.clone()).unwrap_or_default();

@@ -81,7 +81,12 @@ pub fn run(args: &RunArgs) -> Result<i32, SimError> {
         }
         None => run_to_report(path, &opts)?,
     };
-    let text = render(&report, format);
+    let mut text = render(&report, format);
+    if format == Format::Text && args.output.is_none() {
+        if let Some(columns) = terminal_columns() {
+            text = simbench_profiles::render::fit_lines(&text, columns);
+        }
+    }
     // Firmware output echoed without a final newline must not run into the report.
     if echo == Echo::Stdout && args.output.is_none() && !report.firmware_output.is_empty() && !report.firmware_output.ends_with('\n') {
         println!();
@@ -110,4 +115,15 @@ fn print_error_context(report: &simbench_profiles::Report) {
     if !e.recent_blocks.is_empty() {
         eprintln!("  last blocks executed (oldest first): {}", e.recent_blocks.join(", "));
     }
+}
+
+/// The width of the terminal standard output is, when it is one narrower than the text
+/// report's 120 columns.
+fn terminal_columns() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let (terminal_size::Width(w), _) = terminal_size::terminal_size()?;
+    (usize::from(w) < 120).then_some(usize::from(w))
 }

@@ -122,6 +122,7 @@ fn attrs_of(o: &Options) -> Vec<(String, String)> {
         Options::Add { activation } => vec![kv("act", act_name(*activation).into())],
         Options::Softmax { beta } => vec![kv("beta", format!("{beta:?}"))],
         Options::Reshape { .. } => vec![],
+        Options::CallOnce { .. } | Options::If { .. } | Options::While { .. } => vec![],
     }
 }
 
@@ -274,4 +275,36 @@ fn unsupported_operator_is_an_error() {
         Err(Error::Unsupported(msg)) => assert!(msg.contains("builtin code 18"), "{msg}"),
         other => panic!("expected Unsupported, got {other:?}"),
     }
+}
+
+/// The first TFL3 model inside a file (an ELF that embeds one), as a slice from its start.
+fn embedded_model(bytes: &[u8]) -> &[u8] {
+    let at = (0..bytes.len().saturating_sub(8)).step_by(4).find(|&i| &bytes[i + 4..i + 8] == b"TFL3" && parse(&bytes[i..]).is_ok());
+    &bytes[at.expect("an embedded TFL3 model")..]
+}
+
+#[test]
+fn call_once_model_has_two_subgraphs() {
+    // fixtures/engines/src/tflm/make_call_once_model.py: subgraph 0 is CALL_ONCE (init
+    // subgraph 1) in front of the 13 KWS operators; subgraph 1 ("init") is one RESHAPE.
+    let elf = std::fs::read(models_dir().join("../engines/tflm2023_cmsis_callonce_kws_lpc55s69_O3.elf")).unwrap();
+    let m = parse(embedded_model(&elf)).unwrap();
+    assert_eq!(m.operators.len(), 14);
+    assert_eq!(m.operators[0].kind, OpKind::CallOnce);
+    assert_eq!(m.operators[0].options, Options::CallOnce { init_subgraph: 1 });
+    assert_eq!(m.operators[0].options.subgraphs(), vec![1]);
+    assert!(m.operators[0].kind.is_control_flow() && !m.operators[1].kind.is_control_flow());
+    let kws = parse(&load("kws_ref_model.tflite")).unwrap();
+    let names = |ops: &[Operator]| ops.iter().map(|o| o.kind.name()).collect::<Vec<_>>();
+    assert_eq!(names(&m.operators[1..]), names(&kws.operators));
+    assert_eq!(m.subgraphs.len(), 1);
+    assert_eq!(names(&m.subgraphs[0].operators), ["RESHAPE"]);
+    assert_eq!(m.subgraph_operators(1).map(names), Some(vec!["RESHAPE"]));
+    assert_eq!(m.subgraph_operators(0).map(|o| o.len()), Some(14));
+    assert!(m.subgraph_operators(2).is_none());
+    // Its RESHAPE refers to the subgraph's own tensors.
+    let reshape = &m.subgraphs[0].operators[0];
+    assert_eq!(m.subgraphs[0].tensors[reshape.outputs[0]].shape, vec![1, 64]);
+    // Single-subgraph models have no others.
+    assert!(kws.subgraphs.is_empty());
 }

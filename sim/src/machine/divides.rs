@@ -1,5 +1,6 @@
-//! Operand-dependent SDIV/UDIV timing in detailed mode: a code hook on each divide
-//! replaces its static cost with the one its operands give.
+//! SDIV/UDIV hooks: in detailed mode a code hook on each divide replaces its static cost
+//! with the one its operands give; with CCR.DIV_0_TRP set (any mode) a divide by zero is
+//! a UsageFault DIVBYZERO instead of giving 0 (Armv7-M ARM B3.2.8).
 
 use super::*;
 
@@ -13,6 +14,32 @@ pub(super) fn is_divide(enc: &[u8]) -> bool {
     }
 }
 
+/// CCR.DIV_0_TRP.
+const CCR_DIV_0_TRP: u32 = 1 << 4;
+
+/// Divides are timed from their operands (detailed mode, on cores whose divide time
+/// depends on them).
+fn timed(st: &State) -> bool {
+    st.fidelity == Fidelity::Detailed && st.model.divide_cycles(1, 1, false).is_some()
+}
+
+fn trapping(st: &State) -> bool {
+    st.ppb.scs.ccr & CCR_DIV_0_TRP != 0
+}
+
+/// Divides need a hook: to time them, or to trap a divide by zero.
+fn wanted(st: &State) -> bool {
+    timed(st) || trapping(st)
+}
+
+/// The firmware set CCR.DIV_0_TRP: hook every divide from now on and drop every
+/// translation, so the next divide by zero traps (called at a block entry).
+pub(super) fn arm_divide_trap(uc: &mut Unicorn<State>) {
+    uc.get_data_mut().divide_trap_pending = false;
+    hook_image_divides(uc);
+    let _ = uc.ctl_remove_cache(0, u32::MAX as u64);
+}
+
 /// In detailed timing, hook every SDIV/UDIV the image holds before the run starts, so
 /// even a divide executed once is timed from its operands. (A matching pattern in data
 /// gets a hook that never fires.) Code that appears later, e.g. copied to RAM by the
@@ -20,7 +47,7 @@ pub(super) fn is_divide(enc: &[u8]) -> bool {
 pub(super) fn hook_image_divides(uc: &mut Unicorn<State>) {
     let addrs: Vec<u32> = {
         let st = uc.get_data();
-        if st.fidelity != Fidelity::Detailed || st.model.divide_cycles(1, 1, false).is_none() {
+        if !wanted(st) {
             return;
         }
         st.image
@@ -50,7 +77,15 @@ pub(super) fn add_divide_hook(uc: &mut Unicorn<State>, addr: u32) {
         let reg = |uc: &Unicorn<State>, r: u16| -> u32 { uc.reg_read(RegisterARM::R0 as i32 + r as i32).unwrap_or(0) as u32 };
         let (a, b) = (reg(uc, hw1 & 0xF), reg(uc, hw2 & 0xF));
         clear_stale_it_state(uc);
-        uc.get_data_mut().correct_divide(a, b, signed);
+        if b == 0 && trapping(uc.get_data()) {
+            let pc = pc as u32;
+            let message = format!("firmware fault: a divide by zero with CCR.DIV_0_TRP set (UsageFault DIVBYZERO) at {}", uc.get_data().describe(pc));
+            exceptions::deliver_fault(uc, FaultKind::Usage(cfsr::DIVBYZERO), pc, "divide-by-zero", &message);
+            return;
+        }
+        if timed(uc.get_data()) {
+            uc.get_data_mut().correct_divide(a, b, signed);
+        }
     });
     if hooked.is_ok() {
         uc.get_data_mut().divide_hooks.insert(addr);
@@ -63,7 +98,7 @@ pub(super) fn add_divide_hook(uc: &mut Unicorn<State>, addr: u32) {
 pub(super) fn hook_divides(uc: &mut Unicorn<State>, idx: usize) {
     let (start, end, new): (u32, u32, Vec<u32>) = {
         let st = uc.get_data();
-        if st.fidelity != Fidelity::Detailed || st.model.divide_cycles(1, 1, false).is_none() {
+        if !wanted(st) {
             return;
         }
         let (b, hot) = (&st.blocks[idx], &st.hot[idx]);

@@ -44,12 +44,24 @@ pub(super) fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
         if st.protections_dirty {
             apply_protections(uc);
         }
+        if uc.get_data().divide_trap_pending {
+            arm_divide_trap(uc);
+        }
         if exceptions::poll(uc, addr) {
             return;
         }
     }
     let st = uc.get_data_mut();
     st.enter(idx);
+    if st.profiler.as_ref().is_some_and(|p| p.wants_args()) {
+        // An instrumentation callback was entered: its id and kind arguments (profile).
+        let arg = |uc: &Unicorn<State>, r| uc.reg_read(r).unwrap_or(0) as u32;
+        let (r0, r1) = (arg(uc, RegisterARM::R0), arg(uc, RegisterARM::R1));
+        if let Some(p) = uc.get_data_mut().profiler.as_mut() {
+            p.set_args(r0, r1);
+        }
+    }
+    let st = uc.get_data_mut();
     if st.hot[idx].flags & USES_FP != 0 && st.ppb.scs.fpccr & crate::peripherals::scb::FPCCR_LSPACT != 0 {
         exceptions::preserve_fp(uc);
     }

@@ -44,7 +44,7 @@ use crate::peripherals::nvic::{cfsr, FaultKind};
 use crate::peripherals::vendor::{Peripherals, Setting};
 use crate::peripherals::{Ppb, PpbEvent};
 use crate::profile::callstack::{demangle, Exit, FuncInfo, FuncRole, Profiler};
-use crate::profile::operators::{is_kernel_symbol, ProfileMode, TFLM_INVOKE};
+use crate::profile::operators::{role_of, ProfileMode};
 use crate::semihosting::{self, GuestMemory};
 use block_index::BlockIndex;
 use rustc_hash::FxHashMap;

@@ -37,6 +37,6 @@ pub(super) fn func_info_at(image: &Image, addr: u32) -> FuncInfo {
 /// Display name and role of a function symbol.
 pub(super) fn func_info(raw: &str) -> FuncInfo {
     let name = demangle(raw);
-    let role = FuncRole { interpreter_invoke: name == TFLM_INVOKE, kernel: is_kernel_symbol(raw) };
+    let role = role_of(raw, &name);
     FuncInfo { name, role, anonymous: false }
 }

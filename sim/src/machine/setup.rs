@@ -146,7 +146,13 @@ pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimEr
             let pc = access_pc(uc, PPB_BASE + off as u32);
             let st = uc.get_data_mut();
             let now = st.now_at(pc);
-            match st.ppb.write(PPB_BASE + off as u32, size, value as u32, now) {
+            let div0_trap_before = st.ppb.scs.ccr & (1 << 4);
+            let event = st.ppb.write(PPB_BASE + off as u32, size, value as u32, now);
+            if st.ppb.scs.ccr & (1 << 4) > div0_trap_before {
+                st.divide_trap_pending = true;
+                st.ppb.nvic.check_due = true;
+            }
+            match event {
                 PpbEvent::None => {}
                 PpbEvent::Text(bytes) => st.emit(1, &bytes),
                 PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),

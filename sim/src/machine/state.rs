@@ -119,6 +119,8 @@ pub(super) struct State {
     /// SDIV/UDIV addresses that already have a code hook.
     pub(super) divide_hooks: rustc_hash::FxHashSet<u32>,
     pub(super) divides_timed: u64,
+    /// The firmware set CCR.DIV_0_TRP: divides get hooks at the next block entry.
+    pub(super) divide_trap_pending: bool,
     pub(super) decoder: Decoder,
     pub(super) board: Board,
     pub(super) image: Image,
@@ -217,6 +219,7 @@ impl State {
             mem: MemorySystem::new(board, opts.fidelity),
             divide_hooks: Default::default(),
             divides_timed: 0,
+            divide_trap_pending: false,
             decoder: Decoder::new().map_err(SimError::Internal)?,
             board: board.clone(),
             image,

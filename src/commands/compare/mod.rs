@@ -4,11 +4,13 @@
 //!
 //! Works for an interpreter against an AOT bundle of one model, one model on two boards,
 //! or two builds of one engine. Operators are matched by (invocation, index): the position
-//! in the model's operator list; a pair whose `op` differs is flagged, not re-matched.
+//! in the model's operator list; a pair whose `op` differs is flagged, not re-matched. A
+//! bundle that does not embed its model (Glow) needs it (`--model`, or `--model-a` /
+//! `--model-b`) to put its calls at the model's operator positions.
 //! Everything printed comes from the reports outside `host`, so the output is
 //! deterministic.
 
-use crate::args::{parse_fidelity, resolve_board, RunControl};
+use crate::args::{parse_fidelity, read_model, resolve_board, RunControl};
 use crate::exit;
 use serde::Serialize;
 use simbench_profiles::profile::{FunctionStat, OperatorRow};
@@ -57,6 +59,17 @@ pub struct CompareArgs {
     /// Timing fidelity for both runs: detailed or fast.
     #[arg(long, default_value = "detailed")]
     pub timing: String,
+    /// The .tflite model the firmware runs, for operator names, shapes and MACs when an
+    /// image does not embed it (AOT and Glow bundles): once for both runs, or twice (A,
+    /// then B).
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub model: Vec<PathBuf>,
+    /// The model of A (overrides --model).
+    #[arg(long)]
+    pub model_a: Option<PathBuf>,
+    /// The model of B (overrides --model).
+    #[arg(long)]
+    pub model_b: Option<PathBuf>,
     /// Output format: text, json or csv.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -105,6 +118,9 @@ pub fn run(args: &CompareArgs) -> Result<i32, SimError> {
     let mut opts_b = runner::options(board_for("B", &args.board_b)?, fidelity, Echo::Quiet);
     args.control.apply(&mut opts_a)?;
     args.control.apply(&mut opts_b)?;
+    let (model_a, model_b) = models(args)?;
+    opts_a.model = model_a.as_deref().map(read_model).transpose()?;
+    opts_b.model = model_b.as_deref().map(read_model).transpose()?;
     // Both runs at once: they share nothing, and the reports do not depend on timing.
     let (ra, rb) = std::thread::scope(|s| {
         let ha = s.spawn(|| runner::run_to_report(&args.a, &opts_a));
@@ -136,6 +152,17 @@ pub fn run(args: &CompareArgs) -> Result<i32, SimError> {
         }
     }
     Ok([exit::of_stop(&fa.stop), exit::of_stop(&fb.stop)].into_iter().find(|c| *c != exit::OK).unwrap_or(exit::OK))
+}
+
+/// The model files of A and B: `--model-a`/`--model-b`, else `--model` given once (both
+/// runs) or twice (A, then B).
+pub(crate) fn models(args: &CompareArgs) -> Result<(Option<PathBuf>, Option<PathBuf>), SimError> {
+    if args.model.len() > 2 {
+        return Err(SimError::Usage(format!("--model given {} times: once (both runs) or twice (A, then B)", args.model.len())));
+    }
+    let a = args.model_a.clone().or_else(|| args.model.first().cloned());
+    let b = args.model_b.clone().or_else(|| args.model.get(1).or(args.model.first()).cloned());
+    Ok((a, b))
 }
 
 #[cfg(test)]

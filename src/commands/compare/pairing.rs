@@ -103,7 +103,8 @@ pub struct Totals {
     pub inference_cycles: Pair<u64>,
     /// Sum of the operator rows (null when a side has no operators).
     pub operator_cycles: Pair<u64>,
-    /// `inference_cycles - operator_cycles`: interpreter or glue overhead.
+    /// `inference_cycles - operator_cycles` (minus instrumentation callbacks): interpreter
+    /// or glue overhead.
     pub overhead_cycles: Pair<u64>,
     /// Reset to the end of the run.
     pub run_cycles: Pair<u64>,
@@ -291,14 +292,22 @@ pub fn compare(a: &Report, b: &Report) -> Comparison {
     if a.timing.mode != b.timing.mode {
         notes.push(format!("different timing modes: A {} vs B {}", a.timing.mode, b.timing.mode));
     }
-    let overhead = |inf: u64, ops: Option<u64>| ops.map(|o| inf.saturating_sub(o));
+    // Instrumentation callbacks (Glow -instrument-ir) are neither operators nor overhead.
+    let instr = |r: &Report| r.profile.as_ref().and_then(|p| p.instrumentation_cycles).unwrap_or(0);
+    for (label, r) in [("A", a), ("B", b)] {
+        if instr(r) > 0 {
+            notes.push(format!("{label}: {} cycles of instrumentation callbacks are left out of its operators and overhead", instr(r)));
+        }
+    }
+    let (ins_a, ins_b) = (instr(a), instr(b));
+    let overhead = |inf: u64, ops: Option<u64>, ins: u64| ops.map(|o| inf.saturating_sub(o).saturating_sub(ins));
     let lat_a = latency_ms(inf_a, n_a, a.board.clock_mhz);
     let lat_b = latency_ms(inf_b, n_b, b.board.clock_mhz);
     let ips = |l: Option<f64>| l.filter(|l| *l > 0.0).map(|l| 1000.0 / l);
     let totals = Totals {
         inference_cycles: pair_u64(Some(inf_a), Some(inf_b)),
         operator_cycles: pair_u64(ops_a, ops_b),
-        overhead_cycles: pair_u64(overhead(inf_a, ops_a), overhead(inf_b, ops_b)),
+        overhead_cycles: pair_u64(overhead(inf_a, ops_a, ins_a), overhead(inf_b, ops_b, ins_b)),
         run_cycles: pair_u64(Some(a.cycles), Some(b.cycles)),
         latency_ms: pair_f64(lat_a, lat_b),
         inferences_per_second: pair_f64(ips(lat_a), ips(lat_b)),

@@ -81,10 +81,15 @@ pub fn text(c: &Comparison) -> String {
         "functions" => {
             let _ = writeln!(s, "  {:<48} {:>14} {:>14} {:>8}   (exclusive cycles, top {TOP_FUNCTIONS})", "function", "A cycles", "B cycles", "B/A");
             for f in &c.functions {
+                // C++ names shortened, never cut: a long one gets a line of its own.
+                let (cell, own_line) = simbench_profiles::render::name_cell(&f.name, 48);
+                if let Some(line) = own_line {
+                    let _ = writeln!(s, "  {line}");
+                }
                 let _ = writeln!(
                     s,
                     "  {:<48} {:>14} {:>14} {:>8}",
-                    fit(&f.name, 48),
+                    cell,
                     opt_u64(f.exclusive_cycles.a),
                     opt_u64(f.exclusive_cycles.b),
                     opt_ratio(f.exclusive_cycles.ratio)

@@ -24,6 +24,8 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
             inputs: vec![],
             outputs: vec![],
             invocation: 0,
+            kernels: vec![],
+            instrument: None,
         })
         .collect();
     let functions: Vec<FunctionStat> = ops
@@ -72,6 +74,7 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
             operator_cycles: op_sum,
             overhead_cycles: overhead,
             inferences: 1,
+            instrumentation_cycles: None,
             notes: vec![],
         }),
         operators,

@@ -1,9 +1,9 @@
 //! Explicit markers: `sb_op_begin(index, name)` / `sb_op_end(index)` on ITM ports
 //! (runtime/simbench.h).
 
-use super::{Inputs, Raw, PORT_OP_BEGIN, PORT_OP_END, PORT_OP_NAME};
+use super::{Found, Inputs, Raw, PORT_OP_BEGIN, PORT_OP_END, PORT_OP_NAME};
 
-pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> (&'static str, Vec<Raw>, u64, u32) {
+pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> Found {
     let mut raws = Vec::new();
     let mut name = Vec::new();
     let mut open: Vec<(u32, String, u64)> = Vec::new();
@@ -32,7 +32,7 @@ pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> (&'static str, V
                     } else {
                         op
                     };
-                    raws.push(Raw { index, op, kernel: None, cycles: m.cycles - start, start, invocation });
+                    raws.push(Raw { index, op, kernel: None, cycles: m.cycles - start, start, invocation, kernels: vec![], instrument: None });
                 } else {
                     notes.push(format!("operator end marker {} without a begin", m.value));
                 }
@@ -56,5 +56,5 @@ pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> (&'static str, V
         _ => 0,
     };
     let inferences = if raws.is_empty() { 0 } else { invocation + 1 };
-    ("markers", raws, measured.unwrap_or(span), inferences)
+    Found { source: "markers", raws, inference: measured.unwrap_or(span), inferences, instrumentation: None }
 }
