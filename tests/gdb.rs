@@ -97,7 +97,7 @@ fn serve(name: &str, elf: &'static str, args: &[&str]) -> Served {
 impl Served {
     /// gdb-multiarch in batch mode: attach, run `commands`, leave; its output.
     fn gdb(&self, commands: &[&str]) -> String {
-        run_gdb(self.port, self.elf, commands, None)
+        run_gdb(self.port, self.elf, commands)
     }
 
     /// Wait for simbench to end: its exit code, JSON report and stderr.
@@ -113,9 +113,8 @@ impl Served {
     }
 }
 
-/// gdb-multiarch in batch mode against the server on `port`; with `interrupt_after`, a
-/// SIGINT to gdb then (as Ctrl-C in its terminal: it sends the target 0x03).
-fn run_gdb(port: u16, elf: &str, commands: &[&str], interrupt_after: Option<Duration>) -> String {
+/// gdb-multiarch in batch mode against the server on `port`.
+fn run_gdb(port: u16, elf: &str, commands: &[&str]) -> String {
     let log = tmp(&format!("gdb_{port}.log"));
     let file = std::fs::File::create(&log).unwrap();
     let mut cmd = Command::new(GDB);
@@ -126,10 +125,6 @@ fn run_gdb(port: u16, elf: &str, commands: &[&str], interrupt_after: Option<Dura
     // One file for both streams keeps gdb's output in order.
     cmd.arg(fixture(elf)).stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
     let mut child = cmd.spawn().expect("gdb-multiarch starts");
-    if let Some(after) = interrupt_after {
-        std::thread::sleep(after);
-        let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
-    }
     wait(&mut child, 60, GDB);
     std::fs::read_to_string(&log).unwrap_or_default()
 }
@@ -406,7 +401,10 @@ fn ctrl_c_interrupts_the_target_break_cycle_halts_at_a_cycle_and_kill_ends_the_r
     let s = serve("interrupt", "micro/runaway_m4.elf", &["--core", "m4"]);
     // A million cycles after where Ctrl-C stopped it.
     let later = "python c = int(gdb.execute('monitor cycles', to_string=True).split()[1]); print('target', c + 1000000); gdb.execute('monitor break-cycle %d' % (c + 1000000))";
-    let out = run_gdb(s.port, s.elf, &["continue", "p/x $pc", later, "continue", "monitor cycles", "kill"], Some(Duration::from_millis(700)));
+    // Ctrl-C as in gdb's terminal: a SIGINT to gdb half a second into `continue` (gdb then
+    // sends the target 0x03).
+    let ctrl_c = "python import os, signal, threading; threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()";
+    let out = s.gdb(&[ctrl_c, "continue", "p/x $pc", later, "continue", "monitor cycles", "kill"]);
     let (code, report, err) = s.finish();
     assert!(out.contains("Program received signal SIGINT, Interrupt."), "{out}");
     assert!(out.contains("spin_forever"), "{out}");

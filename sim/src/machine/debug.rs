@@ -45,7 +45,8 @@ pub enum Halt {
     Breakpoint,
     /// After a single step.
     Step,
-    /// After the instruction at `pc` accessed watched memory at `addr`.
+    /// Before the instruction at `pc`, which is about to access watched memory at `addr`
+    /// (GDB steps over it and compares values).
     Watch { kind: WatchKind, addr: u32, pc: u32 },
     /// Interrupted by the debugger (Ctrl-C).
     Interrupt,
