@@ -4,7 +4,7 @@
 //! matters more than speed here. Classification follows the instruction groups of the
 //! Cortex-M4 TRM instruction table (see `docs/timing-model.md`).
 
-use crate::insn::{Class, Insn, MemOperand, RegSet, REG_FLAGS, REG_PC, REG_S0};
+use crate::insn::{Class, Insn, MemOperand, RegSet, COND_ALWAYS, REG_FLAGS, REG_PC, REG_S0};
 use capstone::arch::arm::{ArchExtraMode, ArchMode, ArmCC, ArmInsnDetail, ArmOperandType, ArmShift};
 use capstone::arch::{BuildsCapstone, BuildsCapstoneExtraMode, DetailsArchInsn};
 use capstone::{Capstone, RegId};
@@ -103,6 +103,10 @@ impl Decoder {
                 && !matches!(o.shift, ArmShift::Lsl(0) | ArmShift::Asr(0) | ArmShift::Lsr(0) | ArmShift::Ror(0))
         });
         let conditional = !matches!(arm.cc(), ArmCC::ARM_CC_AL | ArmCC::ARM_CC_INVALID);
+        if conditional {
+            // capstone numbers the conditions from EQ = 1; the encoding from EQ = 0.
+            insn.cond = (arm.cc() as u32).saturating_sub(1).min(COND_ALWAYS as u32) as u8;
+        }
         insn.class = classify(&name, conditional, &ops, &self.reg_map);
         if insn.class == Class::Alu && size == 4 && !name.starts_with("movw") && !name.starts_with("movt") {
             insn.shifted_constant = ops.iter().any(|o| match o.op_type {
@@ -253,6 +257,11 @@ fn register_list_len(name: &str, class: &Class, ops: &[capstone::arch::arm::ArmO
 }
 
 fn memory_operand(name: &str, arm: &ArmInsnDetail, ops: &[capstone::arch::arm::ArmOperand], reg_map: &[u8]) -> Option<MemOperand> {
+    // The unprivileged forms (LDRT, LDRBT, STRHT…) have the width of their plain forms.
+    let name = match name {
+        "ldrt" | "ldrbt" | "ldrht" | "ldrsbt" | "ldrsht" | "strt" | "strbt" | "strht" => &name[..name.len() - 1],
+        _ => name,
+    };
     let width = if name.ends_with("exb") || name.ends_with('b') && !name.starts_with("ldm") {
         1
     } else if name.ends_with('h') || name.ends_with("exh") {
@@ -272,7 +281,11 @@ fn memory_operand(name: &str, arm: &ArmInsnDetail, ops: &[capstone::arch::arm::A
                     continue;
                 }
                 let index = reg_map.get(m.index().0 as usize).copied().filter(|&n| n != 255 && n < 16);
-                found = Some(MemOperand { base, index, writeback: false, pc_relative: base == REG_PC, width, disp: m.disp() });
+                let shift = match op.shift {
+                    ArmShift::Lsl(n) if index.is_some() => n.min(31) as u8,
+                    _ => 0,
+                };
+                found = Some(MemOperand { base, index, writeback: false, pc_relative: base == REG_PC, width, disp: m.disp(), shift });
             }
             ArmOperandType::Imm(_) | ArmOperandType::Reg(_) if found.is_some() => post_index = true,
             _ => {}
@@ -291,6 +304,23 @@ mod tests {
     fn one(bytes: &[u8]) -> Insn {
         let d = Decoder::new().unwrap();
         d.decode(bytes, 0x1000, 1).unwrap().remove(0)
+    }
+
+    #[test]
+    fn memory_operands_carry_the_index_shift_width_and_condition() {
+        // ldr.w r0, [r1, r2, lsl #2]  (T2: f851 0022)
+        let m = one(&[0x51, 0xf8, 0x22, 0x00]).mem.unwrap();
+        assert_eq!((m.base, m.index, m.shift, m.width), (1, Some(2), 2, 4));
+        // ldrht r0, [r1, #2]  (T1: f831 0e02): a halfword, like LDRH
+        let m = one(&[0x31, 0xf8, 0x02, 0x0e]).mem.unwrap();
+        assert_eq!((m.width, m.disp), (2, 2));
+        // it ne; ldrne r0, [r1]  (bf18 6808): the load executes under NE (1)
+        let d = Decoder::new().unwrap();
+        let pair = d.decode(&[0x18, 0xbf, 0x08, 0x68], 0x1000, 2).unwrap();
+        assert_eq!((pair[0].class, pair[1].class, pair[1].cond), (Class::It, Class::Load, 1));
+        // bne.n (d100) carries NE; adds (1888) none
+        assert_eq!(one(&[0x00, 0xd1]).cond, 1);
+        assert_eq!(one(&[0x88, 0x18]).cond, COND_ALWAYS);
     }
 
     #[test]

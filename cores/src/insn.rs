@@ -176,6 +176,9 @@ impl Class {
     }
 }
 
+/// The condition field value of an unconditional instruction (AL).
+pub const COND_ALWAYS: u8 = 14;
+
 /// Memory-operand details a timing rule may look at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MemOperand {
@@ -191,6 +194,8 @@ pub struct MemOperand {
     pub width: u8,
     /// Immediate offset (0 for register offsets).
     pub disp: i32,
+    /// Left shift applied to the index register (LDR r0, [r1, r2, LSL #2] gives 2).
+    pub shift: u8,
 }
 
 /// One decoded instruction, as the timing models see it.
@@ -215,6 +220,9 @@ pub struct Insn {
     pub shifted_constant: bool,
     /// Sets the condition flags.
     pub sets_flags: bool,
+    /// The condition it executes under (Armv7-M ARM A7.3: 0 = EQ … 13 = LE, 14 = always),
+    /// from its own encoding (B<cc>) or the IT block around it.
+    pub cond: u8,
     /// A double-precision FPU data-processing instruction (arithmetic, compare, move or
     /// conversion with an F64 operand): undefined on single-precision FPUs.
     pub double: bool,
@@ -238,6 +246,7 @@ impl Insn {
             shifted_constant: false,
             double: false,
             sets_flags: false,
+            cond: COND_ALWAYS,
             mnemonic: class.name().to_string(),
         }
     }

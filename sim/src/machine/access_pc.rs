@@ -10,12 +10,15 @@ use super::*;
 use simbench_cores::insn::MemOperand;
 
 /// A memory instruction of a block, for locating accesses: its index in the block, its
-/// addressing, and the register count of LDM/STM/PUSH/POP (0 otherwise).
+/// addressing, the register count of LDM/STM/PUSH/POP (0 otherwise), the width CCR.UNALIGN_TRP
+/// checks its address against (0 when the trap does not apply), and its condition.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Access {
     pub(super) index: u16,
     pub(super) mem: MemOperand,
     pub(super) nregs: u8,
+    pub(super) trap_width: u8,
+    pub(super) cond: u8,
 }
 
 /// The memory instructions of a decoded block.
@@ -26,7 +29,10 @@ pub(super) fn accesses(insns: &[Insn]) -> Box<[Access]> {
         .filter_map(|(i, insn)| {
             let mem = insn.mem?;
             let multiple = matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple | Class::FpLoadMultiple | Class::FpStoreMultiple);
-            Some(Access { index: u16::try_from(i).ok()?, mem, nregs: if multiple { insn.nregs.max(1) } else { 0 } })
+            // Single word and halfword loads and stores, the accesses that may be unaligned
+            // unless CCR.UNALIGN_TRP is set (Armv7-M ARM A3.2.1).
+            let single = matches!(insn.class, Class::Load | Class::Store) && matches!(mem.width, 2 | 4);
+            Some(Access { index: u16::try_from(i).ok()?, mem, nregs: if multiple { insn.nregs.max(1) } else { 0 }, trap_width: if single { mem.width } else { 0 }, cond: insn.cond })
         })
         .collect()
 }

@@ -47,6 +47,9 @@ pub(super) fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
         if uc.get_data().divide_trap_pending {
             arm_divide_trap(uc);
         }
+        if uc.get_data().unaligned_trap_pending {
+            arm_unaligned_trap(uc);
+        }
         if exceptions::poll(uc, addr) {
             return;
         }

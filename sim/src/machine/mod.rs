@@ -24,6 +24,7 @@ mod semihosting_call;
 mod settings;
 mod setup;
 mod state;
+mod unaligned;
 mod watch;
 
 use access_pc::*;
@@ -37,6 +38,7 @@ use semihosting_call::*;
 use settings::*;
 use setup::*;
 use state::*;
+use unaligned::*;
 
 use crate::image::Image;
 use crate::memtruth;

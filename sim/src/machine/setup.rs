@@ -146,10 +146,15 @@ pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimEr
             let pc = access_pc(uc, PPB_BASE + off as u32);
             let st = uc.get_data_mut();
             let now = st.now_at(pc);
-            let div0_trap_before = st.ppb.scs.ccr & (1 << 4);
+            let ccr_before = st.ppb.scs.ccr;
             let event = st.ppb.write(PPB_BASE + off as u32, size, value as u32, now);
-            if st.ppb.scs.ccr & (1 << 4) > div0_trap_before {
+            let newly_set = st.ppb.scs.ccr & !ccr_before;
+            if newly_set & (1 << 4) != 0 {
                 st.divide_trap_pending = true;
+                st.ppb.nvic.check_due = true;
+            }
+            if newly_set & CCR_UNALIGN_TRP != 0 {
+                st.unaligned_trap_pending = true;
                 st.ppb.nvic.check_due = true;
             }
             match event {

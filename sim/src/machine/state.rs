@@ -134,6 +134,10 @@ pub(super) struct State {
     pub(super) divides_timed: u64,
     /// The firmware set CCR.DIV_0_TRP: divides get hooks at the next block entry.
     pub(super) divide_trap_pending: bool,
+    /// The firmware set CCR.UNALIGN_TRP: the unaligned-access check starts at the next
+    /// block entry; `unaligned_hooked` once its code hook exists.
+    pub(super) unaligned_trap_pending: bool,
+    pub(super) unaligned_hooked: bool,
     pub(super) decoder: Decoder,
     pub(super) board: Board,
     pub(super) image: Image,
@@ -234,6 +238,8 @@ impl State {
             divide_hooks: Default::default(),
             divides_timed: 0,
             divide_trap_pending: false,
+            unaligned_trap_pending: false,
+            unaligned_hooked: false,
             decoder: Decoder::new().map_err(SimError::Internal)?,
             board: board.clone(),
             image,
