@@ -73,7 +73,9 @@ fn timer_reads_in_straight_line_code_see_their_own_cycle() {
 fn a_faulting_store_stacks_its_own_pc() {
     // Store and load to an unmapped address in the middle of a straight-line block, taken
     // by HardFault and by BusFault: the handler compares the stacked PC with the global
-    // label on the faulting instruction (store_fault_insn / load_fault_insn).
+    // label on the faulting instruction (store_fault_insn / load_fault_insn). The handler's
+    // `MRS IPSR` reads its own exception number: HardFault 3, BusFault 5 (Armv7-M ARM
+    // B1.5.2), as on silicon and QEMU.
     for core in ["m4", "m33", "m7"] {
         let r = run(&format!("store_fault_{core}"), &["--core", core]);
         assert_eq!(r.code, 0, "{core}: {}\n{}", r.stdout, r.stderr);
@@ -83,6 +85,8 @@ fn a_faulting_store_stacks_its_own_pc() {
             let f: std::collections::BTreeMap<&str, &str> = line.split_whitespace().filter_map(|x| x.split_once('=')).collect();
             assert_eq!(f["stacked_pc"], f["expected_pc"], "{core}: {line}");
             assert_eq!(f["bfar"], "0x70000000", "{core}: {line}");
+            let ipsr = if f["handler"] == "hardfault" { "3" } else { "5" };
+            assert_eq!(f["ipsr"], ipsr, "{core}: {line}");
         }
     }
 }

@@ -112,6 +112,7 @@ fn block_at(uc: &mut Unicorn<State>, addr: u32, size: u32) -> usize {
             }
             let idx = uc.get_data_mut().build_block(addr, size, &code);
             hook_divides(uc, idx);
+            hook_block_ipsr_reads(uc, idx, &code);
             idx
         }
     }

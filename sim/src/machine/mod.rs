@@ -18,6 +18,7 @@ mod exceptions;
 mod faults;
 mod finish;
 mod hooks;
+mod ipsr_reads;
 mod paint;
 mod profiling;
 mod semihosting_call;
@@ -32,6 +33,7 @@ use divides::*;
 use faults::*;
 use finish::*;
 use hooks::*;
+use ipsr_reads::*;
 use paint::*;
 use profiling::*;
 use semihosting_call::*;
@@ -261,6 +263,7 @@ fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>
     }
     install_hooks(&mut uc, !debugged)?;
     hook_image_divides(&mut uc);
+    hook_image_ipsr_reads(&mut uc);
 
     uc.reg_write(RegisterARM::SP, sp as u64).map_err(|e| internal("setting SP", e))?;
     // LR resets to 0xFFFFFFFF (Armv7-M ARM B1.4.7): a return from the reset handler faults.

@@ -138,6 +138,10 @@ pub(super) struct State {
     /// block entry; `unaligned_hooked` once its code hook exists.
     pub(super) unaligned_trap_pending: bool,
     pub(super) unaligned_hooked: bool,
+    /// IPSR-reading MRS instructions that have hooks, and the one just executed in a
+    /// handler: its destination register and the address of the instruction after it.
+    pub(super) ipsr_read_hooks: rustc_hash::FxHashSet<u32>,
+    pub(super) ipsr_read: Option<(u8, u32)>,
     pub(super) decoder: Decoder,
     pub(super) board: Board,
     pub(super) image: Image,
@@ -240,6 +244,8 @@ impl State {
             divide_trap_pending: false,
             unaligned_trap_pending: false,
             unaligned_hooked: false,
+            ipsr_read_hooks: Default::default(),
+            ipsr_read: None,
             decoder: Decoder::new().map_err(SimError::Internal)?,
             board: board.clone(),
             image,
