@@ -46,7 +46,12 @@ fn double_precision_is_undefined_on_single_precision_fpus() {
 
 /// `key=value` fields of the fixture's line that starts with `prefix`.
 fn fields<'a>(out: &'a str, prefix: &str) -> std::collections::BTreeMap<&'a str, &'a str> {
-    out.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line '{prefix}' in:\n{out}")).split_whitespace().filter_map(|f| f.split_once('=')).collect()
+    out.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line '{prefix}' in:\n{out}"))
+        .split_whitespace()
+        .filter_map(|f| f.split_once('='))
+        .collect()
 }
 
 #[test]

@@ -37,11 +37,16 @@ const RUNS: [(&str, &str); 16] = [
 ];
 
 fn digest(elf: &str, board: &str, timing: &str) -> (String, String) {
-    let args = [fixture(elf).display().to_string(), "--board".into(), board.into(), "--timing".into(), timing.into(), "--format".into(), "json".into(), "-q".into()];
+    let args =
+        [fixture(elf).display().to_string(), "--board".into(), board.into(), "--timing".into(), timing.into(), "--format".into(), "json".into(), "-q".into()];
     let r = match std::env::var_os("SIMBENCH_SNAPSHOT_BIN") {
         Some(bin) => {
             let out = std::process::Command::new(bin).args(&args).output().expect("SIMBENCH_SNAPSHOT_BIN runs");
-            common::Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+            common::Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
         }
         None => simbench(args),
     };
@@ -70,11 +75,7 @@ fn reports_are_byte_identical_to_the_recorded_ones() {
     }
     let recorded = std::fs::read_to_string(&path).expect("tests/snapshots/reports.sha256 (SIMBENCH_BLESS=1 writes it)");
     let recorded: BTreeMap<String, String> = recorded.lines().filter_map(|l| l.split_once("  ").map(|(d, k)| (k.to_string(), d.to_string()))).collect();
-    let changed: Vec<String> = actual
-        .iter()
-        .filter(|(k, d)| recorded.get(*k) != Some(*d))
-        .map(|(k, _)| format!("{k}: now {}", summaries[k]))
-        .collect();
+    let changed: Vec<String> = actual.iter().filter(|(k, d)| recorded.get(*k) != Some(*d)).map(|(k, _)| format!("{k}: now {}", summaries[k])).collect();
     assert_eq!(recorded.len(), actual.len(), "recorded runs differ from the runs this test makes");
     assert!(changed.is_empty(), "reports changed (SIMBENCH_BLESS=1 if intended):\n{}", changed.join("\n"));
 }

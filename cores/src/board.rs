@@ -372,7 +372,17 @@ impl Board {
             }
         }
         let size = u32::try_from(stop.checked_sub(start)?).ok().filter(|&s| s > 0)?;
-        let region = Region { name: name.into(), base: start as u32, size, kind, read_wait: 0, write_wait: 0, fetch_line_bytes: default_line(), cacheable: false, line_fill_cycles: 0 };
+        let region = Region {
+            name: name.into(),
+            base: start as u32,
+            size,
+            kind,
+            read_wait: 0,
+            write_wait: 0,
+            fetch_line_bytes: default_line(),
+            cacheable: false,
+            line_fill_cycles: 0,
+        };
         let text = format!("{name} {:#010x}–{:#010x}", region.base, region.end());
         self.regions.push(region);
         Some(text)

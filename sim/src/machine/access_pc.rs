@@ -32,7 +32,13 @@ pub(super) fn accesses(insns: &[Insn]) -> Box<[Access]> {
             // Single word and halfword loads and stores, the accesses that may be unaligned
             // unless CCR.UNALIGN_TRP is set (Armv7-M ARM A3.2.1).
             let single = matches!(insn.class, Class::Load | Class::Store) && matches!(mem.width, 2 | 4);
-            Some(Access { index: u16::try_from(i).ok()?, mem, nregs: if multiple { insn.nregs.max(1) } else { 0 }, trap_width: if single { mem.width } else { 0 }, cond: insn.cond })
+            Some(Access {
+                index: u16::try_from(i).ok()?,
+                mem,
+                nregs: if multiple { insn.nregs.max(1) } else { 0 },
+                trap_width: if single { mem.width } else { 0 },
+                cond: insn.cond,
+            })
         })
         .collect()
 }

@@ -116,12 +116,26 @@ pub struct RunOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stop {
     Exit(i64),
-    Fault { kind: String, message: String, pc: u32 },
-    Limit { message: String, pc: u32 },
+    Fault {
+        kind: String,
+        message: String,
+        pc: u32,
+    },
+    Limit {
+        message: String,
+        pc: u32,
+    },
     /// Parked for good: `b .` or WFI with no exception that could ever leave it.
-    Parked { message: String, pc: u32 },
+    Parked {
+        message: String,
+        pc: u32,
+    },
     /// Stopped by a signal (SIGINT, SIGTERM) from the user.
-    Interrupted { signal: i32, message: String, pc: u32 },
+    Interrupted {
+        signal: i32,
+        message: String,
+        pc: u32,
+    },
 }
 
 impl Stop {
