@@ -612,6 +612,32 @@ mod tests {
     }
 
     #[test]
+    fn stm32_presets_start_as_their_enable_registers_say() {
+        // The memory model starts with the ART fully on and a SoC cache off unless
+        // `enabled_at_reset`; the registers' reset values must say the same.
+        let l4 = Board::preset("stm32l4r5").unwrap();
+        let acr = l4.registers.iter().find(|r| r.name == "FLASH_ACR").unwrap();
+        let parts: Vec<(u32, AcceleratorPart)> = acr
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                RegisterEffect::AcceleratorEnable { mask, part } => Some((*mask, *part)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(parts, vec![(0x100, AcceleratorPart::Prefetch), (0x200, AcceleratorPart::InstructionCache), (0x400, AcceleratorPart::DataCache)]);
+        assert_eq!(acr.reset & 0x70F, 0x705, "PRFTEN, ICEN, DCEN on, 5 wait states");
+        let a = l4.accelerator.as_ref().unwrap();
+        assert_eq!((a.line_bytes, a.word_bytes(), a.instruction_lines, a.data_lines, a.cache_prefetched), (32, 8, 32, 8, false));
+        let l5 = Board::preset("stm32l552").unwrap();
+        let ic = l5.icache.as_ref().unwrap();
+        assert!(ic.is_soc() && !ic.enabled_at_reset && ic.data_reads);
+        for r in l5.registers.iter().filter(|r| r.name.starts_with("ICACHE_CR")) {
+            assert_eq!(r.reset & 1, 0, "{}: EN = 0 at reset (RM0438)", r.name);
+        }
+    }
+
+    #[test]
     fn generic_boards_have_the_documented_map() {
         for core in CoreKind::ALL {
             let b = Board::generic(core);

@@ -1018,6 +1018,129 @@ mod tests {
         assert_eq!(m.fetch(0, &[0x6001_0000], 0x6001_0002, &[0], 5000), 420);
     }
 
+    /// Fetch stalls of `passes` passes over a loop of `words` 64-bit flash words of four
+    /// 16-bit single-cycle instructions each at 0x0800_0000 (`core` cycles of work per
+    /// pass); returns the stalls of the last pass.
+    fn loop_stalls(m: &mut MemorySystem, words: u32, core: u64, passes: u32) -> u32 {
+        let addrs: Vec<u32> = (0..words * 4).map(|i| 0x0800_0000 + 2 * i).collect();
+        let offsets: Vec<u32> = (0..words * 4).collect();
+        let (mut t, mut last) = (0u64, 0);
+        for _ in 0..passes {
+            last = m.fetch(0, &addrs, 0x0800_0000 + 8 * words, &offsets, t);
+            t += core + last as u64;
+        }
+        last
+    }
+
+    fn l4r5() -> MemorySystem {
+        MemorySystem::new(&Board::preset("stm32l4r5").unwrap(), Fidelity::Detailed)
+    }
+
+    #[test]
+    fn stm32l4_art_bits_each_switch_their_own_part() {
+        // [TR §6 STM32L4R5 rows] 5 wait states, 64-bit flash words (reads of 5 + 1
+        // cycles). A two-word loop with 9 cycles of work per pass (the calibration
+        // benchmark art_loop_*), steady state: everything off, 5 per word; prefetch alone,
+        // the head 5 (the prefetch holds the word after the loop) and the second word 2
+        // (arrives 6 after the head, needed after 4); I-cache alone, both words cached;
+        // D-cache alone, as off; all on, the head is a cached branch target and the second
+        // word streams from the prefetch: 2.
+        let cases = [
+            (AcceleratorPart::All, false, 10),
+            (AcceleratorPart::Prefetch, true, 7),
+            (AcceleratorPart::InstructionCache, true, 0),
+            (AcceleratorPart::DataCache, true, 10),
+        ];
+        for (part, alone, stall) in cases {
+            let mut m = l4r5();
+            m.set_accelerator_enabled(false);
+            if alone {
+                m.set_accelerator_part(part, true);
+            }
+            assert_eq!(loop_stalls(&mut m, 2, 9, 4), stall, "{part:?} alone");
+        }
+        assert_eq!(loop_stalls(&mut l4r5(), 2, 9, 4), 2, "all on (the preset)");
+        // Flash data reads: 5 without the data cache, a hit with it (after one miss).
+        let mut m = l4r5();
+        m.set_accelerator_part(AcceleratorPart::DataCache, false);
+        assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1000, false)), (5, 5));
+        m.set_accelerator_part(AcceleratorPart::DataCache, true);
+        assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1004, false)), (5, 0));
+        // Switching the prefetch off leaves the I-cache on: still the accelerator path.
+        m.set_accelerator_part(AcceleratorPart::Prefetch, false);
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic);
+        m.set_accelerator_part(AcceleratorPart::InstructionCache, false);
+        assert_eq!(m.fetch_mode(0), FetchMode::Plain);
+    }
+
+    #[test]
+    fn stm32l4_art_has_no_capacity_cliff_with_prefetch_but_thrashes_without() {
+        // All on: only misses are copied into the 32 × 32-byte I-cache, so a loop costs
+        // 2 per word after its (cached) head whatever its size: 512 bytes (64 words) and
+        // 2304 bytes (288 words, more than the 1 KiB cache) alike. The work per word is 4
+        // cycles, plus 4 for the loop's last word (ADDS, SUBS, BNE.W).
+        assert_eq!(loop_stalls(&mut l4r5(), 64, 4 * 64, 4), 2 * 63);
+        assert_eq!(loop_stalls(&mut l4r5(), 288, 4 * 288, 4), 2 * 287);
+        // The I-cache alone holds 128 words: the 512-byte loop fits, the 2304-byte one
+        // misses every word under LRU (5 each).
+        let alone = || {
+            let mut m = l4r5();
+            m.set_accelerator_part(AcceleratorPart::Prefetch, false);
+            m.set_accelerator_part(AcceleratorPart::DataCache, false);
+            m
+        };
+        assert_eq!(loop_stalls(&mut alone(), 64, 256, 4), 0);
+        assert_eq!(loop_stalls(&mut alone(), 288, 1152, 4), 5 * 288);
+    }
+
+    #[test]
+    fn stm32l5_icache_is_off_at_reset_and_caches_flash_data_reads() {
+        let b = Board::preset("stm32l552").unwrap();
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        // Off (ICACHE_CR.EN = 0, RM0438): every 64-bit fetch line and data read pays 5.
+        assert_eq!(m.caches_enabled(), (false, false));
+        assert_eq!(loop_stalls(&mut m, 2, 9, 3), 10);
+        assert_eq!((m.data(0, 0x0800_2000, false), m.data(0, 0x0800_2000, false)), (5, 5));
+        // SCB CCR does not switch it; ICACHE_CR.EN does.
+        m.set_caches_enabled(true, true);
+        assert_eq!(m.caches_enabled(), (false, false));
+        m.set_soc_cache_enabled(true);
+        // One 16-byte line fill (12), then hits; data reads of the code region go
+        // through the same cache [TR §6 STM32L552 ICACHE row].
+        assert_eq!(loop_stalls(&mut m, 2, 9, 1), 12);
+        assert_eq!(loop_stalls(&mut m, 2, 9, 1), 0);
+        assert_eq!((m.data(0, 0x0800_2000, false), m.data(0, 0x0800_200C, false)), (12, 0));
+        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), Some((2, 2)));
+    }
+
+    #[test]
+    fn fast_mode_charges_a_disabled_soc_cache_and_says_so() {
+        let b = Board::preset("stm32l552").unwrap();
+        let mut m = MemorySystem::new(&b, Fidelity::Fast);
+        // Off: the wait states, like a disabled accelerator; the region is hooked for data.
+        assert_eq!(m.fetch_mode(0), FetchMode::Plain);
+        assert!(m.needs_data_hook(0));
+        assert_eq!(m.data(0, 0x0800_2000, false), 5);
+        m.set_soc_cache_enabled(true);
+        assert_eq!(m.fetch_mode(0), FetchMode::Free);
+        assert_eq!(m.data(0, 0x0800_2000, false), 0);
+        let said = fast_mode_ignores(&b);
+        assert!(said[0].contains("every fetch and data read hits while the firmware keeps the cache on (off, fast mode charges the wait states"), "{said:?}");
+        // The STM32L4R5 ART: off parts are charged in fast mode too.
+        let l4 = Board::preset("stm32l4r5").unwrap();
+        let mut f = MemorySystem::new(&l4, Fidelity::Fast);
+        assert_eq!(f.fetch_mode(0), FetchMode::Free);
+        assert!(f.needs_data_hook(0), "switchable data cache: hooked while on");
+        assert_eq!(f.data(0, 0x0800_2000, false), 0);
+        f.set_accelerator_part(AcceleratorPart::DataCache, false);
+        assert_eq!(f.data(0, 0x0800_2000, false), 5);
+        f.set_accelerator_part(AcceleratorPart::Prefetch, false);
+        assert_eq!(f.fetch_mode(0), FetchMode::Free, "I-cache still on");
+        f.set_accelerator_part(AcceleratorPart::InstructionCache, false);
+        assert_eq!(f.fetch_mode(0), FetchMode::Plain);
+        assert!(fast_mode_ignores(&l4)[0].contains("8-byte flash word, with prefetch"), "{:?}", fast_mode_ignores(&l4));
+    }
+
     #[test]
     fn l1_caches_follow_ccr_and_charge_line_fills() {
         let b = board(

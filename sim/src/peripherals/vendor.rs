@@ -179,6 +179,24 @@ mod tests {
     }
 
     #[test]
+    fn each_art_bit_reports_its_own_part() {
+        let board = simbench_cores::Board::preset("stm32l4r5").unwrap();
+        let acr = board.registers.iter().find(|r| r.name == "FLASH_ACR").unwrap().clone();
+        let mut p = Peripherals::new(&[acr]);
+        // Clear PRFTEN only: one setting, the prefetch.
+        assert_eq!(p.write(0x4002_2000, 4, 0x605), vec![Setting::AcceleratorEnabled(AcceleratorPart::Prefetch, false)]);
+        // Clear ICEN and DCEN, set PRFTEN: three settings in register bit order.
+        assert_eq!(
+            p.write(0x4002_2000, 4, 0x105),
+            vec![
+                Setting::AcceleratorEnabled(AcceleratorPart::Prefetch, true),
+                Setting::AcceleratorEnabled(AcceleratorPart::InstructionCache, false),
+                Setting::AcceleratorEnabled(AcceleratorPart::DataCache, false),
+            ]
+        );
+    }
+
+    #[test]
     fn effects_report_what_changed() {
         let mut acr = spec("FLASH_ACR", 0x4002_2000, 0x0000_0705);
         acr.effects = vec![
