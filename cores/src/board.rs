@@ -638,6 +638,20 @@ mod tests {
     }
 
     #[test]
+    fn rejects_bad_accelerator_words_and_parts_with_a_message() {
+        let base = "name='x'\ncore='m4'\nclock_mhz=100\n[[regions]]\nname='flash'\nbase=0x08000000\nsize=0x10000\nkind='flash'\n";
+        let acc = |extra: &str| format!("{base}[accelerator]\nline_bytes=32\ninstruction_lines=4\n{extra}\n");
+        assert!(Board::from_toml(&acc("word_bytes=8")).is_ok());
+        for bad in ["word_bytes=64", "word_bytes=6", "word_bytes=0"] {
+            assert!(Board::from_toml(&acc(bad)).unwrap_err().contains("word_bytes must be a power of two"), "{bad}");
+        }
+        let reg = "[[regions]]\nname='p'\nbase=0x40000000\nsize=0x1000\nkind='peripheral'\n[[registers]]\nname='ACR'\naddress=0x40000000\n";
+        let part = |p: &str| format!("{base}{reg}effects=[{{ kind = 'accelerator-enable', mask = 0x100, part = '{p}' }}]\n");
+        assert!(Board::from_toml(&part("prefetch")).is_ok());
+        assert!(Board::from_toml(&part("branch-cache")).unwrap_err().contains("unknown variant `branch-cache`"));
+    }
+
+    #[test]
     fn generic_boards_have_the_documented_map() {
         for core in CoreKind::ALL {
             let b = Board::generic(core);
