@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 
 /// (fixture, board) pairs: inference firmware of both engines on both real boards, the
 /// system firmware (exceptions, vendor registers, caches), micro and calibration firmware
-/// on each generic core.
-const RUNS: [(&str, &str); 16] = [
+/// on each generic core, and the STM32 flash-path calibration firmware (FLASH_ACR and
+/// ICACHE_CR writes).
+const RUNS: [(&str, &str); 18] = [
     ("inference/tflm_kws_lpc55s69_O3.elf", "lpc55s69"),
     ("inference/tflm_kws_mimxrt1011_O3.elf", "mimxrt1011"),
     ("inference/aot_kws_lpc55s69_O3.elf", "lpc55s69"),
@@ -34,6 +35,8 @@ const RUNS: [(&str, &str); 16] = [
     ("calib/calib_m7.elf", "generic-m7"),
     ("calib/memory_lpc55s69.elf", "lpc55s69"),
     ("micro/unmapped_write_m4.elf", "generic-m4"),
+    ("calib/memory_stm32l4r5.elf", "stm32l4r5"),
+    ("calib/memory_stm32l552.elf", "stm32l552"),
 ];
 
 fn digest(elf: &str, board: &str, timing: &str) -> (String, String) {

@@ -121,8 +121,14 @@ pub enum RegisterEffect {
     /// The field is the flash wait states of `region` (STM32 FLASH_ACR.LATENCY, LPC55
     /// FMCCR.FLASHTIM): read_wait follows it, the line fill scales with (WS + 1).
     FlashWaitStates { region: String, shift: u32, width: u32 },
-    /// Any bit of `mask` set turns the flash accelerator on (STM32 ART ICEN/DCEN/PRFTEN).
-    AcceleratorEnable { mask: u32 },
+    /// Any bit of `mask` set turns `part` of the flash accelerator on: `all` (default),
+    /// or one of `prefetch`, `instruction-cache`, `data-cache` (STM32 FLASH_ACR.PRFTEN,
+    /// ICEN, DCEN each switch their own part, [TR §6 STM32L4R5 ART row]).
+    AcceleratorEnable {
+        mask: u32,
+        #[serde(default)]
+        part: AcceleratorPart,
+    },
     /// Any bit of `mask` set turns the board's `[icache]` on (STM32L5 ICACHE_CR.EN).
     CacheEnable { mask: u32 },
     /// The field divides the core clock by field + 1 (LPC55 AHBCLKDIV): the modelled
@@ -159,6 +165,32 @@ impl RegisterEffect {
     }
 }
 
+/// Which part of a flash accelerator an `accelerator-enable` effect switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcceleratorPart {
+    /// The whole accelerator (one enable bit, or any bit of the mask).
+    #[default]
+    All,
+    /// Sequential prefetch of the next flash word.
+    Prefetch,
+    /// The instruction line buffers / cache.
+    InstructionCache,
+    /// The data line buffers / cache.
+    DataCache,
+}
+
+impl AcceleratorPart {
+    pub fn name(self) -> &'static str {
+        match self {
+            AcceleratorPart::All => "flash accelerator",
+            AcceleratorPart::Prefetch => "flash prefetch",
+            AcceleratorPart::InstructionCache => "flash instruction cache",
+            AcceleratorPart::DataCache => "flash data cache",
+        }
+    }
+}
+
 /// `value`'s bits `[shift, shift + width)`.
 pub fn field(value: u32, shift: u32, width: u32) -> u32 {
     let w = width.min(32);
@@ -180,8 +212,25 @@ pub struct CacheConfig {
     pub line_bytes: u32,
     /// On at reset (a SoC cache the firmware is assumed to enable), rather than switched
     /// on by the firmware through SCB CCR.IC / CCR.DC (the Cortex-M7 L1 caches).
+    /// Implies `soc`.
     #[serde(default)]
     pub enabled_at_reset: bool,
+    /// A SoC cache switched by a vendor register (`cache-enable` effect, STM32L5
+    /// ICACHE_CR.EN), not by SCB CCR; off at reset unless `enabled_at_reset`.
+    #[serde(default)]
+    pub soc: bool,
+    /// The cache also serves data reads of its cacheable regions (the STM32L5 ICACHE
+    /// sits on the C-AHB bus, which carries the core's data reads from the code region
+    /// too, [TR §6 STM32L552 ICACHE row]).
+    #[serde(default)]
+    pub data_reads: bool,
+}
+
+impl CacheConfig {
+    /// Switched by a vendor register rather than SCB CCR.
+    pub fn is_soc(&self) -> bool {
+        self.soc || self.enabled_at_reset
+    }
 }
 
 /// A flash accelerator in front of `flash` regions (STM32 ART, LPC55 flash controller):
@@ -189,8 +238,13 @@ pub struct CacheConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceleratorConfig {
-    /// Bytes one flash read delivers (the accelerator's line).
+    /// Bytes of one buffer or cache line.
     pub line_bytes: u32,
+    /// Bytes one flash read delivers (default: `line_bytes`). Smaller than the line, a
+    /// line holds several flash words, each read and marked valid on its own (STM32L4
+    /// ART: lines of 4 × 64 bits filled 64 bits at a time).
+    #[serde(default)]
+    pub word_bytes: Option<u32>,
     /// Instruction lines kept (fully associative, least recently used replaced).
     pub instruction_lines: u32,
     /// Data (literal pool, constant table) lines kept.
@@ -203,6 +257,24 @@ pub struct AcceleratorConfig {
     /// (LPC55S6x FMCCR.PREFOVR = 0); otherwise the prefetch is abandoned at once.
     #[serde(default)]
     pub prefetch_completes: bool,
+    /// Whether a word the prefetch delivered is also copied into the instruction lines
+    /// (default true). `false`: only words read on a miss (not in the cache and not the
+    /// prefetched word) are copied, as ST describes its ART [TR §6 STM32L4R5 ART row],
+    /// so straight-line code streams through the prefetch and the cache keeps branch
+    /// targets.
+    #[serde(default = "default_true")]
+    pub cache_prefetched: bool,
+}
+
+impl AcceleratorConfig {
+    /// Bytes one flash read delivers.
+    pub fn word_bytes(&self) -> u32 {
+        self.word_bytes.unwrap_or(self.line_bytes)
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// An XIP controller's read buffer that keeps reading sequentially ahead of the last
@@ -508,6 +580,10 @@ impl Board {
             if !a.line_bytes.is_power_of_two() || !(4..=256).contains(&a.line_bytes) || a.instruction_lines > 4096 || a.data_lines > 4096 {
                 return Err("[accelerator]: line_bytes must be a power of two from 4 to 256 and at most 4096 lines".into());
             }
+            let w = a.word_bytes();
+            if !w.is_power_of_two() || w < 4 || w > a.line_bytes || a.line_bytes / w > 32 {
+                return Err("[accelerator]: word_bytes must be a power of two from 4 to line_bytes, at most 32 words per line".into());
+            }
         }
         let mut sorted: Vec<&Region> = self.regions.iter().collect();
         sorted.sort_by_key(|r| r.base);
@@ -533,6 +609,46 @@ mod tests {
         assert_eq!(Board::generic(CoreKind::M7).core, CoreKind::M7);
         assert_eq!(Board::preset("lpc55s69").unwrap().core, CoreKind::M33);
         assert_eq!(Board::preset("mimxrt1011").unwrap().clock_mhz, 500.0);
+    }
+
+    #[test]
+    fn stm32_presets_start_as_their_enable_registers_say() {
+        // The memory model starts with the ART fully on and a SoC cache off unless
+        // `enabled_at_reset`; the registers' reset values must say the same.
+        let l4 = Board::preset("stm32l4r5").unwrap();
+        let acr = l4.registers.iter().find(|r| r.name == "FLASH_ACR").unwrap();
+        let parts: Vec<(u32, AcceleratorPart)> = acr
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                RegisterEffect::AcceleratorEnable { mask, part } => Some((*mask, *part)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(parts, vec![(0x100, AcceleratorPart::Prefetch), (0x200, AcceleratorPart::InstructionCache), (0x400, AcceleratorPart::DataCache)]);
+        assert_eq!(acr.reset & 0x70F, 0x705, "PRFTEN, ICEN, DCEN on, 5 wait states");
+        let a = l4.accelerator.as_ref().unwrap();
+        assert_eq!((a.line_bytes, a.word_bytes(), a.instruction_lines, a.data_lines, a.cache_prefetched), (32, 8, 32, 8, false));
+        let l5 = Board::preset("stm32l552").unwrap();
+        let ic = l5.icache.as_ref().unwrap();
+        assert!(ic.is_soc() && !ic.enabled_at_reset && ic.data_reads);
+        for r in l5.registers.iter().filter(|r| r.name.starts_with("ICACHE_CR")) {
+            assert_eq!(r.reset & 1, 0, "{}: EN = 0 at reset (RM0438)", r.name);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_accelerator_words_and_parts_with_a_message() {
+        let base = "name='x'\ncore='m4'\nclock_mhz=100\n[[regions]]\nname='flash'\nbase=0x08000000\nsize=0x10000\nkind='flash'\n";
+        let acc = |extra: &str| format!("{base}[accelerator]\nline_bytes=32\ninstruction_lines=4\n{extra}\n");
+        assert!(Board::from_toml(&acc("word_bytes=8")).is_ok());
+        for bad in ["word_bytes=64", "word_bytes=6", "word_bytes=0"] {
+            assert!(Board::from_toml(&acc(bad)).unwrap_err().contains("word_bytes must be a power of two"), "{bad}");
+        }
+        let reg = "[[regions]]\nname='p'\nbase=0x40000000\nsize=0x1000\nkind='peripheral'\n[[registers]]\nname='ACR'\naddress=0x40000000\n";
+        let part = |p: &str| format!("{base}{reg}effects=[{{ kind = 'accelerator-enable', mask = 0x100, part = '{p}' }}]\n");
+        assert!(Board::from_toml(&part("prefetch")).is_ok());
+        assert!(Board::from_toml(&part("branch-cache")).unwrap_err().contains("unknown variant `branch-cache`"));
     }
 
     #[test]

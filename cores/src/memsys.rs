@@ -15,7 +15,7 @@
 //! as always hitting (a warm steady state); `Fidelity::Detailed` models the buffers.
 //! Pure logic without an emulator, so it is unit-tested on address sequences.
 
-use crate::board::{AcceleratorConfig, Board, CacheConfig, Region, RegionKind, XipBufferConfig};
+use crate::board::{AcceleratorConfig, AcceleratorPart, Board, CacheConfig, Region, RegionKind, RegisterEffect, XipBufferConfig};
 
 /// How much of the memory system (and core) to model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -175,70 +175,190 @@ pub enum CacheMaintenance {
     InvalidateDCacheSetWay(u32),
 }
 
-/// A flash accelerator: instruction and data line buffers plus sequential prefetch.
+/// Fully associative lines of one or more flash words, least recently used replaced;
+/// each word of a line is marked valid when it is read (a line of 4 × 64 bits on the
+/// STM32L4 ART is filled 64 bits at a time [TR §6 STM32L4R5 ART row]). With one word per
+/// line it is a plain fully associative LRU buffer (LPC55S69 flash controller).
+#[derive(Clone, Debug)]
+struct WordLines {
+    /// log2(words per line).
+    words_shift: u32,
+    /// (line number or `u32::MAX` when empty, valid words, last use).
+    lines: Vec<(u32, u32, u64)>,
+    clock: u64,
+}
+
+impl WordLines {
+    fn new(lines: u32, words_per_line: u32) -> WordLines {
+        WordLines { words_shift: words_per_line.max(1).trailing_zeros(), lines: vec![(u32::MAX, 0, 0); lines as usize], clock: 0 }
+    }
+
+    /// Whether flash word `word` is held; a hit makes its line the most recently used.
+    fn lookup(&mut self, word: u32) -> bool {
+        self.clock += 1;
+        let (line, bit) = (word >> self.words_shift, 1u32 << (word & ((1 << self.words_shift) - 1)));
+        match self.lines.iter_mut().find(|l| l.0 == line && l.1 & bit != 0) {
+            Some(l) => {
+                l.2 = self.clock;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Copy flash word `word` in: into its line if present, else into an empty or the
+    /// least recently used line (which loses its other words).
+    fn insert(&mut self, word: u32) {
+        self.clock += 1;
+        let (line, bit) = (word >> self.words_shift, 1u32 << (word & ((1 << self.words_shift) - 1)));
+        let clock = self.clock;
+        if let Some(l) = self.lines.iter_mut().find(|l| l.0 == line) {
+            l.1 |= bit;
+            l.2 = clock;
+            return;
+        }
+        if let Some(victim) = self.lines.iter_mut().min_by_key(|l| (l.0 != u32::MAX, l.2)) {
+            *victim = (line, bit, clock);
+        }
+    }
+
+    /// Look up and copy in on a miss; returns whether it hit.
+    fn access(&mut self, word: u32) -> bool {
+        let hit = self.lookup(word);
+        if !hit {
+            self.insert(word);
+        }
+        hit
+    }
+}
+
+/// A flash accelerator: instruction and data lines plus sequential prefetch of the next
+/// flash word, each part switched on or off by the firmware on its own (STM32
+/// FLASH_ACR.PRFTEN / ICEN / DCEN). Works in flash words (`word_bytes`).
 #[derive(Clone, Debug)]
 pub struct Accelerator {
-    line_shift: u32,
-    instr: Option<Cache>,
-    data: Option<Cache>,
+    word_shift: u32,
+    instr: Option<WordLines>,
+    data: Option<WordLines>,
     prefetch: bool,
-    /// The line being prefetched and the cycle it is in the buffer.
+    /// The word being prefetched and the cycle it is in the buffer.
     prefetched: Option<(u32, u64)>,
     /// A demand read waits for a prefetch under way to complete (no prefetch override).
     prefetch_completes: bool,
+    /// Prefetched words are copied into the instruction lines too.
+    cache_prefetched: bool,
+    prefetch_on: bool,
+    icache_on: bool,
+    dcache_on: bool,
 }
 
 impl Accelerator {
     pub fn new(c: &AcceleratorConfig) -> Accelerator {
-        let lines = |n: u32| (n > 0).then(|| Cache::new(n * c.line_bytes, n, c.line_bytes));
+        let word = c.word_bytes();
+        let per_line = (c.line_bytes / word).max(1);
+        let lines = |n: u32| (n > 0).then(|| WordLines::new(n, per_line));
         Accelerator {
-            line_shift: c.line_bytes.trailing_zeros(),
+            word_shift: word.trailing_zeros(),
             instr: lines(c.instruction_lines),
             data: lines(c.data_lines),
             prefetch: c.prefetch,
             prefetched: None,
             prefetch_completes: c.prefetch_completes,
+            cache_prefetched: c.cache_prefetched,
+            prefetch_on: true,
+            icache_on: true,
+            dcache_on: true,
         }
     }
 
-    pub fn line_bytes(&self) -> u32 {
-        1 << self.line_shift
+    /// Bytes one flash read delivers: the unit instruction fetches are timed in.
+    pub fn word_bytes(&self) -> u32 {
+        1 << self.word_shift
     }
 
-    /// Wait cycles for the core to get instruction line `line` (a line number) at cycle
-    /// `t`, when a flash read takes `fill` cycles.
-    fn fetch_line(&mut self, line: u32, t: u64, fill: u32) -> u32 {
-        let addr = line << self.line_shift;
-        let hit = self.instr.as_mut().is_some_and(|c| c.access(addr));
+    /// Whether anything on the instruction side is on (prefetch or instruction lines);
+    /// if not, fetches pay the plain wait states. An accelerator with neither still reads
+    /// whole lines (one per `word_bytes`) while switched on.
+    fn fetch_side_on(&self) -> bool {
+        let bare = !self.prefetch && self.instr.is_none();
+        (self.prefetch && self.prefetch_on) || (!bare && self.instr.is_some() && self.icache_on) || (bare && self.icache_on)
+    }
+
+    /// Whether flash data reads go through the data lines.
+    fn data_side_on(&self) -> bool {
+        self.data.is_some() && self.dcache_on
+    }
+
+    /// Switch one part (or all) on or off.
+    fn set_part(&mut self, part: AcceleratorPart, on: bool) {
+        match part {
+            AcceleratorPart::All => {
+                self.prefetch_on = on;
+                self.icache_on = on;
+                self.dcache_on = on;
+            }
+            AcceleratorPart::Prefetch => self.prefetch_on = on,
+            AcceleratorPart::InstructionCache => self.icache_on = on,
+            AcceleratorPart::DataCache => self.dcache_on = on,
+        }
+        if !self.prefetch_on {
+            self.prefetched = None;
+        }
+    }
+
+    /// Wait cycles for the core to get flash word `word` at cycle `t`, when a flash
+    /// read takes `fill` cycles.
+    fn fetch_word(&mut self, word: u32, t: u64, fill: u32) -> u32 {
+        let cached = self.icache_on && self.instr.is_some();
+        let hit = cached
+            && match self.instr.as_mut() {
+                Some(c) if self.cache_prefetched => c.access(word),
+                Some(c) => c.lookup(word),
+                None => false,
+            };
+        let prefetching = self.prefetch && self.prefetch_on;
+        let mut from_prefetch = false;
         let wait = if hit {
             0
         } else {
             match self.prefetched {
-                Some((l, ready)) if l == line => ready.saturating_sub(t) as u32,
+                Some((w, ready)) if w == word && prefetching => {
+                    from_prefetch = true;
+                    ready.saturating_sub(t) as u32
+                }
                 // The flash array reads one line at a time: a prefetch of another line that
                 // is still under way is completed first ("any previously initiated prefetch
                 // will be completed", LPC55S6x FMCCR.PREFOVR = 0 [TR §6 LPC55S69 FMC row]),
                 // then the demand read starts. A taken branch out of a loop's last line
                 // therefore waits for the useless prefetch of the line after it.
-                Some((_, ready)) if self.prefetch_completes && ready > t + 1 => (ready - 1 - t) as u32 + fill,
+                Some((_, ready)) if prefetching && self.prefetch_completes && ready > t + 1 => (ready - 1 - t) as u32 + fill,
                 _ => fill,
             }
         };
-        if self.prefetch {
-            // The next sequential line is read as soon as this one has arrived; a flash
+        // ST: a word that was neither cached nor the prefetched one is a miss, and only
+        // then is it copied into the instruction cache [TR §6 STM32L4R5 ART row].
+        if cached && !self.cache_prefetched && !hit && !from_prefetch {
+            if let Some(c) = self.instr.as_mut() {
+                c.insert(word);
+            }
+        }
+        if prefetching {
+            // The next sequential word is read as soon as this one has arrived; a flash
             // read takes the wait states plus one cycle.
             let arrived = t + wait as u64;
-            let next = line.wrapping_add(1);
+            let next = word.wrapping_add(1);
             match self.prefetched {
-                Some((l, _)) if l == next => {}
+                Some((w, _)) if w == next => {}
                 _ => self.prefetched = Some((next, arrived + fill as u64 + 1)),
             }
         }
         wait
     }
 
+    /// Wait cycles of a data read through the data lines (a miss reads one flash word).
     fn data_read(&mut self, addr: u32, fill: u32) -> u32 {
-        let hit = self.data.as_mut().is_some_and(|c| c.access(addr));
+        let word = addr >> self.word_shift;
+        let hit = self.data.as_mut().is_some_and(|c| c.access(word));
         if hit {
             0
         } else {
@@ -321,24 +441,43 @@ impl ReadStream {
 /// `detailed`), the XIP read buffer, and the core's operand-dependent and predicted timing.
 pub fn fast_mode_ignores(board: &Board) -> Vec<String> {
     let mut out = Vec::new();
+    // Accelerator parts a vendor register switches: fast mode follows those switches.
+    let switched = board.registers.iter().flat_map(|r| &r.effects).any(|e| matches!(e, RegisterEffect::AcceleratorEnable { .. }));
     if let Some(a) = &board.accelerator {
         for r in board.regions.iter().filter(|r| r.kind == RegionKind::Flash && r.read_wait > 0) {
             out.push(format!(
-                "flash '{}': every fetch and data read counts as a hit in the accelerator ({} wait states per {}-byte line{} in detailed mode)",
+                "flash '{}': every fetch and data read counts as a hit in the accelerator ({} wait states per {}-byte {}{} in detailed mode){}",
                 r.name,
                 r.read_wait,
-                a.line_bytes,
-                if a.prefetch { ", with prefetch" } else { "" }
+                a.word_bytes(),
+                if a.word_bytes() < a.line_bytes { "flash word" } else { "line" },
+                if a.prefetch { ", with prefetch" } else { "" },
+                if switched {
+                    "; fetches pay the wait states while the firmware keeps both prefetch and instruction cache off, data reads while the data cache is off"
+                } else {
+                    ""
+                }
             ));
         }
     }
+    let soc_only = board.icache.as_ref().is_none_or(CacheConfig::is_soc) && board.dcache.as_ref().is_none_or(CacheConfig::is_soc);
     if board.icache.is_some() || board.dcache.is_some() {
         for r in board.regions.iter().filter(|r| r.cacheable) {
-            out.push(format!(
-                "'{}' behind the L1 caches: every access hits, whether or not the firmware enables them (a line fill costs {} cycles in detailed mode)",
-                r.name,
-                r.fill_cycles()
-            ));
+            if soc_only {
+                let data = board.icache.as_ref().is_some_and(|c| c.data_reads);
+                out.push(format!(
+                    "'{}' behind the SoC cache: every fetch{} hits while the firmware keeps the cache on (off, fast mode charges the wait states; a line fill costs {} cycles in detailed mode)",
+                    r.name,
+                    if data { " and data read" } else { "" },
+                    r.fill_cycles()
+                ));
+            } else {
+                out.push(format!(
+                    "'{}' behind the L1 caches: every access hits, whether or not the firmware enables them (a line fill costs {} cycles in detailed mode)",
+                    r.name,
+                    r.fill_cycles()
+                ));
+            }
         }
     }
     match board.core {
@@ -436,11 +575,14 @@ pub struct MemorySystem {
     dcache: Option<Cache>,
     icache_on: bool,
     dcache_on: bool,
-    icache_always_on: bool,
-    dcache_always_on: bool,
+    /// SoC caches (switched by a vendor register, not SCB CCR).
+    icache_soc: bool,
+    dcache_soc: bool,
+    /// The instruction cache also serves data reads (STM32L5 ICACHE on C-AHB).
+    icache_data: bool,
     accel: Option<Accelerator>,
-    /// The accelerator is switched on (a vendor register can switch it off).
-    accel_on: bool,
+    /// A vendor register of the board can switch the accelerator or a SoC cache.
+    switchable: bool,
     /// Address ranges `[start, end)` the MPU marks non-cacheable: data accesses there
     /// bypass the data cache.
     uncached: Vec<(u32, u64)>,
@@ -459,10 +601,15 @@ impl MemorySystem {
             dcache: board.dcache.as_ref().map(Cache::from_config),
             icache_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
             dcache_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
-            icache_always_on: board.icache.as_ref().is_some_and(|c| c.enabled_at_reset),
-            dcache_always_on: board.dcache.as_ref().is_some_and(|c| c.enabled_at_reset),
+            icache_soc: board.icache.as_ref().is_some_and(CacheConfig::is_soc),
+            dcache_soc: board.dcache.as_ref().is_some_and(CacheConfig::is_soc),
+            icache_data: board.icache.as_ref().is_some_and(|c| c.data_reads),
             accel: board.accelerator.as_ref().map(Accelerator::new),
-            accel_on: true,
+            switchable: board
+                .registers
+                .iter()
+                .flat_map(|r| &r.effects)
+                .any(|e| matches!(e, RegisterEffect::AcceleratorEnable { .. } | RegisterEffect::CacheEnable { .. })),
             uncached: Vec::new(),
             paths: Vec::new(),
             stream: board.xip_buffer.as_ref().and_then(|x| {
@@ -495,13 +642,12 @@ impl MemorySystem {
     }
 
     /// SCB CCR.IC / CCR.DC as the firmware last wrote them (Cortex-M7 L1 caches).
-    /// Caches that are on at reset (SoC caches such as the STM32L5 ICACHE) are not
-    /// controlled by CCR and stay on.
+    /// SoC caches (such as the STM32L5 ICACHE) are not controlled by CCR.
     pub fn set_caches_enabled(&mut self, icache: bool, dcache: bool) {
-        if !self.icache_always_on {
+        if !self.icache_soc {
             self.icache_on = icache && self.icache.is_some();
         }
-        if !self.dcache_always_on {
+        if !self.dcache_soc {
             self.dcache_on = dcache && self.dcache.is_some();
         }
         self.update_paths();
@@ -516,10 +662,13 @@ impl MemorySystem {
             return FetchPath::Free;
         };
         let cached = r.cacheable && self.icache.is_some();
-        let accelerated = r.kind == RegionKind::Flash && self.accel.is_some() && self.accel_on;
+        let accelerated = r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(Accelerator::fetch_side_on);
+        // Fast: caches and accelerators always hit while on. The Cortex-M7 L1 caches
+        // count as on even before CCR.IC is set (stated in `fast_mode_ignores`); a SoC
+        // cache the firmware left off costs the wait states, like a disabled accelerator.
+        let fast_cached = cached && (!self.icache_soc || self.icache_on);
         match self.fidelity {
-            // Fast: caches and accelerators always hit.
-            Fidelity::Fast if cached || accelerated => FetchPath::Free,
+            Fidelity::Fast if fast_cached || accelerated => FetchPath::Free,
             Fidelity::Detailed if cached && self.icache_on => FetchPath::ICache,
             Fidelity::Detailed if accelerated => FetchPath::Accelerator,
             _ if r.read_wait > 0 => FetchPath::Plain,
@@ -541,7 +690,7 @@ impl MemorySystem {
         let line_bytes = match path {
             FetchPath::Free => return 0,
             FetchPath::ICache => self.icache.as_ref().map_or(32, Cache::line_bytes),
-            FetchPath::Accelerator => self.accel.as_ref().map_or(16, Accelerator::line_bytes),
+            FetchPath::Accelerator => self.accel.as_ref().map_or(16, Accelerator::word_bytes),
             FetchPath::Plain => self.regions[region].fetch_line_bytes,
         };
         let shift = line_bytes.trailing_zeros();
@@ -565,7 +714,7 @@ impl MemorySystem {
                         }
                     }
                 }
-                FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_line(line, now, fill)),
+                FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_word(line, now, fill)),
                 _ => plain_wait,
             };
         }
@@ -581,13 +730,23 @@ impl MemorySystem {
             return false;
         }
         match self.fidelity {
-            Fidelity::Fast => !self.data_cached(r) && (r.read_wait > 0 || r.write_wait > 0),
-            Fidelity::Detailed => (r.cacheable && self.dcache.is_some()) || r.read_wait > 0 || r.write_wait > 0,
+            // Hooks are chosen once: where the firmware can switch a cache or the
+            // accelerator's data lines off, the region is hooked even while they are on.
+            Fidelity::Fast => {
+                let always_cached = (r.cacheable && self.dcache.is_some() && !self.dcache_soc) || (!self.switchable && self.data_cached(r));
+                !always_cached && (r.read_wait > 0 || r.write_wait > 0)
+            }
+            Fidelity::Detailed => (r.cacheable && (self.dcache.is_some() || self.icache_data)) || r.read_wait > 0 || r.write_wait > 0,
         }
     }
 
+    /// Whether fast timing counts data reads of `r` as cache hits: behind the L1 D-cache
+    /// (on or not), behind a SoC instruction cache that serves data reads while it is
+    /// on, or behind an accelerator whose data lines are on.
     fn data_cached(&self, r: &RegionTiming) -> bool {
-        (r.cacheable && self.dcache.is_some()) || (r.kind == RegionKind::Flash && self.accel_on && self.accel.as_ref().is_some_and(|a| a.data.is_some()))
+        (r.cacheable && self.dcache.is_some())
+            || (r.cacheable && self.icache_data && self.icache_on)
+            || (r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(Accelerator::data_side_on))
     }
 
     /// Wait cycles of one data access.
@@ -620,9 +779,15 @@ impl MemorySystem {
         if write {
             return r.write_wait;
         }
-        if r.kind == RegionKind::Flash && self.accel_on {
+        if r.cacheable && self.icache_data && self.icache_on && !self.uncached.iter().any(|&(s, e)| addr >= s && (addr as u64) < e) {
+            // The STM32L5 ICACHE caches the core's data reads from the code region as
+            // well [TR §6 STM32L552 ICACHE row]: same lines, same fill as fetches.
+            let hit = self.icache.as_mut().is_none_or(|c| c.access(addr));
+            return if hit { 0 } else { r.fill };
+        }
+        if r.kind == RegionKind::Flash {
             let fill = r.fill;
-            if let Some(acc) = self.accel.as_mut() {
+            if let Some(acc) = self.accel.as_mut().filter(|a| a.data_side_on()) {
                 return acc.data_read(addr, fill);
             }
         }
@@ -655,19 +820,27 @@ impl MemorySystem {
         self.uncached = ranges;
     }
 
-    /// A vendor register switched the flash accelerator (STM32 ART) on or off.
+    /// A vendor register switched the whole flash accelerator on or off.
     pub fn set_accelerator_enabled(&mut self, on: bool) {
-        self.accel_on = on;
+        self.set_accelerator_part(AcceleratorPart::All, on);
+    }
+
+    /// A vendor register switched one part of the flash accelerator (STM32
+    /// FLASH_ACR.PRFTEN, ICEN, DCEN) on or off.
+    pub fn set_accelerator_part(&mut self, part: AcceleratorPart, on: bool) {
+        if let Some(a) = self.accel.as_mut() {
+            a.set_part(part, on);
+        }
         self.update_paths();
     }
 
     /// A vendor register switched a SoC cache (one that SCB CCR does not control, such as
     /// the STM32L5 ICACHE) on or off.
     pub fn set_soc_cache_enabled(&mut self, on: bool) {
-        if self.icache_always_on {
-            self.icache_on = on;
+        if self.icache_soc {
+            self.icache_on = on && self.icache.is_some();
         }
-        if self.dcache_always_on {
+        if self.dcache_soc {
             self.dcache_on = on;
         }
         self.update_paths();
@@ -843,6 +1016,129 @@ mod tests {
         assert_eq!(m.fetch(0, &addrs, 0x6000_0060, &offsets, 0), 420 + 312 + 312);
         // A jump elsewhere restarts the read: 420 again.
         assert_eq!(m.fetch(0, &[0x6001_0000], 0x6001_0002, &[0], 5000), 420);
+    }
+
+    /// Fetch stalls of `passes` passes over a loop of `words` 64-bit flash words of four
+    /// 16-bit single-cycle instructions each at 0x0800_0000 (`core` cycles of work per
+    /// pass); returns the stalls of the last pass.
+    fn loop_stalls(m: &mut MemorySystem, words: u32, core: u64, passes: u32) -> u32 {
+        let addrs: Vec<u32> = (0..words * 4).map(|i| 0x0800_0000 + 2 * i).collect();
+        let offsets: Vec<u32> = (0..words * 4).collect();
+        let (mut t, mut last) = (0u64, 0);
+        for _ in 0..passes {
+            last = m.fetch(0, &addrs, 0x0800_0000 + 8 * words, &offsets, t);
+            t += core + last as u64;
+        }
+        last
+    }
+
+    fn l4r5() -> MemorySystem {
+        MemorySystem::new(&Board::preset("stm32l4r5").unwrap(), Fidelity::Detailed)
+    }
+
+    #[test]
+    fn stm32l4_art_bits_each_switch_their_own_part() {
+        // [TR §6 STM32L4R5 rows] 5 wait states, 64-bit flash words (reads of 5 + 1
+        // cycles). A two-word loop with 9 cycles of work per pass (the calibration
+        // benchmark art_loop_*), steady state: everything off, 5 per word; prefetch alone,
+        // the head 5 (the prefetch holds the word after the loop) and the second word 2
+        // (arrives 6 after the head, needed after 4); I-cache alone, both words cached;
+        // D-cache alone, as off; all on, the head is a cached branch target and the second
+        // word streams from the prefetch: 2.
+        let cases = [
+            (AcceleratorPart::All, false, 10),
+            (AcceleratorPart::Prefetch, true, 7),
+            (AcceleratorPart::InstructionCache, true, 0),
+            (AcceleratorPart::DataCache, true, 10),
+        ];
+        for (part, alone, stall) in cases {
+            let mut m = l4r5();
+            m.set_accelerator_enabled(false);
+            if alone {
+                m.set_accelerator_part(part, true);
+            }
+            assert_eq!(loop_stalls(&mut m, 2, 9, 4), stall, "{part:?} alone");
+        }
+        assert_eq!(loop_stalls(&mut l4r5(), 2, 9, 4), 2, "all on (the preset)");
+        // Flash data reads: 5 without the data cache, a hit with it (after one miss).
+        let mut m = l4r5();
+        m.set_accelerator_part(AcceleratorPart::DataCache, false);
+        assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1000, false)), (5, 5));
+        m.set_accelerator_part(AcceleratorPart::DataCache, true);
+        assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1004, false)), (5, 0));
+        // Switching the prefetch off leaves the I-cache on: still the accelerator path.
+        m.set_accelerator_part(AcceleratorPart::Prefetch, false);
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic);
+        m.set_accelerator_part(AcceleratorPart::InstructionCache, false);
+        assert_eq!(m.fetch_mode(0), FetchMode::Plain);
+    }
+
+    #[test]
+    fn stm32l4_art_has_no_capacity_cliff_with_prefetch_but_thrashes_without() {
+        // All on: only misses are copied into the 32 × 32-byte I-cache, so a loop costs
+        // 2 per word after its (cached) head whatever its size: 512 bytes (64 words) and
+        // 2304 bytes (288 words, more than the 1 KiB cache) alike. The work per word is 4
+        // cycles, plus 4 for the loop's last word (ADDS, SUBS, BNE.W).
+        assert_eq!(loop_stalls(&mut l4r5(), 64, 4 * 64, 4), 2 * 63);
+        assert_eq!(loop_stalls(&mut l4r5(), 288, 4 * 288, 4), 2 * 287);
+        // The I-cache alone holds 128 words: the 512-byte loop fits, the 2304-byte one
+        // misses every word under LRU (5 each).
+        let alone = || {
+            let mut m = l4r5();
+            m.set_accelerator_part(AcceleratorPart::Prefetch, false);
+            m.set_accelerator_part(AcceleratorPart::DataCache, false);
+            m
+        };
+        assert_eq!(loop_stalls(&mut alone(), 64, 256, 4), 0);
+        assert_eq!(loop_stalls(&mut alone(), 288, 1152, 4), 5 * 288);
+    }
+
+    #[test]
+    fn stm32l5_icache_is_off_at_reset_and_caches_flash_data_reads() {
+        let b = Board::preset("stm32l552").unwrap();
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        // Off (ICACHE_CR.EN = 0, RM0438): every 64-bit fetch line and data read pays 5.
+        assert_eq!(m.caches_enabled(), (false, false));
+        assert_eq!(loop_stalls(&mut m, 2, 9, 3), 10);
+        assert_eq!((m.data(0, 0x0800_2000, false), m.data(0, 0x0800_2000, false)), (5, 5));
+        // SCB CCR does not switch it; ICACHE_CR.EN does.
+        m.set_caches_enabled(true, true);
+        assert_eq!(m.caches_enabled(), (false, false));
+        m.set_soc_cache_enabled(true);
+        // One 16-byte line fill (12), then hits; data reads of the code region go
+        // through the same cache [TR §6 STM32L552 ICACHE row].
+        assert_eq!(loop_stalls(&mut m, 2, 9, 1), 12);
+        assert_eq!(loop_stalls(&mut m, 2, 9, 1), 0);
+        assert_eq!((m.data(0, 0x0800_2000, false), m.data(0, 0x0800_200C, false)), (12, 0));
+        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), Some((2, 2)));
+    }
+
+    #[test]
+    fn fast_mode_charges_a_disabled_soc_cache_and_says_so() {
+        let b = Board::preset("stm32l552").unwrap();
+        let mut m = MemorySystem::new(&b, Fidelity::Fast);
+        // Off: the wait states, like a disabled accelerator; the region is hooked for data.
+        assert_eq!(m.fetch_mode(0), FetchMode::Plain);
+        assert!(m.needs_data_hook(0));
+        assert_eq!(m.data(0, 0x0800_2000, false), 5);
+        m.set_soc_cache_enabled(true);
+        assert_eq!(m.fetch_mode(0), FetchMode::Free);
+        assert_eq!(m.data(0, 0x0800_2000, false), 0);
+        let said = fast_mode_ignores(&b);
+        assert!(said[0].contains("every fetch and data read hits while the firmware keeps the cache on (off, fast mode charges the wait states"), "{said:?}");
+        // The STM32L4R5 ART: off parts are charged in fast mode too.
+        let l4 = Board::preset("stm32l4r5").unwrap();
+        let mut f = MemorySystem::new(&l4, Fidelity::Fast);
+        assert_eq!(f.fetch_mode(0), FetchMode::Free);
+        assert!(f.needs_data_hook(0), "switchable data cache: hooked while on");
+        assert_eq!(f.data(0, 0x0800_2000, false), 0);
+        f.set_accelerator_part(AcceleratorPart::DataCache, false);
+        assert_eq!(f.data(0, 0x0800_2000, false), 5);
+        f.set_accelerator_part(AcceleratorPart::Prefetch, false);
+        assert_eq!(f.fetch_mode(0), FetchMode::Free, "I-cache still on");
+        f.set_accelerator_part(AcceleratorPart::InstructionCache, false);
+        assert_eq!(f.fetch_mode(0), FetchMode::Plain);
+        assert!(fast_mode_ignores(&l4)[0].contains("8-byte flash word, with prefetch"), "{:?}", fast_mode_ignores(&l4));
     }
 
     #[test]

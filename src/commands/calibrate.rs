@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct CalibrateArgs {
-    /// Calibration manifests (default: fixtures/calib/manifest.json and memory.json).
+    /// Calibration manifests (default: fixtures/calib/manifest.json, memory.json and
+    /// memory_stm32.json).
     manifests: Vec<PathBuf>,
     /// Timing fidelity: fast or detailed.
     #[arg(long, default_value = "detailed")]
@@ -164,7 +165,7 @@ pub fn run_manifest(path: &Path, fidelity: Fidelity) -> Result<Vec<Row>, SimErro
 }
 
 /// The default manifests, relative to the repository root.
-pub const DEFAULT_MANIFESTS: [&str; 2] = ["fixtures/calib/manifest.json", "fixtures/calib/memory.json"];
+pub const DEFAULT_MANIFESTS: [&str; 3] = ["fixtures/calib/manifest.json", "fixtures/calib/memory.json", "fixtures/calib/memory_stm32.json"];
 
 /// The table `simbench calibrate` prints.
 pub fn render_table(rows: &[Row]) -> String {

@@ -30,9 +30,9 @@ pub(super) fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u6
             set_region_latency(st, ri, read_wait, fill);
             format!("{region} serial clock divider {divider} (preset {preset_divider}): uncached read {read_wait} cycles")
         }
-        Setting::AcceleratorEnabled(on) => {
-            st.mem.set_accelerator_enabled(on);
-            format!("flash accelerator {}", if on { "on" } else { "off" })
+        Setting::AcceleratorEnabled(part, on) => {
+            st.mem.set_accelerator_part(part, on);
+            format!("{} {}", part.name(), if on { "on" } else { "off" })
         }
         Setting::CacheEnabled(on) => {
             st.mem.set_soc_cache_enabled(on);

@@ -291,8 +291,8 @@ mod tests {
     use crate::peripherals::mpu::MpuAccess;
 
     fn m7_caches() -> (CacheConfig, CacheConfig) {
-        let i = CacheConfig { size_bytes: 16384, ways: 2, line_bytes: 32, enabled_at_reset: false };
-        let d = CacheConfig { size_bytes: 16384, ways: 4, line_bytes: 32, enabled_at_reset: false };
+        let i = CacheConfig { size_bytes: 16384, ways: 2, line_bytes: 32, enabled_at_reset: false, soc: false, data_reads: false };
+        let d = CacheConfig { size_bytes: 16384, ways: 4, line_bytes: 32, enabled_at_reset: false, soc: false, data_reads: false };
         (i, d)
     }
 

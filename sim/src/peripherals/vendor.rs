@@ -9,7 +9,7 @@
 //! that is not a modelled register is counted, so the report can list what the firmware
 //! touched that simbench does not model. Pure logic, unit-tested directly.
 
-use simbench_cores::board::{field, RegisterEffect, RegisterSpec};
+use simbench_cores::board::{field, AcceleratorPart, RegisterEffect, RegisterSpec};
 use std::collections::BTreeMap;
 
 /// A change the firmware made through a modelled register.
@@ -26,7 +26,8 @@ pub enum Setting {
         divider: u32,
         preset_divider: u32,
     },
-    AcceleratorEnabled(bool),
+    /// A part of the flash accelerator (or all of it) switched on or off.
+    AcceleratorEnabled(AcceleratorPart, bool),
     CacheEnabled(bool),
     /// Core clock divided by `divider` (preset: `preset_divider`).
     CoreClockDivider {
@@ -121,11 +122,11 @@ fn change(effect: &RegisterEffect, reset: u32, old: u32, new: u32) -> Option<Set
     Some(match effect {
         RegisterEffect::FlashWaitStates { region, .. } => Setting::FlashWaitStates { region: region.clone(), wait_states: after },
         RegisterEffect::XipClockDivider { region, .. } => Setting::XipClockDivider { region: region.clone(), divider: after + 1, preset_divider: reset + 1 },
-        RegisterEffect::AcceleratorEnable { mask } => {
+        RegisterEffect::AcceleratorEnable { mask, part } => {
             if (before & mask != 0) == (after & mask != 0) {
                 return None;
             }
-            Setting::AcceleratorEnabled(after & mask != 0)
+            Setting::AcceleratorEnabled(*part, after & mask != 0)
         }
         RegisterEffect::CacheEnable { mask } => {
             if (before & mask != 0) == (after & mask != 0) {
@@ -178,9 +179,30 @@ mod tests {
     }
 
     #[test]
+    fn each_art_bit_reports_its_own_part() {
+        let board = simbench_cores::Board::preset("stm32l4r5").unwrap();
+        let acr = board.registers.iter().find(|r| r.name == "FLASH_ACR").unwrap().clone();
+        let mut p = Peripherals::new(&[acr]);
+        // Clear PRFTEN only: one setting, the prefetch.
+        assert_eq!(p.write(0x4002_2000, 4, 0x605), vec![Setting::AcceleratorEnabled(AcceleratorPart::Prefetch, false)]);
+        // Clear ICEN and DCEN, set PRFTEN: three settings in register bit order.
+        assert_eq!(
+            p.write(0x4002_2000, 4, 0x105),
+            vec![
+                Setting::AcceleratorEnabled(AcceleratorPart::Prefetch, true),
+                Setting::AcceleratorEnabled(AcceleratorPart::InstructionCache, false),
+                Setting::AcceleratorEnabled(AcceleratorPart::DataCache, false),
+            ]
+        );
+    }
+
+    #[test]
     fn effects_report_what_changed() {
         let mut acr = spec("FLASH_ACR", 0x4002_2000, 0x0000_0705);
-        acr.effects = vec![RegisterEffect::FlashWaitStates { region: "flash".into(), shift: 0, width: 4 }, RegisterEffect::AcceleratorEnable { mask: 0x700 }];
+        acr.effects = vec![
+            RegisterEffect::FlashWaitStates { region: "flash".into(), shift: 0, width: 4 },
+            RegisterEffect::AcceleratorEnable { mask: 0x700, part: AcceleratorPart::All },
+        ];
         let mut div = spec("SYSCON_AHBCLKDIV", 0x4000_0380, 0);
         div.effects = vec![(RegisterEffect::CoreClockDivider { shift: 0, width: 8 })];
         let mut gpr17 = spec("IOMUXC_GPR_GPR17", 0x400A_C044, 0);
@@ -190,7 +212,7 @@ mod tests {
         assert_eq!(p.write(0x4002_2000, 4, 0x0000_0605), vec![], "same latency, accelerator still on");
         assert_eq!(
             p.write(0x4002_2000, 4, 0x0000_0003),
-            vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3 }, Setting::AcceleratorEnabled(false)]
+            vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3 }, Setting::AcceleratorEnabled(AcceleratorPart::All, false)]
         );
         assert_eq!(p.write(0x4000_0380, 4, 1), vec![Setting::CoreClockDivider { divider: 2, preset_divider: 1 }]);
         // Banks 0-1 ITCM, 2 DTCM, 3 OCRAM.
