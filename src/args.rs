@@ -141,6 +141,15 @@ pub struct RunControl {
     /// "app --alpha beta". Default: the firmware's file name.
     #[arg(long, value_name = "\"PROGRAM ARGS...\"", allow_hyphen_values = true, help_heading = "Semihosting")]
     pub args: Option<String>,
+    /// What-if placement: time SYMBOL's bytes (an ELF object, function or section) as if
+    /// linked into the board's REGION (its wait states, cache or accelerator; TCM zero
+    /// wait), without moving them. Repeatable. The report lists the placements.
+    #[arg(long, value_name = "SYMBOL=REGION", value_parser = simbench_sim::placement::PlaceSpec::parse, help_heading = "Memory placement")]
+    pub place: Vec<simbench_sim::placement::PlaceSpec>,
+    /// Attribute every memory wait cycle to the symbol (function, object, else section or
+    /// region) it came from, and per operator: the report's "stalls by symbol".
+    #[arg(long, help_heading = "Memory placement")]
+    pub stalls: bool,
 }
 
 impl RunControl {
@@ -156,6 +165,8 @@ impl RunControl {
             opts.board.swo = Some(false);
         }
         opts.interrupt = Some(interrupt_flag());
+        opts.placements = self.place.clone();
+        opts.stalls = self.stalls;
         opts.semihosting =
             SemihostingOptions { dir: self.semihosting_dir.clone(), write: self.semihosting_write, stdin: self.stdin.clone(), args: self.args.clone() };
         // A missing folder or stdin file is one error before any run, not one per run.

@@ -318,6 +318,8 @@ pub(crate) mod tests {
             memory: None,
             error: None,
             trace: vec![],
+            placements: Vec::new(),
+            stalls: None,
             host: HostInfo { wall_seconds: 0.5, simulated_mips: 10.0, blocks_decoded: 42 },
         }
     }

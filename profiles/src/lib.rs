@@ -5,6 +5,7 @@ pub mod flamegraph;
 pub mod profile;
 pub mod render;
 pub mod report;
+pub mod stalls;
 pub mod tflite;
 
 pub use render::{render, Format};

@@ -144,7 +144,11 @@ pub fn text(r: &Report) -> String {
         let _ = writeln!(s);
         wrap(&mut s, "  ", "instruction mix:", &line);
     }
+    crate::stalls::placements_text(&mut s, &r.placements);
     profile_sections(&mut s, r);
+    if let Some(st) = &r.stalls {
+        crate::stalls::stalls_text(&mut s, st);
+    }
     if !r.markers.is_empty() {
         let _ =
             writeln!(s, "\n  markers ({}{}):", r.markers.len(), if r.markers_dropped > 0 { format!(", {} dropped", r.markers_dropped) } else { String::new() });

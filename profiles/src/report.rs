@@ -70,6 +70,13 @@ pub struct Report {
     /// Where and how a run that faulted or hit a limit stopped (null after a normal exit).
     #[serde(default)]
     pub error: Option<ErrorInfo>,
+    /// `--place SYMBOL=REGION`: the address ranges timed as if they lived in another
+    /// region (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placements: Vec<crate::stalls::Placement>,
+    /// `--stalls`: memory wait cycles by symbol and operator (absent unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalls: Option<crate::stalls::StallReport>,
     /// Operator and function slices on the modelled time axis, for the Chrome trace
     /// renderer (not part of the JSON report: it can be large).
     #[serde(skip)]

@@ -19,10 +19,12 @@ pub mod image;
 pub mod machine;
 pub mod memtruth;
 pub mod peripherals;
+pub mod placement;
 pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod semihosting;
+pub mod stalls;
 
 pub use error::SimError;
 pub use image::Image;

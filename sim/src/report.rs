@@ -89,6 +89,8 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         call_edges: r.profiler.as_ref().map(|p| p.call_edges()).unwrap_or_default(),
         stacks: r.profiler.as_ref().map(|p| p.stacks()).unwrap_or_default(),
         error: r.error.clone(),
+        placements: crate::stalls::placements(board, &r.placed),
+        stalls: r.stalls.as_ref().map(|log| crate::stalls::report(log, attribution.as_ref().map_or(&[][..], |a| &a.rows[..]))),
         memory: (opts.profile != ProfileMode::Off).then(|| memory_use(image, board, r)),
         trace,
         host: HostInfo {

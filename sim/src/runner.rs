@@ -34,6 +34,8 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         semihosting: Default::default(),
         entry_shortcut: true,
         interrupt: None,
+        placements: Vec::new(),
+        stalls: false,
     }
 }
 

@@ -50,6 +50,11 @@ pub(super) fn finish(
         branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),
         divides_timed: st.divides_timed,
         memory_probe,
+        placed: st.placed.clone(),
+        stalls: st.stalls.take().map(|mut s| {
+            s.flush(st.cycles);
+            *s
+        }),
         error: fault_context.or_else(|| {
             let mut info = match st.stop.as_ref() {
                 Some(Stop::Fault { kind, pc, .. }) => st.error_info(kind, *pc),

@@ -110,6 +110,10 @@ pub struct RunOptions {
     /// Set to a signal number (non-zero) by the application's signal handler: the run
     /// stops at the next limit check with a partial report.
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// `--place SYMBOL=REGION`: ranges timed as if linked into another region.
+    pub placements: Vec<crate::placement::PlaceSpec>,
+    /// `--stalls`: attribute every memory wait to a symbol (and operator).
+    pub stalls: bool,
 }
 
 /// Why the run ended.
@@ -207,6 +211,9 @@ pub struct RunResult {
     pub mapped_for_image: Vec<String>,
     /// Stack, heap and arena use measured by painting at `main` (None when not painted).
     pub memory_probe: Option<MemoryProbe>,
+    /// `--place` ranges as resolved, and the `--stalls` log (flushed at the end).
+    pub placed: Vec<crate::placement::Placed>,
+    pub stalls: Option<crate::stalls::StallLog>,
 }
 
 /// A setting the firmware changed through a vendor register, and when.
@@ -261,7 +268,12 @@ fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>
     let board = &fitted;
     check_image_fits(&image, board)?;
     let (sp, pc, vtor) = vector_table(&image, board, opts.vtor)?;
+    let placed = crate::placement::resolve(&image, board, &opts.placements)?;
     let mut state = State::new(image, opts, board, sp, pc, vtor)?;
+    if opts.stalls {
+        state.stalls = Some(Box::new(crate::stalls::StallLog::new(crate::stalls::AddressMap::new(&state.image, board, &placed))));
+    }
+    state.placed = placed;
     let debugged = debug.is_some();
     state.debug = debug;
     let mut uc = create_emulator(state, board.core, board.double_precision_fpu())?;

@@ -106,28 +106,56 @@ pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool)
         let prot = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
         uc.mem_map(r.base as u64, r.size as u64, prot).map_err(|e| internal(&format!("mapping region '{}'", r.name), e))?;
         if uc.get_data().mem.needs_data_hook(ri) || count_all {
-            uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, r.base as u64, r.end() - 1, move |uc, kind, addr, _size, _v| {
-                let write = kind == MemType::WRITE;
-                // Only blocks with an IT instruction can leave IT state behind (see
-                // clear_stale_it_state); checking the block avoids a register read per access.
-                if uc.get_data().current_block_has_it() {
-                    clear_stale_it_state(uc);
-                }
-                let st = uc.get_data_mut();
-                if write {
-                    st.regions[ri].data_writes += 1;
-                } else {
-                    st.regions[ri].data_reads += 1;
-                }
-                let wait = st.mem.data(ri, addr as u32, write) as u64;
-                st.regions[ri].data_wait_cycles += wait;
-                st.add_wait(wait);
-                true
-            })
-            .map_err(|e| internal("adding a memory hook", e))?;
-            uc.get_data_mut().regions[ri].hooked = true;
+            add_data_hook(uc, ri, r.base as u64, r.end() - 1)?;
         }
     }
+    // A `--place`d range in a region without a data hook, timed as one that needs it.
+    let extra: Vec<(u32, u32)> = {
+        let st = uc.get_data();
+        st.placed
+            .iter()
+            .filter(|p| st.mem.needs_data_hook(p.to) && board.region_of(p.start).is_some_and(|(i, _)| !st.regions[i].hooked))
+            .map(|p| (p.start, p.end))
+            .collect()
+    };
+    for (start, end) in extra {
+        if let Some((ri, _)) = board.region_of(start) {
+            add_data_hook(uc, ri, start as u64, end as u64 - 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Time (and count) data accesses to `[start, end]` of region `ri`: as that region, or as
+/// the region a `--place` gives the address.
+fn add_data_hook(uc: &mut Unicorn<State>, ri: usize, start: u64, end: u64) -> Result<(), crate::error::SimError> {
+    uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, start, end, move |uc, kind, addr, _size, _v| {
+        let write = kind == MemType::WRITE;
+        // Only blocks with an IT instruction can leave IT state behind (see
+        // clear_stale_it_state); checking the block avoids a register read per access.
+        if uc.get_data().current_block_has_it() {
+            clear_stale_it_state(uc);
+        }
+        let st = uc.get_data_mut();
+        if write {
+            st.regions[ri].data_writes += 1;
+        } else {
+            st.regions[ri].data_reads += 1;
+        }
+        // Accesses are counted where they go; waits where `--place` times them.
+        let timed = if st.placed.is_empty() { ri } else { crate::placement::placed_region(&st.placed, addr as u32).unwrap_or(ri) };
+        let wait = st.mem.data(timed, addr as u32, write) as u64;
+        st.regions[timed].data_wait_cycles += wait;
+        st.add_wait(wait);
+        if wait > 0 {
+            if let Some(s) = st.stalls.as_mut() {
+                s.data(addr as u32, write, wait);
+            }
+        }
+        true
+    })
+    .map_err(|e| internal("adding a memory hook", e))?;
+    uc.get_data_mut().regions[ri].hooked = true;
     Ok(())
 }
 

@@ -90,6 +90,8 @@ pub(super) struct Block {
     /// The block contains an IT instruction (see `clear_stale_it_state`).
     pub(super) has_it: bool,
     pub(super) classes: Box<[(Class, u32)]>,
+    /// `--stalls` bucket of the function holding the block (its fetch waits go there).
+    pub(super) bucket: u32,
 }
 
 impl Block {
@@ -202,6 +204,10 @@ pub(super) struct State {
     pub(super) region_limits: Vec<Option<u32>>,
     /// A debugger's state (`debug.rs`); None in a run without one.
     pub(super) debug: Option<Box<super::debug::DebugState>>,
+    /// `--place` ranges: their fetches and data accesses get another region's timing.
+    pub(super) placed: Vec<crate::placement::Placed>,
+    /// `--stalls`: where the waits go (None: not asked for, nothing extra per access).
+    pub(super) stalls: Option<Box<crate::stalls::StallLog>>,
 }
 
 impl State {
@@ -285,6 +291,8 @@ impl State {
             region_limits: vec![None; board.regions.len()],
             settings: Vec::new(),
             debug: None,
+            placed: Vec::new(),
+            stalls: None,
         })
     }
 
@@ -316,7 +324,8 @@ impl State {
         let insns = self.decoder.decode(code, addr, usize::MAX).unwrap_or_default();
         let timing = self.model.block_cycles(&insns);
         let end = insns.last().map(|i| i.next_addr()).unwrap_or(addr + code.len() as u32);
-        let region = self.board.region_of(addr).map(|(i, _)| i).unwrap_or(NO_REGION);
+        // A `--place`d range is timed as its target region.
+        let region = crate::placement::placed_region(&self.placed, addr).or_else(|| self.board.region_of(addr).map(|(i, _)| i)).unwrap_or(NO_REGION);
         let plain_fetch_wait = self.board.regions.get(region).map(|r| r.fetch_wait(addr, end)).unwrap_or(0);
         let hints = timing.hints;
         let edges = timing.edges;
@@ -349,6 +358,7 @@ impl State {
                 .flatten()
                 .map(|(a, info)| self.profiler.as_mut().map_or(0, |p| p.func_id(a, || info))),
             classes: classes.into_boxed_slice(),
+            bucket: self.stalls.as_ref().map_or(0, |s| s.map.lookup(addr).2),
         };
         let ends_in_control = insns.last().is_some_and(|l| l.writes_pc || l.class.is_branch() || l.class == Class::Isb);
         let uses_fp = insns.iter().any(|i| i.class.is_fp());
@@ -433,6 +443,9 @@ impl State {
             self.sp_sample_due = prev.is_some_and(|b| b.writes_sp);
             let (exit, fall_through) = prev.map_or((Exit::Plain, 0), |b| (b.exit, self.hot[cur].end));
             if exit != Exit::Plain {
+                if let Some(s) = self.stalls.as_mut() {
+                    s.flush(self.cycles);
+                }
                 let callee = match (exit, next.entry_func) {
                     (Exit::Call { .. }, None) => {
                         let to = next_hot.start;
@@ -533,6 +546,9 @@ impl State {
         self.cycles += fetch as u64;
         if fetch > 0 {
             self.regions[self.hot[self.cur].region as usize].fetch_wait_cycles += fetch as u64;
+            if let Some(s) = self.stalls.as_mut() {
+                s.fetch(self.blocks[self.cur].bucket, fetch as u64);
+            }
         }
     }
 
