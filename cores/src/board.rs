@@ -296,6 +296,11 @@ pub struct Board {
     /// stimulus port enabled); `false` for a part run without a trace probe. Default true.
     #[serde(default)]
     pub swo: Option<bool>,
+    /// Low/high of the values that are assumptions rather than manual figures, keyed by
+    /// path (`"regions.flash.read_wait" = [9, 15]`): runs are re-timed at both ends
+    /// (`ranges.rs`). Empty when every value is known.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ranges: std::collections::BTreeMap<String, [u32; 2]>,
 }
 
 fn default_itcm() -> String {
@@ -372,7 +377,17 @@ impl Board {
             }
         }
         let size = u32::try_from(stop.checked_sub(start)?).ok().filter(|&s| s > 0)?;
-        let region = Region { name: name.into(), base: start as u32, size, kind, read_wait: 0, write_wait: 0, fetch_line_bytes: default_line(), cacheable: false, line_fill_cycles: 0 };
+        let region = Region {
+            name: name.into(),
+            base: start as u32,
+            size,
+            kind,
+            read_wait: 0,
+            write_wait: 0,
+            fetch_line_bytes: default_line(),
+            cacheable: false,
+            line_fill_cycles: 0,
+        };
         let text = format!("{name} {:#010x}–{:#010x}", region.base, region.end());
         self.regions.push(region);
         Some(text)
@@ -506,7 +521,7 @@ impl Board {
                 return Err(format!("regions '{}' and '{}' overlap", w[0].name, w[1].name));
             }
         }
-        Ok(())
+        self.validate_ranges()
     }
 }
 

@@ -317,6 +317,7 @@ pub(crate) mod tests {
             stacks: vec![],
             memory: None,
             error: None,
+            range: None,
             trace: vec![],
             host: HostInfo { wall_seconds: 0.5, simulated_mips: 10.0, blocks_decoded: 42 },
         }

@@ -89,6 +89,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         call_edges: r.profiler.as_ref().map(|p| p.call_edges()).unwrap_or_default(),
         stacks: r.profiler.as_ref().map(|p| p.stacks()).unwrap_or_default(),
         error: r.error.clone(),
+        range: None,
         memory: (opts.profile != ProfileMode::Off).then(|| memory_use(image, board, r)),
         trace,
         host: HostInfo {
