@@ -101,7 +101,9 @@ fn pair(opts: &RunOptions, point: &Finished, low: &Finished, high: &Finished) ->
     let cycles = Bounds { low: l.cycles, high: h.cycles };
     let contains_estimate = cycles.low <= p.cycles && p.cycles <= cycles.high;
     let inference_cycles = match (&l.profile, &h.profile) {
-        (Some(lp), Some(hp)) if p.profile.is_some() => Some(Bounds { low: lp.inference_cycles, high: hp.inference_cycles }),
+        (Some(lp), Some(hp)) if p.profile.as_ref().is_some_and(|pp| pp.inference_cycles > 0) => {
+            Some(Bounds { low: lp.inference_cycles, high: hp.inference_cycles })
+        }
         _ => None,
     };
     let (operators, op_notes) = operator_bounds(p, l, h);
