@@ -148,3 +148,65 @@ fn the_text_report_shows_the_range_where_latency_is_read() {
     assert!(r.stdout.contains("regions.flexspi.read_wait 140 [105–280]"), "{}", r.stdout);
     assert!(r.stdout.contains("range low/high"), "the operator table has the range column:\n{}", r.stdout);
 }
+
+#[test]
+fn compare_shows_both_sides_ranges_and_whether_the_difference_exceeds_them() {
+    let (a, b) = (fixture("inference/tflm_kws_mimxrt1011_O3.elf"), fixture("inference/aot_kws_mimxrt1011_O3.elf"));
+    let args = |format: &str| vec![a.display().to_string(), b.display().to_string(), "--board".into(), "mimxrt1011".into(), "--format".into(), format.into()];
+    let mut json_args = vec!["compare".to_string()];
+    json_args.extend(args("json"));
+    let r = simbench(&json_args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = r.json();
+    let g = &c["ranges"];
+    for side in ["a", "b"] {
+        let (l, h) = bounds(&g[format!("inference_cycles_{side}")]);
+        let point = c["totals"]["inference_cycles"][side].as_u64().unwrap();
+        assert!(l <= point && point <= h && l < h, "{side}: {l} ≤ {point} ≤ {h}");
+    }
+    assert_eq!(g["ratio_basis"], "paired", "one board: the corners pair up");
+    let (rl, rh) = (g["ratio"]["low"].as_f64().unwrap(), g["ratio"]["high"].as_f64().unwrap());
+    assert!(rl <= rh && rh < 1.0, "the AOT bundle is faster at both ends: {rl}–{rh}");
+    assert_eq!(g["difference_exceeds_ranges"], true);
+    let mut text_args = vec!["compare".to_string()];
+    text_args.extend(args("text"));
+    let t = simbench(&text_args);
+    assert!(t.stdout.contains("ranges (each board's assumptions at their low and high ends):"), "{}", t.stdout);
+    assert!(t.stdout.contains("the difference exceeds the ranges"), "{}", t.stdout);
+    let mut off = vec!["compare".to_string()];
+    off.extend(args("json"));
+    off.push("--no-ranges".into());
+    assert!(simbench(&off).json().get("ranges").is_none(), "--no-ranges: no ranges in compare");
+}
+
+#[test]
+fn sweep_rows_carry_the_range() {
+    let fw = fixture("inference/aot_kws_lpc55s69_O3.elf").display().to_string();
+    let r = simbench([
+        "sweep".to_string(),
+        fw.clone(),
+        "--board".into(),
+        "lpc55s69,generic-m33".into(),
+        "--format".into(),
+        "json".into(),
+        "--jobs".into(),
+        "2".into(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let rows = v["rows"].as_array().unwrap();
+    let lpc = rows.iter().find(|r| r["board"] == "lpc55s69").unwrap();
+    let (l, h) = bounds(&lpc["cycles_range"]);
+    let c = lpc["cycles"].as_u64().unwrap();
+    assert!(l <= c && c <= h && l < h, "sweep row: {l} ≤ {c} ≤ {h}");
+    assert!(lpc["latency_us_range"]["low"].as_f64().unwrap() < lpc["latency_us_range"]["high"].as_f64().unwrap());
+    let generic = rows.iter().find(|r| r["board"] == "generic-m33").unwrap();
+    assert!(generic.get("cycles_range").is_none(), "generic-m33 has no assumptions");
+    let csv = simbench(["sweep".to_string(), fw.clone(), "--board".into(), "lpc55s69".into(), "--format".into(), "csv".into()]);
+    let header = csv.stdout.lines().next().unwrap();
+    assert!(header.ends_with(",cycles_low,cycles_high,latency_us_low,latency_us_high,inference_cycles_low,inference_cycles_high"), "{header}");
+    let row = csv.stdout.lines().nth(1).unwrap();
+    assert!(row.contains(&format!(",{l},{h},")), "{row}");
+    let text = simbench(["sweep".to_string(), fw, "--board".into(), "lpc55s69".into()]);
+    assert!(text.stdout.contains("latency range ms"), "{}", text.stdout);
+}
