@@ -150,6 +150,10 @@ pub struct RunControl {
     /// region) it came from, and per operator: the report's "stalls by symbol".
     #[arg(long, help_heading = "Memory placement")]
     pub stalls: bool,
+    /// Do not re-time the run at the low and high ends of the board's assumption ranges
+    /// (report the point estimate only; about a third of the CPU time on ranged boards).
+    #[arg(long)]
+    pub no_ranges: bool,
 }
 
 impl RunControl {

@@ -368,6 +368,11 @@ pub struct Board {
     /// stimulus port enabled); `false` for a part run without a trace probe. Default true.
     #[serde(default)]
     pub swo: Option<bool>,
+    /// Low/high of the values that are assumptions rather than manual figures, keyed by
+    /// path (`"regions.flash.read_wait" = [9, 15]`): runs are re-timed at both ends
+    /// (`ranges.rs`). Empty when every value is known.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ranges: std::collections::BTreeMap<String, [u32; 2]>,
 }
 
 fn default_itcm() -> String {
@@ -592,7 +597,7 @@ impl Board {
                 return Err(format!("regions '{}' and '{}' overlap", w[0].name, w[1].name));
             }
         }
-        Ok(())
+        self.validate_ranges()
     }
 }
 

@@ -8,6 +8,7 @@ pub mod board;
 pub mod decode;
 pub mod insn;
 pub mod memsys;
+pub mod ranges;
 pub mod timing;
 
 pub use board::{Board, Region, RegionKind};

@@ -317,6 +317,7 @@ pub(crate) mod tests {
             stacks: vec![],
             memory: None,
             error: None,
+            range: None,
             trace: vec![],
             placements: Vec::new(),
             stalls: None,

@@ -75,6 +75,22 @@ pub fn group(n: u64) -> String {
     out
 }
 
+/// A low–high time in the unit of the larger end: `150.213–230.900 ms`.
+fn latency_span(low_us: f64, high_us: f64) -> String {
+    let (div, unit) = if high_us.max(low_us) >= 1000.0 { (1000.0, "ms") } else { (1.0, "µs") };
+    format!("{:.3}–{:.3} {unit}", low_us / div, high_us / div)
+}
+
+/// What the range under the cycles and latency lines rests on: the ranged board values,
+/// and a note when part of the range is missing.
+fn range_lines(s: &mut String, g: &crate::report::EstimateRange) {
+    let items: Vec<String> = g.assumptions.iter().map(|a| format!("{} {} [{}–{}]", a.path, a.value, a.low, a.high)).collect();
+    wrap(s, "  ", "range         low–high: re-timed with these assumptions at each end:", &items);
+    if let Some(n) = &g.note {
+        words(s, "  range note   ", "               ", n);
+    }
+}
+
 fn latency(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.3} ms", us / 1000.0)
@@ -103,9 +119,15 @@ pub fn text(r: &Report) -> String {
     }
     let _ = writeln!(s, "  outcome       {outcome}");
     let _ = writeln!(s, "  instructions  {}", group(r.instructions));
-    let _ = writeln!(s, "  cycles        {}   ({} timing model, {} mode)", group(r.cycles), r.timing.model, r.timing.mode);
+    let range = r.range.as_ref();
+    let cycles_range = range.and_then(|g| g.cycles).map(|b| format!(" ({}–{})", group(b.low), group(b.high))).unwrap_or_default();
+    let _ = writeln!(s, "  cycles        {}{cycles_range}   ({} timing model, {} mode)", group(r.cycles), r.timing.model, r.timing.mode);
     let _ = writeln!(s, "  CPI           {:.3}", r.cpi);
-    let _ = writeln!(s, "  latency       {} at {} MHz", latency(r.latency_us), r.board.clock_mhz);
+    let latency_range = range.and_then(|g| g.latency_us).map(|b| format!(" ({})", latency_span(b.low, b.high))).unwrap_or_default();
+    let _ = writeln!(s, "  latency       {}{latency_range} at {} MHz", latency(r.latency_us), r.board.clock_mhz);
+    if let Some(g) = range {
+        range_lines(&mut s, g);
+    }
     for (i, what) in r.timing.fast_ignores.iter().enumerate() {
         let _ = writeln!(s, "  {:<13} {what}", if i == 0 { "fast ignores" } else { "" });
     }
@@ -262,6 +284,15 @@ pub fn name_cell(name: &str, width: usize) -> (String, Option<String>) {
     }
 }
 
+/// Low and high against the point estimate, in percent: `-49.9%/+3.1%`.
+fn relative_span(low: u64, high: u64, point: u64) -> String {
+    if point == 0 {
+        return "-".into();
+    }
+    let rel = |v: u64| (v as f64 - point as f64) * 100.0 / point as f64;
+    format!("{:+.1}%/{:+.1}%", rel(low), rel(high))
+}
+
 fn pct(part: u64, whole: u64) -> String {
     if whole == 0 {
         "-".into()
@@ -316,8 +347,16 @@ fn profile_sections(s: &mut String, r: &Report) {
     if let Some(p) = &r.profile {
         let us = |c: u64| latency(c as f64 / r.board.clock_mhz);
         let head = format!("profile: {} ({} inference{}):", p.source, p.inferences, if p.inferences == 1 { "" } else { "s" });
+        let inference_range = r
+            .range
+            .as_ref()
+            .and_then(|g| g.inference_cycles)
+            .map(|b| {
+                format!(", range {}–{} ({})", group(b.low), group(b.high), latency_span(b.low as f64 / r.board.clock_mhz, b.high as f64 / r.board.clock_mhz))
+            })
+            .unwrap_or_default();
         let items = [
-            format!("inference {} cycles ({})", group(p.inference_cycles), us(p.inference_cycles)),
+            format!("inference {} cycles ({}){inference_range}", group(p.inference_cycles), us(p.inference_cycles)),
             format!("operators {} ({})", group(p.operator_cycles), pct(p.operator_cycles, p.inference_cycles)),
             format!("overhead {} ({})", group(p.overhead_cycles), pct(p.overhead_cycles, p.inference_cycles)),
         ];
@@ -369,9 +408,14 @@ fn operator_table(s: &mut String, r: &Report) {
     // 2 + idx 4 + 2 + op 23 + cycles 14 + share 7 + MACs 12 + cyc/MAC 8 + latency 11 + 2 = 85.
     let shapes_w = WIDTH.saturating_sub(85 + inv_w).max(16);
     let inv_head = if multi { format!("{:>4} ", "inv") } else { String::new() };
+    // The estimate's range per row, as low/high relative to the row's cycles.
+    let ranges = r.range.as_ref().map(|g| &g.operators).filter(|b| b.len() == ops.len());
+    let range_w = if ranges.is_some() { 16 } else { 0 };
+    let shapes_w = shapes_w.saturating_sub(range_w).max(16);
+    let range_head = if ranges.is_some() { format!(" {:>15}", "range low/high") } else { String::new() };
     let _ = writeln!(
         s,
-        "\n  operators ({}):\n  {:>4}  {inv_head}{:<22} {:>13} {:>6} {:>11} {:>7} {:>11}  shapes (inputs -> outputs)",
+        "\n  operators ({}):\n  {:>4}  {inv_head}{:<22} {:>13}{range_head} {:>6} {:>11} {:>7} {:>11}  shapes (inputs -> outputs)",
         ops.len(),
         "#",
         "op",
@@ -381,7 +425,8 @@ fn operator_table(s: &mut String, r: &Report) {
         "cyc/MAC",
         "latency"
     );
-    for o in ops.iter().take(MAX_OPERATOR_ROWS) {
+    for (i, o) in ops.iter().enumerate().take(MAX_OPERATOR_ROWS) {
+        let range_cell = ranges.map(|b| format!(" {:>15}", relative_span(b[i].low, b[i].high, o.cycles))).unwrap_or_default();
         let inv = if multi { format!("{:>4} ", o.invocation) } else { String::new() };
         let shapes = if o.inputs.is_empty() && o.outputs.is_empty() {
             String::new()
@@ -390,7 +435,7 @@ fn operator_table(s: &mut String, r: &Report) {
             format!("{} -> {}", list(&o.inputs), list(&o.outputs))
         };
         let row = format!(
-            "  {:>4}  {inv}{:<22} {:>13} {:>6} {:>11} {:>7} {:>11}  {}",
+            "  {:>4}  {inv}{:<22} {:>13}{range_cell} {:>6} {:>11} {:>7} {:>11}  {}",
             o.index,
             fit(&o.op, 22),
             group(o.cycles),
@@ -410,9 +455,11 @@ fn operator_table(s: &mut String, r: &Report) {
     let macs: u64 = ops.iter().filter_map(|o| o.macs).sum();
     let mac_cycles: u64 = ops.iter().filter(|o| o.macs.is_some()).map(|o| o.cycles).sum();
     let latency_us: f64 = ops.iter().map(|o| o.latency_us).sum();
+    let total_range =
+        ranges.map(|b| format!(" {:>15}", relative_span(b.iter().map(|x| x.low).sum(), b.iter().map(|x| x.high).sum(), cycles))).unwrap_or_default();
     let _ = writeln!(
         s,
-        "  {:>4}  {inv_head_blank}{:<22} {:>13} {:>6} {:>11} {:>7} {:>11}",
+        "  {:>4}  {inv_head_blank}{:<22} {:>13}{total_range} {:>6} {:>11} {:>7} {:>11}",
         "",
         "total",
         group(cycles),

@@ -77,12 +77,67 @@ pub struct Report {
     /// `--stalls`: memory wait cycles by symbol and operator (absent unless asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stalls: Option<crate::stalls::StallReport>,
+    /// What the board's assumptions imply: the run re-timed with every ranged value at its
+    /// low and at its high end. Absent when the board has no ranges or with `--no-ranges`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<EstimateRange>,
     /// Operator and function slices on the modelled time axis, for the Chrome trace
     /// renderer (not part of the JSON report: it can be large).
     #[serde(skip)]
     pub trace: Vec<TraceSlice>,
     /// Host-dependent figures: the only part that differs between identical runs.
     pub host: HostInfo,
+}
+
+/// The estimate's range: the same firmware re-timed on the board's optimistic corner
+/// (`low`: every latency assumption low, every capacity high) and pessimistic corner.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EstimateRange {
+    /// The board's ranged values.
+    pub assumptions: Vec<RangedValue>,
+    /// Whole-run cycles at each corner; absent when the corners ran a different program
+    /// path than the point estimate (`note` says how).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycles: Option<Bounds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<BoundsF>,
+    /// Inference cycles at each corner (profiled runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_cycles: Option<Bounds>,
+    /// Cycles of each operator row at each corner, in the order of `operators`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operators: Vec<Bounds>,
+    /// Whether low ≤ cycles ≤ high held (an assumption can move cycles the other way
+    /// than its kind says, e.g. a replacement anomaly in a larger buffer).
+    pub contains_estimate: bool,
+    /// Why part of the range is missing or how to read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One ranged board value (`[ranges]` in the board TOML).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RangedValue {
+    pub path: String,
+    pub value: u32,
+    pub low: u32,
+    pub high: u32,
+    /// `latency` (higher is slower) or `capacity` (higher is faster).
+    pub kind: String,
+}
+
+/// Cycles at the optimistic (`low`) and pessimistic (`high`) corner.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Bounds {
+    pub low: u64,
+    pub high: u64,
+}
+
+/// A modelled time at each corner.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BoundsF {
+    pub low: f64,
+    pub high: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -11,6 +11,7 @@
 //! - `profile`: the shadow call stack and the per-engine operator profiles;
 //! - `memtruth`: flash, RAM, stack, heap and arena use;
 //! - `report` and `runner`: from a run to the report, the library's public face;
+//! - `retime`: the estimate's range, from re-timing runs on the board's corners;
 //! - `gdb`: a GDB remote serial protocol server driving the machine (`--gdb`).
 
 pub mod error;
@@ -22,6 +23,7 @@ pub mod peripherals;
 pub mod placement;
 pub mod profile;
 pub mod report;
+pub mod retime;
 pub mod runner;
 pub mod semihosting;
 pub mod stalls;

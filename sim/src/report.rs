@@ -91,6 +91,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
         error: r.error.clone(),
         placements: crate::stalls::placements(board, &r.placed),
         stalls: r.stalls.as_ref().map(|log| crate::stalls::report(log, attribution.as_ref().map_or(&[][..], |a| &a.rows[..]))),
+        range: None,
         memory: (opts.profile != ProfileMode::Off).then(|| memory_use(image, board, r)),
         trace,
         host: HostInfo {

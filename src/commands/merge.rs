@@ -156,6 +156,9 @@ mod tests {
             profile_source: None,
             inference_cycles: None,
             operators: None,
+            cycles_range: None,
+            latency_us_range: None,
+            inference_cycles_range: None,
             host_seconds: None,
         }
     }

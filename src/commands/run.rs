@@ -3,7 +3,8 @@
 use crate::args::{parse_fidelity, parse_gdb_address, read_model, resolve_board, RunControl};
 use crate::exit;
 use simbench_profiles::{render, Format};
-use simbench_sim::runner::{options, run_to_report, Finished};
+use simbench_sim::retime::run_with_range;
+use simbench_sim::runner::{options, Finished};
 use simbench_sim::{Echo, SimError};
 use std::path::PathBuf;
 
@@ -79,7 +80,7 @@ pub fn run(args: &RunArgs) -> Result<i32, SimError> {
             );
             server.serve()?
         }
-        None => run_to_report(path, &opts)?,
+        None => run_with_range(path, &opts, !args.control.no_ranges)?,
     };
     let mut text = render(&report, format);
     if format == Format::Text && args.output.is_none() {

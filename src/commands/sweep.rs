@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use simbench_cores::board::Board;
 use simbench_profiles::render::group;
+use simbench_profiles::report::{Bounds, BoundsF};
 use simbench_sim::runner;
 use simbench_sim::SimError;
 use simbench_sim::{Echo, Stop};
@@ -172,6 +173,16 @@ pub struct Row {
     pub inference_cycles: Option<u64>,
     /// Operator rows (null without an operator profile).
     pub operators: Option<usize>,
+    /// Whole-run cycles at the low and high ends of the board's assumption ranges
+    /// (absent: the board has none, `--no-ranges`, or the ends took another path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycles_range: Option<Bounds>,
+    /// `latency_us` at the low and high ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us_range: Option<BoundsF>,
+    /// `inference_cycles` at the low and high ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_cycles_range: Option<Bounds>,
     /// Host seconds of this run (only with `--host-times`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_seconds: Option<f64>,
@@ -230,18 +241,21 @@ fn row_base(cell: &Cell, timing: &str) -> Row {
         profile_source: None,
         inference_cycles: None,
         operators: None,
+        cycles_range: None,
+        latency_us_range: None,
+        inference_cycles_range: None,
         host_seconds: None,
     }
 }
 
 /// Run one cell; returns the row and, for an `error` row, the error's exit code.
-fn run_cell(cell: &Cell, template: &simbench_sim::RunOptions, host_times: bool) -> (Row, Option<i32>) {
+fn run_cell(cell: &Cell, template: &simbench_sim::RunOptions, host_times: bool, ranges: bool) -> (Row, Option<i32>) {
     let mut opts = template.clone();
     opts.board = cell.board.clone();
     let timing = opts.fidelity.name();
     let mut row = row_base(cell, timing);
     let started = Instant::now();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner::run_to_report(cell.path, &opts)))
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| simbench_sim::retime::run_with_range(cell.path, &opts, ranges)))
         .unwrap_or_else(|_| Err(SimError::Internal(format!("the run of {} on {} panicked", cell.label, cell.board.name))));
     if host_times {
         row.host_seconds = Some(started.elapsed().as_secs_f64());
@@ -268,12 +282,16 @@ fn run_cell(cell: &Cell, template: &simbench_sim::RunOptions, host_times: bool) 
             row.cycles = Some(r.cycles);
             row.instructions = Some(r.instructions);
             row.latency_us = Some(latency_us(r.cycles, cell.board.clock_mhz));
+            let range = r.range.as_ref();
+            row.cycles_range = range.and_then(|g| g.cycles);
+            row.latency_us_range = row.cycles_range.map(|b| BoundsF { low: latency_us(b.low, cell.board.clock_mhz), high: latency_us(b.high, cell.board.clock_mhz) });
             if let Some(p) = &r.profile {
                 row.profile_source = Some(p.source.clone());
                 // A function profile only has no inference and no operators.
                 if p.source != "functions" {
                     row.inference_cycles = Some(p.inference_cycles);
                     row.operators = Some(r.operators.len());
+                    row.inference_cycles_range = range.and_then(|g| g.inference_cycles);
                 }
             }
         }
@@ -346,7 +364,7 @@ pub fn run(args: &SweepArgs) -> Result<i32, SimError> {
         .collect();
 
     let started = Instant::now();
-    let results = run_cells(&cells, &template, jobs, args.host_times)?;
+    let results = run_cells(&cells, &template, jobs, args.host_times, !args.control.no_ranges)?;
     let wall = started.elapsed().as_secs_f64();
     let code = results.iter().find_map(|(_, c)| *c).unwrap_or(exit::OK);
     let sweep = Sweep {
@@ -400,7 +418,7 @@ fn check_firmware(paths: &[PathBuf]) -> Result<Vec<FirmwareParam>, SimError> {
 }
 
 /// Run the cells on `jobs` threads; results in matrix order, whatever order they ran in.
-fn run_cells(cells: &[Cell], template: &simbench_sim::RunOptions, jobs: usize, host_times: bool) -> Result<Vec<(Row, Option<i32>)>, SimError> {
+fn run_cells(cells: &[Cell], template: &simbench_sim::RunOptions, jobs: usize, host_times: bool, ranges: bool) -> Result<Vec<(Row, Option<i32>)>, SimError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("simbench-sweep-{i}"))
@@ -421,7 +439,7 @@ fn run_cells(cells: &[Cell], template: &simbench_sim::RunOptions, jobs: usize, h
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(&i) = order.get(k) else { break };
                 let cell = &cells[i];
-                let out = run_cell(cell, template, host_times);
+                let out = run_cell(cell, template, host_times, ranges);
                 pb.set_message(format!("{} on {}", cell.label, cell.board.name));
                 pb.inc(1);
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
@@ -468,10 +486,15 @@ fn csv_field(s: &str) -> String {
 pub const CSV_HEADER: &str =
     "position,firmware,board,core,clock_mhz,timing,outcome,exit_status,fault_kind,cycles,instructions,latency_us,profile_source,inference_cycles,operators,message";
 
-/// CSV: one row per run ([`CSV_HEADER`], plus `host_seconds` when the rows have them).
+/// CSV: one row per run ([`CSV_HEADER`], plus the range columns when a row has a
+/// range, and `host_seconds` when the rows have them).
 pub fn csv(s: &Sweep) -> String {
     let host = s.rows.iter().any(|r| r.host_seconds.is_some());
+    let ranged = s.rows.iter().any(|r| r.cycles_range.is_some());
     let mut out = String::from(CSV_HEADER);
+    if ranged {
+        out.push_str(",cycles_low,cycles_high,latency_us_low,latency_us_high,inference_cycles_low,inference_cycles_high");
+    }
     out.push_str(if host { ",host_seconds\n" } else { "\n" });
     let o = |v: Option<String>| v.unwrap_or_default();
     for r in &s.rows {
@@ -493,6 +516,17 @@ pub fn csv(s: &Sweep) -> String {
             o(r.operators.map(|x| x.to_string())),
             csv_field(&o(r.message.clone())),
         ];
+        if ranged {
+            let (c, l, i) = (r.cycles_range, r.latency_us_range, r.inference_cycles_range);
+            cols.extend([
+                o(c.map(|b| b.low.to_string())),
+                o(c.map(|b| b.high.to_string())),
+                o(l.map(|b| format!("{:.3}", b.low))),
+                o(l.map(|b| format!("{:.3}", b.high))),
+                o(i.map(|b| b.low.to_string())),
+                o(i.map(|b| b.high.to_string())),
+            ]);
+        }
         if host {
             cols.push(o(r.host_seconds.map(|x| format!("{x:.3}"))));
         }
@@ -530,6 +564,10 @@ pub fn text(s: &Sweep) -> String {
         "  {:>4}  {:<width$}  {:<12} {:<4} {:>7}  {:<22} {:>14} {:>14} {:>12} {:>14} {:>4}",
         "#", "firmware", "board", "core", "MHz", "outcome", "cycles", "instructions", "latency ms", "inference cyc", "ops"
     );
+    let ranged = s.rows.iter().any(|r| r.latency_us_range.is_some());
+    if ranged {
+        let _ = write!(out, "  {:<w$}", "latency range ms", w = if host { 19 } else { 0 });
+    }
     out.push_str(if host { "   host s\n" } else { "\n" });
     let dash = || "-".to_string();
     for r in &s.rows {
@@ -551,6 +589,10 @@ pub fn text(s: &Sweep) -> String {
             r.inference_cycles.map(group).unwrap_or_else(dash),
             r.operators.map(|o| o.to_string()).unwrap_or_else(dash),
         );
+        if ranged {
+            let span = r.latency_us_range.map(|b| format!("{:.3}–{:.3}", b.low / 1000.0, b.high / 1000.0)).unwrap_or_else(dash);
+            let _ = write!(out, "  {span:<w$}", w = if host { 19 } else { 0 });
+        }
         match r.host_seconds {
             Some(h) => {
                 let _ = writeln!(out, " {h:>8.2}");

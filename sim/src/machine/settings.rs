@@ -9,15 +9,19 @@ pub(super) fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u6
     let region_index = |st: &State, name: &str| st.board.regions.iter().position(|r| r.name == name);
     let mut clock_mhz = None;
     let text = match setting {
-        Setting::FlashWaitStates { region, wait_states } => {
+        Setting::FlashWaitStates { region, wait_states, preset_wait_states } => {
             let Some(ri) = region_index(st, &region) else {
                 return;
             };
             let preset = &st.preset_regions[ri];
+            // read_wait moves by the field's change from its reset value: the same as the
+            // field itself when the preset matches its register, and it keeps a ranged
+            // read_wait's low or high offset (`cores::ranges`) in re-timing runs.
+            let read_wait = (preset.read_wait + wait_states).saturating_sub(preset_wait_states);
             // The line fill scales with the flash access time (WS + 1 cycles).
-            let fill = (preset.line_fill_cycles as u64 * (wait_states as u64 + 1)).div_ceil(preset.read_wait as u64 + 1) as u32;
-            let what = format!("{region} wait states {wait_states} (preset {})", preset.read_wait);
-            set_region_latency(st, ri, wait_states, fill);
+            let fill = (preset.line_fill_cycles as u64 * (read_wait as u64 + 1)).div_ceil(preset.read_wait as u64 + 1) as u32;
+            let what = format!("{region} wait states {wait_states} (preset {preset_wait_states})");
+            set_region_latency(st, ri, read_wait, fill);
             what
         }
         Setting::XipClockDivider { region, divider, preset_divider } => {

@@ -19,6 +19,8 @@ pub enum Setting {
     FlashWaitStates {
         region: String,
         wait_states: u32,
+        /// The field's reset value (the preset's setting).
+        preset_wait_states: u32,
     },
     /// XIP serial clock of a region divided by `divider` (preset: `preset_divider`).
     XipClockDivider {
@@ -120,7 +122,7 @@ fn change(effect: &RegisterEffect, reset: u32, old: u32, new: u32) -> Option<Set
     }
     let reset = field(reset, fshift, fwidth);
     Some(match effect {
-        RegisterEffect::FlashWaitStates { region, .. } => Setting::FlashWaitStates { region: region.clone(), wait_states: after },
+        RegisterEffect::FlashWaitStates { region, .. } => Setting::FlashWaitStates { region: region.clone(), wait_states: after, preset_wait_states: reset },
         RegisterEffect::XipClockDivider { region, .. } => Setting::XipClockDivider { region: region.clone(), divider: after + 1, preset_divider: reset + 1 },
         RegisterEffect::AcceleratorEnable { mask, part } => {
             if (before & mask != 0) == (after & mask != 0) {
@@ -212,7 +214,7 @@ mod tests {
         assert_eq!(p.write(0x4002_2000, 4, 0x0000_0605), vec![], "same latency, accelerator still on");
         assert_eq!(
             p.write(0x4002_2000, 4, 0x0000_0003),
-            vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3 }, Setting::AcceleratorEnabled(AcceleratorPart::All, false)]
+            vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3, preset_wait_states: 0 }, Setting::AcceleratorEnabled(AcceleratorPart::All, false)]
         );
         assert_eq!(p.write(0x4000_0380, 4, 1), vec![Setting::CoreClockDivider { divider: 2, preset_divider: 1 }]);
         // Banks 0-1 ITCM, 2 DTCM, 3 OCRAM.

@@ -16,6 +16,7 @@ use serde::Serialize;
 use simbench_profiles::profile::{FunctionStat, OperatorRow};
 use simbench_profiles::render::group;
 use simbench_profiles::Report;
+use simbench_sim::retime::run_with_range;
 use simbench_sim::runner::{self, Finished};
 use simbench_sim::Echo;
 use simbench_sim::SimError;
@@ -24,6 +25,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 mod pairing;
+mod ranges;
 mod render;
 use pairing::*;
 use render::*;
@@ -123,8 +125,9 @@ pub fn run(args: &CompareArgs) -> Result<i32, SimError> {
     opts_b.model = model_b.as_deref().map(read_model).transpose()?;
     // Both runs at once: they share nothing, and the reports do not depend on timing.
     let (ra, rb) = std::thread::scope(|s| {
-        let ha = s.spawn(|| runner::run_to_report(&args.a, &opts_a));
-        let rb = runner::run_to_report(&args.b, &opts_b);
+        let with_ranges = !args.control.no_ranges;
+        let ha = s.spawn(move || run_with_range(&args.a, &opts_a, with_ranges));
+        let rb = run_with_range(&args.b, &opts_b, with_ranges);
         (ha.join().unwrap_or_else(|_| Err(SimError::Internal("the run of A panicked".into()))), rb)
     });
     let label = |which: &str, p: &PathBuf, e: SimError| -> SimError {

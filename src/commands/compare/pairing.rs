@@ -125,6 +125,9 @@ pub struct Comparison {
     pub operators: Vec<OperatorPair>,
     pub functions: Vec<FunctionPair>,
     pub totals: Totals,
+    /// Both sides' ranges from their boards' assumptions (absent when neither has one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<super::ranges::RangeComparison>,
     pub notes: Vec<String>,
 }
 
@@ -312,5 +315,6 @@ pub fn compare(a: &Report, b: &Report) -> Comparison {
         latency_ms: pair_f64(lat_a, lat_b),
         inferences_per_second: pair_f64(ips(lat_a), ips(lat_b)),
     };
-    Comparison { schema: SCHEMA.into(), a: side(a), b: side(b), basis: basis.into(), operators, functions, totals, notes }
+    let ranges = super::ranges::compare_ranges(a, b, (n_a, n_b), totals.latency_ms.ratio);
+    Comparison { schema: SCHEMA.into(), a: side(a), b: side(b), basis: basis.into(), operators, functions, totals, ranges, notes }
 }

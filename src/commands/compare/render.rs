@@ -127,6 +127,9 @@ pub fn text(c: &Comparison) -> String {
         t.inferences_per_second.b.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()),
         opt_ratio(t.inferences_per_second.ratio)
     );
+    if let Some(g) = &c.ranges {
+        super::ranges::text(&mut s, g);
+    }
     if !c.notes.is_empty() {
         s.push('\n');
         for n in &c.notes {
@@ -202,6 +205,9 @@ pub fn csv(c: &Comparison) -> String {
     total("run_cycles", u(t.run_cycles.a), u(t.run_cycles.b), t.run_cycles.ratio);
     total("latency_ms", f(t.latency_ms.a), f(t.latency_ms.b), t.latency_ms.ratio);
     total("inferences_per_second", f(t.inferences_per_second.a), f(t.inferences_per_second.b), t.inferences_per_second.ratio);
+    for (name, a, b, r) in c.ranges.iter().flat_map(super::ranges::csv_rows) {
+        let _ = writeln!(s, "total,,,{name},{name},,,{a},{b},{r},");
+    }
     s
 }
 

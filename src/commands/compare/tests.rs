@@ -84,6 +84,7 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
         stacks: vec![],
         memory: None,
         error: None,
+        range: None,
         trace: vec![],
         placements: Vec::new(),
         stalls: None,
