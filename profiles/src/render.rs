@@ -413,9 +413,11 @@ fn operator_table(s: &mut String, r: &Report) {
     let range_w = if ranges.is_some() { 16 } else { 0 };
     let shapes_w = shapes_w.saturating_sub(range_w).max(16);
     let range_head = if ranges.is_some() { format!(" {:>15}", "range low/high") } else { String::new() };
+    // The header keeps to the width the rows are cut to.
+    let shapes_head = if shapes_w >= 26 { "shapes (inputs -> outputs)" } else { "shapes" };
     let _ = writeln!(
         s,
-        "\n  operators ({}):\n  {:>4}  {inv_head}{:<22} {:>13}{range_head} {:>6} {:>11} {:>7} {:>11}  shapes (inputs -> outputs)",
+        "\n  operators ({}):\n  {:>4}  {inv_head}{:<22} {:>13}{range_head} {:>6} {:>11} {:>7} {:>11}  {shapes_head}",
         ops.len(),
         "#",
         "op",

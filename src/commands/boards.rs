@@ -36,9 +36,33 @@ fn list(format: &str) -> Result<String, SimError> {
                         r.fetch_line_bytes
                     ));
                 }
+                // The values the preset assumed rather than read from a manual: every
+                // estimate on the board is re-timed at both ends (see `[ranges]`).
+                for a in b.assumptions() {
+                    s.push_str(&format!("    range {:<34} {:>6} in [{}–{}] ({})\n", a.path, a.value, a.low, a.high, a.kind));
+                }
             }
             Ok(s)
         }
         other => Err(SimError::Usage(format!("unknown format '{other}' for boards: text or json"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lists_each_preset_range_with_its_value() {
+        let t = list("text").unwrap();
+        // lpc55s69.toml: `"accelerator.instruction_lines" = [1, 8]` around the preset's 1.
+        assert!(t.contains("    range accelerator.instruction_lines"), "{t}");
+        let line = t.lines().find(|l| l.contains("range regions.flexspi.read_wait")).expect("mimxrt1011 ranges its FlexSPI wait");
+        assert!(line.ends_with("140 in [105–280] (latency)"), "{line}");
+        let line = t.lines().find(|l| l.contains("range xip_buffer.buffer_bytes")).unwrap();
+        assert!(line.ends_with("(capacity)"), "{line}");
+        // Boards without assumptions list none.
+        let generic = t.split("generic-m33").nth(1).unwrap().split("generic-m7").next().unwrap();
+        assert!(!generic.contains("range "), "{generic}");
     }
 }
