@@ -49,6 +49,13 @@ pub fn run_with_range(path: &Path, opts: &RunOptions, ranges: bool) -> Result<Fi
     Ok(finished)
 }
 
+/// The range of a run that could not be re-timed (a run under GDB: the debugger can
+/// change registers and memory, which corner runs would not repeat), with why; `None`
+/// when the board has no ranges or they are off.
+pub fn withheld(opts: &RunOptions, ranges: bool, why: &str) -> Option<EstimateRange> {
+    (ranges && opts.board.has_ranges()).then(|| unavailable(opts, format!("not computed: {why}")))
+}
+
 /// The board's ranged values, as the report lists them.
 fn assumptions(opts: &RunOptions) -> Vec<RangedValue> {
     opts.board.assumptions().into_iter().map(|a| RangedValue { path: a.path, value: a.value, low: a.low, high: a.high, kind: a.kind }).collect()

@@ -3,7 +3,7 @@
 use crate::args::{parse_fidelity, parse_gdb_address, read_model, resolve_board, RunControl};
 use crate::exit;
 use simbench_profiles::{render, Format};
-use simbench_sim::retime::run_with_range;
+use simbench_sim::retime::{run_with_range, withheld};
 use simbench_sim::runner::{options, Finished};
 use simbench_sim::{Echo, SimError};
 use std::path::PathBuf;
@@ -78,7 +78,10 @@ pub fn run(args: &RunArgs) -> Result<i32, SimError> {
                 server.reset_pc(),
                 path.display()
             );
-            server.serve()?
+            let mut finished = server.serve()?;
+            let why = "the run was under GDB, which can change registers and memory; re-timing runs would not repeat that";
+            finished.report.range = withheld(&opts, !args.control.no_ranges, why);
+            finished
         }
         None => run_with_range(path, &opts, !args.control.no_ranges)?,
     };

@@ -284,7 +284,8 @@ fn run_cell(cell: &Cell, template: &simbench_sim::RunOptions, host_times: bool, 
             row.latency_us = Some(latency_us(r.cycles, cell.board.clock_mhz));
             let range = r.range.as_ref();
             row.cycles_range = range.and_then(|g| g.cycles);
-            row.latency_us_range = row.cycles_range.map(|b| BoundsF { low: latency_us(b.low, cell.board.clock_mhz), high: latency_us(b.high, cell.board.clock_mhz) });
+            row.latency_us_range =
+                row.cycles_range.map(|b| BoundsF { low: latency_us(b.low, cell.board.clock_mhz), high: latency_us(b.high, cell.board.clock_mhz) });
             if let Some(p) = &r.profile {
                 row.profile_source = Some(p.source.clone());
                 // A function profile only has no inference and no operators.

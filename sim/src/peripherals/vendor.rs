@@ -212,9 +212,13 @@ mod tests {
         let mut p = Peripherals::new(&[acr, div, gpr17]);
         // Same latency: nothing changes; a new one does.
         assert_eq!(p.write(0x4002_2000, 4, 0x0000_0605), vec![], "same latency, accelerator still on");
+        // The preset's wait states are the LATENCY field of the reset value 0x705: 5.
         assert_eq!(
             p.write(0x4002_2000, 4, 0x0000_0003),
-            vec![Setting::FlashWaitStates { region: "flash".into(), wait_states: 3, preset_wait_states: 0 }, Setting::AcceleratorEnabled(AcceleratorPart::All, false)]
+            vec![
+                Setting::FlashWaitStates { region: "flash".into(), wait_states: 3, preset_wait_states: 5 },
+                Setting::AcceleratorEnabled(AcceleratorPart::All, false)
+            ]
         );
         assert_eq!(p.write(0x4000_0380, 4, 1), vec![Setting::CoreClockDivider { divider: 2, preset_divider: 1 }]);
         // Banks 0-1 ITCM, 2 DTCM, 3 OCRAM.
