@@ -15,8 +15,8 @@ set -euo pipefail
 [ $# -eq 2 ] || { sed -n 2,15p "$0"; exit 2; }
 GLOW=$(realpath "$1"); OUT=$(realpath -m "$2")
 source "$(dirname "$0")/lib/common.sh"
-MODEL=$(realpath "${MODEL:-$REPO_DIR/../shared/models/kws_ref_model.tflite}")
-INPUT=$(realpath "${INPUT:-$REPO_DIR/../shared/models/samples/kws_mlcommons_sample0.bin}")
+MODEL=$(realpath "${MODEL:-$REPO_DIR/fixtures/models/kws_ref_model.tflite}")
+INPUT=$(realpath "${INPUT:-$REPO_DIR/fixtures/models/samples/kws_mlcommons_sample0.bin}")
 TIMINGS=${TIMINGS:-detailed fast}
 GLOW_BUILD=${GLOW_BUILD:-$OUT/glow-build}
 MC=${MODEL_COMPILER:-$GLOW_BUILD/bin/model-compiler}

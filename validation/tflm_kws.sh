@@ -15,14 +15,14 @@
 #                    operator-profile outputs in OUTDIR/tflm-ENGINE/profiles/.
 #   CMSIS_CORE_SRC   optional CMSIS_6 or CMSIS_5 tree for CMSIS/Core/Include (current TFLM).
 # Environment: SIMBENCH, CONFIGS (subset of the configuration names below), TIMINGS
-# ("detailed fast"), MODEL, INPUT (default ../shared/models/...), SIM_TIMEOUT, JOBS.
+# ("detailed fast"), MODEL, INPUT (default fixtures/models/...), SIM_TIMEOUT, JOBS.
 set -euo pipefail
 [ $# -ge 6 ] || { sed -n 2,22p "$0"; exit 2; }
 TFLM=$(realpath "$1"); CMSIS=$(realpath "$2"); FB=$(realpath "$3"); GEMM=$(realpath "$4"); RUY=$(realpath "$5")
 OUT=$(realpath -m "$6"); CORE_SRC=${7:+$(realpath "$7")}
 source "$(dirname "$0")/lib/common.sh"
-MODEL=$(realpath "${MODEL:-$REPO_DIR/../shared/models/kws_ref_model.tflite}")
-INPUT=$(realpath "${INPUT:-$REPO_DIR/../shared/models/samples/kws_mlcommons_sample0.bin}")
+MODEL=$(realpath "${MODEL:-$REPO_DIR/fixtures/models/kws_ref_model.tflite}")
+INPUT=$(realpath "${INPUT:-$REPO_DIR/fixtures/models/samples/kws_mlcommons_sample0.bin}")
 TIMINGS=${TIMINGS:-detailed fast}
 
 M=$TFLM/tensorflow/lite/micro

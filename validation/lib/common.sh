@@ -14,7 +14,7 @@ command -v "${CROSS}gcc" >/dev/null || { echo "${CROSS}gcc not found (apt-get in
 JOBS=${JOBS:-2}
 NICE="nice -n 10"
 
-# core_flags m4|m33|m7: the -mcpu/-mfpu/-mfloat-abi set of ../shared/docs/validation.md.
+# core_flags m4|m33|m7: the -mcpu/-mfpu/-mfloat-abi set GCC takes for that core.
 core_flags() {
   case "$1" in
     m4)  echo "-mthumb -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" ;;

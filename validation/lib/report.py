@@ -7,7 +7,7 @@
     report.py combined OUTDIR     (the error table of run_all.sh)
 
 Each run is DIR/NAME.BOARD.TIMING.json (+ .log, .rc) as written by lib/common.sh run_sim.
-Silicon figures and their sources: ../shared/docs/validation.md of the project.
+Silicon figures: CM_SILICON and KWS_SILICON below, each with its source (also in the README's accuracy table).
 """
 import argparse
 import glob
