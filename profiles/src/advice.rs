@@ -119,8 +119,11 @@ pub struct Change {
     /// The linker-script output section that collects that input section, as written in
     /// the board's script, or one to add.
     pub linker_script: String,
-    /// Start-up work and other conditions (copying from flash, FlexRAM banks).
+    /// Start-up work and other conditions (copying from flash).
     pub note: String,
+    /// The same move without editing the source: the symbol's own input section
+    /// (`-ffunction-sections`, `-fdata-sections`) listed in the output section.
+    pub without_source_change: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -193,7 +196,7 @@ fn short_percent(p: f64) -> String {
 pub fn move_line(m: &Move) -> String {
     format!(
         "move `{}` ({} B, {}, {}) to {}: {} cycles ({})",
-        m.symbol,
+        definition_name(&m.symbol),
         group(m.size),
         m.section,
         m.from,
@@ -231,6 +234,7 @@ pub fn text(a: &Advice) -> String {
         for (i, m) in a.moves.iter().enumerate() {
             let _ = writeln!(s, "  {:>2}. {}", i + 1, move_line(m));
             let _ = writeln!(s, "        {} on {}", m.change.attribute, definition_name(&m.symbol));
+            let _ = writeln!(s, "        or, without a source change: {}", m.change.without_source_change);
         }
         // The linker-script sections and start-up conditions, once each.
         let mut seen: Vec<(&str, &str)> = Vec::new();
@@ -295,7 +299,7 @@ mod tests {
             to: "sram".into(),
             saving_cycles: 3_900_000,
             saving_percent: 16.0,
-            change: Change { attribute: String::new(), linker_script: String::new(), note: String::new() },
+            change: Change { attribute: String::new(), linker_script: String::new(), note: String::new(), without_source_change: String::new() },
         };
         assert_eq!(move_line(&m), "move `g_model` (53,936 B, .rodata, flash) to sram: −3.9 M cycles (−16 %)");
     }

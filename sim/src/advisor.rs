@@ -33,6 +33,10 @@ pub struct AdviceOptions {
     pub jobs: usize,
 }
 
+/// A move must save at least this fraction of the baseline (1/10,000 = 0.01 %): below
+/// it, the relink costs more attention than the cycles are worth.
+const MIN_SAVING_PARTS: u64 = 10_000;
+
 /// The metric a run is judged by: inference cycles when it has an inference.
 fn metric(r: &Report, inference: bool) -> u64 {
     if inference {
@@ -143,6 +147,8 @@ pub fn advise(path: &Path, opts: &RunOptions, a: &AdviceOptions) -> Result<Resul
         }
         let why = if c.saving_cycles <= 0 {
             Some("saves nothing".to_string())
+        } else if (c.saving_cycles as u64).saturating_mul(MIN_SAVING_PARTS) < baseline {
+            Some(format!("saves under 1/{MIN_SAVING_PARTS} of the baseline: not worth a linker-script change"))
         } else if moves.iter().any(|m| m.symbol == c.symbol) {
             Some("moved to another region already".to_string())
         } else {
@@ -159,7 +165,7 @@ pub fn advise(path: &Path, opts: &RunOptions, a: &AdviceOptions) -> Result<Resul
                         to: c.to.clone(),
                         saving_cycles: c.saving_cycles,
                         saving_percent: percent(c.saving_cycles, baseline),
-                        change: change(board, &c.kind, &c.symbol, &c.to),
+                        change: change(board, c, raw_name(&image, &c.symbol)),
                     });
                     None
                 }
@@ -439,15 +445,30 @@ pub fn recipe(board: &str, kind: &str, region: &str) -> Option<(&'static str, &'
 }
 
 /// What the firmware must change to follow a move.
-fn change(board: &Board, kind: &str, symbol: &str, region: &str) -> Change {
-    let name = symbol.split('(').next().unwrap_or(symbol).rsplit("::").next().unwrap_or(symbol);
-    let (attribute, linker_script, note) = match recipe(&board.name, kind, region) {
-        Some((section, line, note)) => {
-            (format!("__attribute__((section(\"{section}.{name}\")))"), format!("{line} (runtime/boards/{}.ld)", board.name), note.to_string())
-        }
+/// The symbol's ELF (mangled) name, for the input section `-ffunction-sections` /
+/// `-fdata-sections` give it.
+fn raw_name<'a>(image: &'a Image, symbol: &'a str) -> &'a str {
+    image
+        .symbols
+        .iter()
+        .find(|s| s.size > 0 && (s.name == symbol || crate::profile::callstack::demangle(&s.name) == symbol))
+        .map_or(symbol, |s| s.name.as_str())
+}
+
+fn change(board: &Board, c: &Candidate, raw: &str) -> Change {
+    let (kind, region) = (c.kind.as_str(), c.to.as_str());
+    let name = c.symbol.split('(').next().unwrap_or(&c.symbol).rsplit("::").next().unwrap_or(&c.symbol);
+    let (section, attribute, linker_script, note) = match recipe(&board.name, kind, region) {
+        Some((section, line, note)) => (
+            section.to_string(),
+            format!("__attribute__((section(\"{section}.{name}\")))"),
+            format!("{line} (runtime/boards/{}.ld)", board.name),
+            note.to_string(),
+        ),
         None => {
             let section = format!(".{region}_{}", if kind == "function" { "text" } else { "data" });
             (
+                section.clone(),
                 format!("__attribute__((section(\"{section}\")))"),
                 format!(
                     "add `{section} : {{ *({section} {section}.*) }} > {} AT> FLASH` (the region's and flash's MEMORY names in your script)",
@@ -457,7 +478,14 @@ fn change(board: &Board, kind: &str, symbol: &str, region: &str) -> Change {
             )
         }
     };
-    Change { attribute, linker_script, note }
+    // The object file keeps the symbol in its own input section (a linker script takes an
+    // input section by the first pattern that matches it, so renaming it is the reliable
+    // way to move library code without editing its source).
+    let without_source_change = format!(
+        "arm-none-eabi-objcopy --rename-section {0}.{raw}={section}.{raw} FILE.o (its object, built with -ffunction-sections/-fdata-sections)",
+        c.section
+    );
+    Change { attribute, linker_script, note, without_source_change }
 }
 
 #[cfg(test)]
@@ -478,9 +506,27 @@ mod tests {
         assert_eq!(recipe("lpc55s69", "function", "sramx").map(|r| r.0), Some(".ramfunc"));
         assert_eq!(recipe("mimxrt1011", "object", "dtcm").map(|r| r.0), Some(".data"));
         assert_eq!(recipe("lpc55s69", "function", "sram"), None);
-        let c = change(&Board::preset("lpc55s69").unwrap(), "function", "ns::kernel(int)", "sram");
+        let board = Board::preset("lpc55s69").unwrap();
+        let cand = |to: &str| Candidate {
+            symbol: "ns::kernel(int)".into(),
+            kind: "function".into(),
+            size: 4,
+            section: ".text".into(),
+            region: "flash".into(),
+            stall_cycles: 1,
+            to: to.into(),
+            saving_cycles: 1,
+            saving_per_byte: 0.25,
+            chosen: true,
+            why_not: None,
+        };
+        let c = change(&board, &cand("sram"), "_ZN2ns6kernelEi");
         assert_eq!(c.attribute, "__attribute__((section(\".sram_text\")))");
-        let c = change(&Board::preset("lpc55s69").unwrap(), "function", "ns::kernel(int)", "sramx");
+        assert!(c.without_source_change.ends_with(
+            "--rename-section .text._ZN2ns6kernelEi=.sram_text._ZN2ns6kernelEi FILE.o (its object, built with -ffunction-sections/-fdata-sections)"
+        ));
+        let c = change(&board, &cand("sramx"), "_ZN2ns6kernelEi");
         assert_eq!(c.attribute, "__attribute__((section(\".ramfunc.kernel\")))");
+        assert!(c.without_source_change.contains("--rename-section .text._ZN2ns6kernelEi=.ramfunc._ZN2ns6kernelEi "));
     }
 }
