@@ -1,5 +1,6 @@
 //! simbench-profiles: reports built from the simulator's measurements, and renderers.
 
+pub mod advice;
 pub mod export;
 pub mod flamegraph;
 pub mod profile;

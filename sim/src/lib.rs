@@ -14,6 +14,7 @@
 //! - `retime`: the estimate's range, from re-timing runs on the board's corners;
 //! - `gdb`: a GDB remote serial protocol server driving the machine (`--gdb`).
 
+pub mod advisor;
 pub mod error;
 pub mod gdb;
 pub mod image;

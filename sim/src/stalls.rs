@@ -135,10 +135,19 @@ impl StallLog {
     /// A data access to `addr` that waited `wait` cycles.
     pub fn data(&mut self, addr: u32, write: bool, wait: u64) {
         let (s, e, _) = self.last;
-        if !(addr >= s && (addr as u64) < e) {
-            self.last = self.map.lookup(addr);
-        }
-        let c = self.counts(self.last.2);
+        let bucket = if addr >= s && (addr as u64) < e {
+            self.last.2
+        } else {
+            let found = self.map.lookup(addr);
+            // Only a symbol's range can be reused for the next access: a section's or
+            // region's range also covers the symbols inside it, which a later access to
+            // them must still find (a `.data` copy read from flash would otherwise make
+            // every later flash read the region's).
+            let symbol = matches!(self.map.buckets[found.2 as usize].kind, "function" | "object");
+            self.last = if symbol { found } else { (0, 0, UNKNOWN) };
+            found.2
+        };
+        let c = self.counts(bucket);
         if write {
             c.write_wait_cycles += wait;
         } else {

@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod merge;
+pub mod place;
 pub mod run;
 pub mod sweep;
 
@@ -44,6 +45,10 @@ enum Command {
     /// Run firmware × boards (or cores) × clocks in parallel and print one row per run;
     /// `--shard I/N` runs a slice of the matrix for CI matrices and clusters.
     Sweep(sweep::SweepArgs),
+    /// Advise where functions and objects should live: rank the symbols with memory stalls
+    /// by cycles saved per byte in a faster RAM region with room, predicted by what-if
+    /// runs (no relink), and say what the firmware must change.
+    Place(place::PlaceArgs),
     /// Merge the JSON outputs of `simbench sweep --shard I/N` into the unsharded sweep.
     Merge(merge::MergeArgs),
 }
@@ -65,6 +70,7 @@ pub fn main() -> i32 {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Sweep(args)) => sweep::run(args),
         Some(Command::Merge(args)) => merge::run(args),
+        Some(Command::Place(args)) => place::run(args),
         None => run::run(&cli.run),
     };
     match outcome {
