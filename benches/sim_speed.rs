@@ -8,7 +8,11 @@
 //!
 //! Before those, `floor:` lines run bare unicorn with hooks that do nothing (see
 //! `Floor`): what unicorn's hook machinery alone costs, the bound under simbench's own
-//! ratios. `SIMBENCH_BENCH_ONLY=<substring>` limits the summaries to matching fixtures.
+//! ratios. On boards where `detailed` mode hooks data accesses, further `floor:` lines
+//! measure issue 18's alternatives (code hooks on the load/store instructions, capture of
+//! addresses at block entry), after `sites:` and `capture:` lines from a survey of the
+//! load/store instructions (see `code_hook_floors`, `mem_sites` and docs/speed.md).
+//! `SIMBENCH_BENCH_ONLY=<substring>` limits the summaries to matching fixtures.
 
 use criterion::{criterion_group, Criterion};
 use simbench_cores::MemorySystem;
@@ -21,6 +25,14 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 use unicorn_engine::unicorn_const::{Arch, HookType, Mode, Prot};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
+
+// In a folder of their own, so that cargo does not take them for bench targets.
+#[path = "sim_speed/code_hook_floors.rs"]
+mod code_hook_floors;
+#[path = "sim_speed/mem_sites.rs"]
+mod mem_sites;
+use mem_sites::{MemSite, Survey};
+use std::hint::black_box;
 
 fn load(rel: &str) -> Image {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
@@ -61,11 +73,57 @@ enum Floor<'a> {
     /// That, plus empty memory hooks on these regions (simbench's detailed-mode data
     /// hooks): each covered access also restores the guest state before its callback.
     DataHooks(&'a [usize]),
+    /// The block hook, plus one empty code hook over all code: a callback on every
+    /// instruction.
+    EveryInstruction,
+    /// The block hook, plus a code hook on each of these load/store instructions
+    /// (begin = end) that reads its address registers: issue 18's design (a) without
+    /// simbench's accounting, and without any memory hook.
+    MemSites(&'a [MemSite]),
+    /// The block hook, plus a code hook on one load/store instruction and `n` more on
+    /// addresses never executed: what each call pays for the length of the hook list.
+    ListLength(MemSite, usize),
+    /// Issue 18's design (b) without simbench's accounting: the block hook also reads, at
+    /// block entry, the registers the addresses of the block's hooked accesses come from.
+    /// With `true`, code hooks on the accesses whose address the block computes itself.
+    EntryCapture(&'a Survey, bool),
 }
 
 /// Runs the firmware on bare unicorn with `floor`'s hooks; returns the bytes of code the
 /// block hook saw (0 without one) and main's exit status from SYS_EXIT_EXTENDED.
 fn hooked_unicorn_run(image: &Image, board: &Board, floor: Floor) -> (u64, u32) {
+    let mut uc = bare_unicorn(image, board);
+    let code_bytes = Rc::new(Cell::new(0u64));
+    if !matches!(floor, Floor::Raw) {
+        let seen = code_bytes.clone();
+        // One block hook only: unicorn calls a lone hook of a kind directly.
+        let capture = if let Floor::EntryCapture(survey, _) = floor { Some(&survey.entry_regs) } else { None };
+        uc.add_block_hook(1, 0, move |uc, addr, size| {
+            seen.set(seen.get() + size as u64);
+            if let Some(regs) = capture.and_then(|c| c.get(&(addr as u32))) {
+                regs.iter().for_each(|&r| _ = black_box(uc.reg_read(r).unwrap()));
+            }
+        })
+        .unwrap();
+    }
+    let ranges: Vec<(u64, u64)> = match floor {
+        Floor::UnusedDataHook => vec![(0xF000_0000, 0xF000_0FFF)],
+        Floor::DataHooks(regions) => regions.iter().map(|&ri| (board.regions[ri].base as u64, board.regions[ri].end() - 1)).collect(),
+        _ => Vec::new(),
+    };
+    for (begin, end) in ranges {
+        uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, begin, end, |_, _, _, _, _| true).unwrap();
+    }
+    code_hook_floors::add(&mut uc, floor);
+    let status = run_to_exit(&mut uc, image, board);
+    (code_bytes.get(), status)
+}
+
+/// Bare unicorn with the ELF loaded: the board's memory regions mapped with simbench's
+/// protections, the PPB as plain memory, and only an interrupt hook, which fires on the
+/// semihosting BKPTs alone: it steps over them and stops at SYS_EXIT /
+/// SYS_EXIT_EXTENDED, so the whole program runs, as under simbench.
+fn bare_unicorn<'a>(image: &Image, board: &Board) -> Unicorn<'a, ()> {
     let mut uc = Unicorn::new(Arch::ARM, Mode::THUMB | Mode::MCLASS).unwrap();
     let cpu = match board.core {
         CoreKind::M4 => ArmCpuModel::CORTEX_M4,
@@ -92,26 +150,17 @@ fn hooked_unicorn_run(image: &Image, board: &Board, floor: Floor) -> (u64, u32) 
         }
     })
     .unwrap();
-    let code_bytes = Rc::new(Cell::new(0u64));
-    if !matches!(floor, Floor::Raw) {
-        let seen = code_bytes.clone();
-        uc.add_block_hook(1, 0, move |_, _, size| seen.set(seen.get() + size as u64)).unwrap();
-    }
-    let ranges: Vec<(u64, u64)> = match floor {
-        Floor::UnusedDataHook => vec![(0xF000_0000, 0xF000_0FFF)],
-        Floor::DataHooks(regions) => regions.iter().map(|&ri| (board.regions[ri].base as u64, board.regions[ri].end() - 1)).collect(),
-        _ => Vec::new(),
-    };
-    for (begin, end) in ranges {
-        uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, begin, end, |_, _, _, _, _| true).unwrap();
-    }
+    uc
+}
+
+/// Runs from the reset vector to SYS_EXIT; returns main's exit status (SYS_EXIT_EXTENDED:
+/// R1 points at (reason, status)).
+fn run_to_exit(uc: &mut Unicorn<()>, image: &Image, board: &Board) -> u32 {
     let (sp, pc) = simbench_sim::machine::reset_vector(image, board, None).unwrap();
     uc.reg_write(RegisterARM::SP, sp as u64).unwrap();
     uc.emu_start(pc as u64 | 1, u64::MAX, 0, 0).unwrap();
-    // SYS_EXIT_EXTENDED: R1 points at (reason, status).
     let block = uc.reg_read(RegisterARM::R1).unwrap();
-    let status = uc.mem_read_as_vec(block + 4, 4).map_or(u32::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    (code_bytes.get(), status)
+    uc.mem_read_as_vec(block + 4, 4).map_or(u32::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
@@ -126,6 +175,50 @@ fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
     t[reps / 2]
 }
 
+/// A fixture's side-by-side floor measurements: raw unicorn's time and the reference
+/// run every floor must reproduce.
+struct Floors<'a> {
+    name: &'a str,
+    image: &'a Image,
+    board: &'a Board,
+    /// Raw unicorn's median seconds.
+    raw: f64,
+    /// Instructions simbench counts for the run.
+    insns: f64,
+    /// Bytes of blocks the plain block-hook run executes.
+    whole_run: u64,
+    reps: usize,
+}
+
+impl Floors<'_> {
+    /// Prints one `floor:` line for `floor` and returns its median seconds (None when the
+    /// run did not reproduce the reference run).
+    fn time(&self, label: &str, floor: Floor) -> Option<f64> {
+        let (mut code_bytes, mut status) = (0, 0);
+        let mut run = || {
+            (code_bytes, status) = hooked_unicorn_run(self.image, self.board, floor);
+        };
+        // A floor ten times slower than raw is measured once: noise no longer matters.
+        let first = median_secs(&mut run, 1);
+        let t = if first > 10.0 * self.raw { first } else { median_secs(run, self.reps) };
+        // Bare unicorn must run the same program to the same end for the ratio to mean
+        // anything (with empty data hooks on LPC55S69 flash it does not: TFLM's Invoke
+        // fails there, though it passes under simbench's hooks).
+        let same = code_bytes == self.whole_run && status == 0;
+        println!(
+            "floor: {} on {}: unicorn with {label}: {}",
+            self.name,
+            self.board.name,
+            if same {
+                format!("{:.0} MIPS = {:.0}% of raw", self.insns / t / 1e6, 100.0 * self.raw / t)
+            } else {
+                format!("n/a: the run diverged (exit status {status}, {code_bytes} bytes of blocks)")
+            }
+        );
+        same.then_some(t)
+    }
+}
+
 /// Print one line per timing/profile configuration of a fixture: simulated MIPS, the ratio
 /// to raw unicorn measured just before in the same process, and inferences per host second.
 fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
@@ -138,34 +231,12 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
     let hooked: Vec<usize> = (0..board.regions.len()).filter(|&r| memsys.needs_data_hook(r)).collect();
     let insns = simbench_run(image, &opts(board, Fidelity::Fast, ProfileMode::Off)) as f64;
     let (whole_run, _) = hooked_unicorn_run(image, board, Floor::BlockHook);
-    for (label, floor) in [
-        ("an empty block hook", Floor::BlockHook),
-        ("that + a data hook on unused memory", Floor::UnusedDataHook),
-        ("that + empty data hooks where detailed mode hooks", Floor::DataHooks(&hooked)),
-    ] {
-        if matches!(floor, Floor::DataHooks(r) if r.is_empty()) {
-            continue; // no region needs one on this board
-        }
-        let (mut code_bytes, mut status) = (0, 0);
-        let t = median_secs(
-            || {
-                (code_bytes, status) = hooked_unicorn_run(image, board, floor);
-            },
-            reps,
-        );
-        // Bare unicorn must run the same program to the same end for the ratio to mean
-        // anything (with empty data hooks on LPC55S69 flash it does not: TFLM's Invoke
-        // fails there, though it passes under simbench's hooks).
-        let same = code_bytes == whole_run && status == 0;
-        println!(
-            "floor: {name} on {}: unicorn with {label}: {}",
-            board.name,
-            if same {
-                format!("{:.0} MIPS = {:.0}% of raw", insns / t / 1e6, 100.0 * raw / t)
-            } else {
-                format!("n/a: the run diverged (exit status {status}, {code_bytes} bytes of blocks)")
-            }
-        );
+    let floors = Floors { name, image, board, raw, insns, whole_run, reps };
+    floors.time("an empty block hook", Floor::BlockHook);
+    floors.time("that + a data hook on unused memory", Floor::UnusedDataHook);
+    if !hooked.is_empty() {
+        floors.time("that + empty data hooks where detailed mode hooks", Floor::DataHooks(&hooked));
+        code_hook_floors::report(&floors, &hooked);
     }
     for (label, fidelity, profile) in [
         ("fast", Fidelity::Fast, ProfileMode::Off),
