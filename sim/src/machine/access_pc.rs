@@ -44,10 +44,7 @@ pub(super) fn accesses(insns: &[Insn]) -> Box<[Access]> {
 }
 
 fn reg(uc: &Unicorn<State>, r: u8) -> u32 {
-    if r > 15 {
-        return 0;
-    }
-    uc.reg_read(RegisterARM::R0 as i32 + r as i32).unwrap_or(0) as u32
+    read_core_reg(uc, r)
 }
 
 /// Whether `a` can have accessed `addr` with the registers as they are now.

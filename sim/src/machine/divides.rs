@@ -74,7 +74,7 @@ pub(super) fn add_divide_hook(uc: &mut Unicorn<State>, addr: u32) {
         let hw1 = u16::from_le_bytes([enc[0], enc[1]]);
         let hw2 = u16::from_le_bytes([enc[2], enc[3]]);
         let signed = hw1 & 0xFFF0 == 0xFB90;
-        let reg = |uc: &Unicorn<State>, r: u16| -> u32 { uc.reg_read(RegisterARM::R0 as i32 + r as i32).unwrap_or(0) as u32 };
+        let reg = |uc: &Unicorn<State>, r: u16| read_core_reg(uc, r as u8);
         let (a, b) = (reg(uc, hw1 & 0xF), reg(uc, hw2 & 0xF));
         clear_stale_it_state(uc);
         if b == 0 && trapping(uc.get_data()) {

@@ -74,7 +74,7 @@ fn add_ipsr_read_hooks(uc: &mut Unicorn<State>, addr: u32, rd: u8) {
             return;
         }
         clear_stale_it_state(uc);
-        let reg = RegisterARM::R0 as i32 + rd as i32;
+        let Some(reg) = core_reg(rd) else { return };
         let value = uc.reg_read(reg).unwrap_or(0) as u32 & !0x1FF | (uc.get_data().ppb.ipsr as u32 & 0x1FF);
         let _ = uc.reg_write(reg, value as u64);
     });

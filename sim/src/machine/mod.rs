@@ -12,6 +12,7 @@
 
 mod access_pc;
 mod block_index;
+mod core_regs;
 pub mod debug;
 mod divides;
 mod exceptions;
@@ -29,6 +30,7 @@ mod unaligned;
 mod watch;
 
 use access_pc::*;
+use core_regs::*;
 use divides::*;
 use faults::*;
 use finish::*;

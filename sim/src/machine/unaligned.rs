@@ -59,7 +59,7 @@ fn check(uc: &mut Unicorn<State>, pc: u32) {
 /// base plus the shifted index or the offset; post-indexed forms (offset 0 in the decoded
 /// operand) access the base. A literal load's base is the word-aligned PC + 4.
 fn effective_address(uc: &Unicorn<State>, m: &MemOperand, pc: u32) -> u32 {
-    let reg = |r: u8| if r < 16 { uc.reg_read(RegisterARM::R0 as i32 + r as i32).unwrap_or(0) as u32 } else { 0 };
+    let reg = |r: u8| read_core_reg(uc, r);
     let base = if m.pc_relative { (pc + 4) & !3 } else { reg(m.base) };
     match m.index {
         Some(ix) => base.wrapping_add(reg(ix) << m.shift),
