@@ -1,6 +1,6 @@
 //! Profile data carried by the report: functions, the call tree, operators, memory.
 //!
-//! The simulator fills these (`sim/src/profile/callstack.rs` and `sim/src/memtruth.rs`); the
+//! The simulator fills these (`sim/src/profile/callstack/` and `sim/src/memtruth.rs`); the
 //! renderers (`render.rs`, `export.rs`), `simbench compare` and `simbench check` read
 //! them. Plain data, serialised into the versioned JSON report (docs/report-schema.md).
 

@@ -1,7 +1,11 @@
 //! Reader tests against the four models in fixtures/models and their documented operator lists
 //! (`fixtures/models/README.md`, "Per-layer detail"), and against corrupted inputs.
 
+use super::read::T;
+use super::schema::*;
+use super::verify::ModelV;
 use super::*;
+use flatbuffers::{ForwardsUOffset, Table, Verifiable, Verifier, VerifierOptions};
 use std::path::PathBuf;
 
 fn models_dir() -> PathBuf {

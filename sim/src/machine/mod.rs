@@ -263,7 +263,7 @@ pub(super) struct Prepared {
     mapped_for_image: Vec<String>,
 }
 
-/// Build the machine for `image`; with `debug`, under a debugger's control (`debug.rs`).
+/// Build the machine for `image`; with `debug`, under a debugger's control (`debug/`).
 fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>>) -> Result<Prepared, crate::error::SimError> {
     let mut fitted = opts.board.clone();
     let mapped_for_image = if fitted.is_generic() { fit_generic_board(&mut fitted, &image, opts.vtor) } else { Vec::new() };

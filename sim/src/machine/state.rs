@@ -202,7 +202,7 @@ pub(super) struct State {
     /// Bytes of each region the firmware made usable (FlexRAM bank assignment); beyond,
     /// accesses fault. None: all of it.
     pub(super) region_limits: Vec<Option<u32>>,
-    /// A debugger's state (`debug.rs`); None in a run without one.
+    /// A debugger's state (`debug/mod.rs`); None in a run without one.
     pub(super) debug: Option<Box<super::debug::DebugState>>,
     /// `--place` ranges: their fetches and data accesses get another region's timing.
     pub(super) placed: Vec<crate::placement::Placed>,

@@ -1,4 +1,4 @@
-//! Which memory an instruction is about to access, for watchpoints (`debug.rs`).
+//! Which memory an instruction is about to access, for watchpoints (`debug/halt_hooks.rs`).
 //!
 //! GDB treats Arm watchpoints as triggering before the access (it then steps over the
 //! instruction itself and compares values), so the debugger halts *before* the

@@ -1,7 +1,7 @@
 //! Operator profiles: which operator of an inference cost what.
 //!
 //! Attribution follows control flow, not names. The call profiler
-//! (`profile/callstack.rs`) records the calls that start operators, each with its window:
+//! (`profile/callstack/`) records the calls that start operators, each with its window:
 //! from that call to the next such call from the same caller, or to the caller's return.
 //! An operator's cycles are its window: the kernel, the workers and helpers it calls or
 //! tail-calls, and the dispatcher's own code up to the next operator. The window's cycles

@@ -1,0 +1,318 @@
+//! Flash accelerators: line buffers and sequential prefetch in front of flash regions.
+
+use crate::board::{AcceleratorConfig, AcceleratorPart};
+
+/// Fully associative lines of one or more flash words, least recently used replaced;
+/// each word of a line is marked valid when it is read (a line of 4 × 64 bits on the
+/// STM32L4 ART is filled 64 bits at a time [TR §6 STM32L4R5 ART row]). With one word per
+/// line it is a plain fully associative LRU buffer (LPC55S69 flash controller).
+#[derive(Clone, Debug)]
+struct WordLines {
+    /// log2(words per line).
+    words_shift: u32,
+    /// (line number or `u32::MAX` when empty, valid words, last use).
+    lines: Vec<(u32, u32, u64)>,
+    clock: u64,
+}
+
+impl WordLines {
+    fn new(lines: u32, words_per_line: u32) -> WordLines {
+        WordLines { words_shift: words_per_line.max(1).trailing_zeros(), lines: vec![(u32::MAX, 0, 0); lines as usize], clock: 0 }
+    }
+
+    /// Whether flash word `word` is held; a hit makes its line the most recently used.
+    fn lookup(&mut self, word: u32) -> bool {
+        self.clock += 1;
+        let (line, bit) = (word >> self.words_shift, 1u32 << (word & ((1 << self.words_shift) - 1)));
+        match self.lines.iter_mut().find(|l| l.0 == line && l.1 & bit != 0) {
+            Some(l) => {
+                l.2 = self.clock;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Copy flash word `word` in: into its line if present, else into an empty or the
+    /// least recently used line (which loses its other words).
+    fn insert(&mut self, word: u32) {
+        self.clock += 1;
+        let (line, bit) = (word >> self.words_shift, 1u32 << (word & ((1 << self.words_shift) - 1)));
+        let clock = self.clock;
+        if let Some(l) = self.lines.iter_mut().find(|l| l.0 == line) {
+            l.1 |= bit;
+            l.2 = clock;
+            return;
+        }
+        if let Some(victim) = self.lines.iter_mut().min_by_key(|l| (l.0 != u32::MAX, l.2)) {
+            *victim = (line, bit, clock);
+        }
+    }
+
+    /// Look up and copy in on a miss; returns whether it hit.
+    fn access(&mut self, word: u32) -> bool {
+        let hit = self.lookup(word);
+        if !hit {
+            self.insert(word);
+        }
+        hit
+    }
+}
+
+/// A flash accelerator: instruction and data lines plus sequential prefetch of the next
+/// flash word, each part switched on or off by the firmware on its own (STM32
+/// FLASH_ACR.PRFTEN / ICEN / DCEN). Works in flash words (`word_bytes`).
+#[derive(Clone, Debug)]
+pub struct Accelerator {
+    word_shift: u32,
+    instr: Option<WordLines>,
+    data: Option<WordLines>,
+    prefetch: bool,
+    /// The word being prefetched and the cycle it is in the buffer.
+    prefetched: Option<(u32, u64)>,
+    /// A demand read waits for a prefetch under way to complete (no prefetch override).
+    prefetch_completes: bool,
+    /// Prefetched words are copied into the instruction lines too.
+    cache_prefetched: bool,
+    prefetch_on: bool,
+    icache_on: bool,
+    dcache_on: bool,
+}
+
+impl Accelerator {
+    pub fn new(c: &AcceleratorConfig) -> Accelerator {
+        let word = c.word_bytes();
+        let per_line = (c.line_bytes / word).max(1);
+        let lines = |n: u32| (n > 0).then(|| WordLines::new(n, per_line));
+        Accelerator {
+            word_shift: word.trailing_zeros(),
+            instr: lines(c.instruction_lines),
+            data: lines(c.data_lines),
+            prefetch: c.prefetch,
+            prefetched: None,
+            prefetch_completes: c.prefetch_completes,
+            cache_prefetched: c.cache_prefetched,
+            prefetch_on: true,
+            icache_on: true,
+            dcache_on: true,
+        }
+    }
+
+    /// Bytes one flash read delivers: the unit instruction fetches are timed in.
+    pub fn word_bytes(&self) -> u32 {
+        1 << self.word_shift
+    }
+
+    /// Whether anything on the instruction side is on (prefetch or instruction lines);
+    /// if not, fetches pay the plain wait states. An accelerator with neither still reads
+    /// whole lines (one per `word_bytes`) while switched on.
+    pub(super) fn fetch_side_on(&self) -> bool {
+        let bare = !self.prefetch && self.instr.is_none();
+        (self.prefetch && self.prefetch_on) || (!bare && self.instr.is_some() && self.icache_on) || (bare && self.icache_on)
+    }
+
+    /// Whether flash data reads go through the data lines.
+    pub(super) fn data_side_on(&self) -> bool {
+        self.data.is_some() && self.dcache_on
+    }
+
+    /// Switch one part (or all) on or off.
+    pub(super) fn set_part(&mut self, part: AcceleratorPart, on: bool) {
+        match part {
+            AcceleratorPart::All => {
+                self.prefetch_on = on;
+                self.icache_on = on;
+                self.dcache_on = on;
+            }
+            AcceleratorPart::Prefetch => self.prefetch_on = on,
+            AcceleratorPart::InstructionCache => self.icache_on = on,
+            AcceleratorPart::DataCache => self.dcache_on = on,
+        }
+        if !self.prefetch_on {
+            self.prefetched = None;
+        }
+    }
+
+    /// Wait cycles for the core to get flash word `word` at cycle `t`, when a flash
+    /// read takes `fill` cycles.
+    pub(super) fn fetch_word(&mut self, word: u32, t: u64, fill: u32) -> u32 {
+        let cached = self.icache_on && self.instr.is_some();
+        let hit = cached
+            && match self.instr.as_mut() {
+                Some(c) if self.cache_prefetched => c.access(word),
+                Some(c) => c.lookup(word),
+                None => false,
+            };
+        let prefetching = self.prefetch && self.prefetch_on;
+        let mut from_prefetch = false;
+        let wait = if hit {
+            0
+        } else {
+            match self.prefetched {
+                Some((w, ready)) if w == word && prefetching => {
+                    from_prefetch = true;
+                    ready.saturating_sub(t) as u32
+                }
+                // The flash array reads one line at a time: a prefetch of another line that
+                // is still under way is completed first ("any previously initiated prefetch
+                // will be completed", LPC55S6x FMCCR.PREFOVR = 0 [TR §6 LPC55S69 FMC row]),
+                // then the demand read starts. A taken branch out of a loop's last line
+                // therefore waits for the useless prefetch of the line after it.
+                Some((_, ready)) if prefetching && self.prefetch_completes && ready > t + 1 => (ready - 1 - t) as u32 + fill,
+                _ => fill,
+            }
+        };
+        // ST: a word that was neither cached nor the prefetched one is a miss, and only
+        // then is it copied into the instruction cache [TR §6 STM32L4R5 ART row].
+        if cached && !self.cache_prefetched && !hit && !from_prefetch {
+            if let Some(c) = self.instr.as_mut() {
+                c.insert(word);
+            }
+        }
+        if prefetching {
+            // The next sequential word is read as soon as this one has arrived; a flash
+            // read takes the wait states plus one cycle.
+            let arrived = t + wait as u64;
+            let next = word.wrapping_add(1);
+            match self.prefetched {
+                Some((w, _)) if w == next => {}
+                _ => self.prefetched = Some((next, arrived + fill as u64 + 1)),
+            }
+        }
+        wait
+    }
+
+    /// Wait cycles of a data read through the data lines (a miss reads one flash word).
+    pub(super) fn data_read(&mut self, addr: u32, fill: u32) -> u32 {
+        let word = addr >> self.word_shift;
+        let hit = self.data.as_mut().is_some_and(|c| c.access(word));
+        if hit {
+            0
+        } else {
+            fill
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::board::AcceleratorPart;
+    use crate::memsys::test_support::{board, l4r5, loop_stalls};
+    use crate::memsys::{FetchMode, Fidelity, MemorySystem};
+
+    #[test]
+    fn accelerator_prefetch_hides_wait_states_for_slow_enough_code() {
+        // 5 wait states, 8-byte lines, prefetch, no line cache. Straight-line 16-bit code,
+        // one instruction per cycle: a line holds 4 instructions = 4 cycles, and a flash
+        // read takes 5 + 1 = 6 cycles, so each sequential line arrives 6 cycles after the
+        // previous one: 2 stall cycles per line after the first (which pays the full 5).
+        let b = board("[accelerator]\nline_bytes=8\ninstruction_lines=0\nprefetch=true", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        let addrs: Vec<u32> = (0..16).map(|i| i * 2).collect();
+        let offsets: Vec<u32> = (0..16).collect();
+        // Line 0 at t=0: 5 (arrives 5). Line 1 needed at 4+5 = 9, ready at 5+6 = 11: 2.
+        // Line 2 needed at 8+7 = 15, ready at 11+6 = 17: 2. Line 3 at 12+9 = 21, ready 23: 2.
+        assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 11);
+        // Without prefetch every line pays 5.
+        let b = board("[accelerator]\nline_bytes=8\ninstruction_lines=0", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 20);
+    }
+
+    #[test]
+    fn a_demand_read_waits_for_the_prefetch_under_way_when_it_completes_first() {
+        // 11 wait states (12-cycle reads), 16-byte lines, one line buffer, prefetch. A loop
+        // over lines 0 and 1, 8 cycles of work in each: line 0 pays 11 (arrives at 11) and
+        // starts the prefetch of line 1 (ready at 23), needed at 19: 4; line 1 starts the
+        // prefetch of line 2 (ready at 35). Branching back at 30, line 0 first waits for
+        // line 2's read to finish (34), then its own 11: 15 with `prefetch_completes`,
+        // 11 without (the prefetch is abandoned).
+        let run = |completes: bool| {
+            let b = board(
+                &format!("[accelerator]\nline_bytes=16\ninstruction_lines=1\nprefetch=true\nprefetch_completes={completes}"),
+                "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
+            );
+            let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+            let addrs: Vec<u32> = (0..16).map(|i| i * 2).collect();
+            let offsets: Vec<u32> = (0..16).collect();
+            let first = m.fetch(0, &addrs, 32, &offsets, 0);
+            (first, m.fetch(0, &addrs, 32, &offsets, 16 + first as u64 - 1))
+        };
+        assert_eq!(run(true).0, 11 + 4);
+        // The second pass enters at 30 (15 stall + 16 cycles of work - 1): line 2's prefetch
+        // is ready at 35.
+        assert_eq!(run(true).1, (35 - 1 - 30) + 11 + 4);
+        assert_eq!(run(false).1, 11 + 4);
+    }
+
+    #[test]
+    fn accelerator_line_cache_makes_loops_free_after_the_first_pass() {
+        let b = board("[accelerator]\nline_bytes=16\ninstruction_lines=4\nprefetch=false", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=3");
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        let addrs = [0x100, 0x104, 0x108, 0x10C, 0x110];
+        let offsets = [0, 1, 2, 3, 4];
+        assert_eq!(m.fetch(0, &addrs, 0x114, &offsets, 0), 6); // two lines, 3 each
+        assert_eq!(m.fetch(0, &addrs, 0x114, &offsets, 100), 0);
+        // Fast fidelity treats the accelerator as always hitting.
+        let mut f = MemorySystem::new(&b, Fidelity::Fast);
+        assert_eq!(f.fetch_mode(0), FetchMode::Free);
+        assert_eq!(f.fetch(0, &addrs, 0x114, &offsets, 0), 0);
+    }
+
+    #[test]
+    fn stm32l4_art_bits_each_switch_their_own_part() {
+        // [TR §6 STM32L4R5 rows] 5 wait states, 64-bit flash words (reads of 5 + 1
+        // cycles). A two-word loop with 9 cycles of work per pass (the calibration
+        // benchmark art_loop_*), steady state: everything off, 5 per word; prefetch alone,
+        // the head 5 (the prefetch holds the word after the loop) and the second word 2
+        // (arrives 6 after the head, needed after 4); I-cache alone, both words cached;
+        // D-cache alone, as off; all on, the head is a cached branch target and the second
+        // word streams from the prefetch: 2.
+        let cases = [
+            (AcceleratorPart::All, false, 10),
+            (AcceleratorPart::Prefetch, true, 7),
+            (AcceleratorPart::InstructionCache, true, 0),
+            (AcceleratorPart::DataCache, true, 10),
+        ];
+        for (part, alone, stall) in cases {
+            let mut m = l4r5();
+            m.set_accelerator_enabled(false);
+            if alone {
+                m.set_accelerator_part(part, true);
+            }
+            assert_eq!(loop_stalls(&mut m, 2, 9, 4), stall, "{part:?} alone");
+        }
+        assert_eq!(loop_stalls(&mut l4r5(), 2, 9, 4), 2, "all on (the preset)");
+        // Flash data reads: 5 without the data cache, a hit with it (after one miss).
+        let mut m = l4r5();
+        m.set_accelerator_part(AcceleratorPart::DataCache, false);
+        assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1000, false)), (5, 5));
+        m.set_accelerator_part(AcceleratorPart::DataCache, true);
+        assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1004, false)), (5, 0));
+        // Switching the prefetch off leaves the I-cache on: still the accelerator path.
+        m.set_accelerator_part(AcceleratorPart::Prefetch, false);
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic);
+        m.set_accelerator_part(AcceleratorPart::InstructionCache, false);
+        assert_eq!(m.fetch_mode(0), FetchMode::Plain);
+    }
+
+    #[test]
+    fn stm32l4_art_has_no_capacity_cliff_with_prefetch_but_thrashes_without() {
+        // All on: only misses are copied into the 32 × 32-byte I-cache, so a loop costs
+        // 2 per word after its (cached) head whatever its size: 512 bytes (64 words) and
+        // 2304 bytes (288 words, more than the 1 KiB cache) alike. The work per word is 4
+        // cycles, plus 4 for the loop's last word (ADDS, SUBS, BNE.W).
+        assert_eq!(loop_stalls(&mut l4r5(), 64, 4 * 64, 4), 2 * 63);
+        assert_eq!(loop_stalls(&mut l4r5(), 288, 4 * 288, 4), 2 * 287);
+        // The I-cache alone holds 128 words: the 512-byte loop fits, the 2304-byte one
+        // misses every word under LRU (5 each).
+        let alone = || {
+            let mut m = l4r5();
+            m.set_accelerator_part(AcceleratorPart::Prefetch, false);
+            m.set_accelerator_part(AcceleratorPart::DataCache, false);
+            m
+        };
+        assert_eq!(loop_stalls(&mut alone(), 64, 256, 4), 0);
+        assert_eq!(loop_stalls(&mut alone(), 288, 1152, 4), 5 * 288);
+    }
+}
