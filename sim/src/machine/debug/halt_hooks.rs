@@ -2,7 +2,6 @@
 //! watchpoints, the cycle breakpoint, IT-block walks).
 
 use super::it_state::condition_passes;
-use super::probe::reg_r;
 use super::*;
 use std::sync::atomic::Ordering;
 
@@ -71,9 +70,7 @@ pub(super) fn halt_here(uc: &Unicorn<State>, addr: u32, xpsr: u64) -> Option<Hal
 
 fn reg_value(uc: &Unicorn<State>, r: u8) -> u32 {
     match r {
-        0..=12 => uc.reg_read(reg_r(r)).unwrap_or(0) as u32,
-        13 => uc.reg_read(RegisterARM::SP).unwrap_or(0) as u32,
-        14 => uc.reg_read(RegisterARM::LR).unwrap_or(0) as u32,
+        0..=14 => read_core_reg(uc, r),
         _ => pc_of(uc),
     }
 }

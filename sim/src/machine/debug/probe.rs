@@ -8,9 +8,7 @@ impl Debuggee {
         let read = |reg: RegisterARM| uc.reg_read(reg).ok();
         match r {
             CoreReg::R(15) => Some(pc_of(uc) as u64 & !1),
-            CoreReg::R(n @ 0..=12) => read(reg_r(n)),
-            CoreReg::R(13) => read(RegisterARM::SP),
-            CoreReg::R(14) => read(RegisterARM::LR),
+            CoreReg::R(n @ 0..=14) => read(core_reg(n)?),
             CoreReg::R(_) => None,
             // QEMU believes the core stays in Thread mode: IPSR is simbench's.
             CoreReg::Xpsr => read(RegisterARM::XPSR).map(|x| (x & !0x1FF) | 1 << 24 | self.uc.get_data().ppb.ipsr as u64),
@@ -32,9 +30,10 @@ impl Debuggee {
                 let ok = self.uc.reg_write(RegisterARM::PC, v | 1).is_ok();
                 return ok;
             }
-            CoreReg::R(n @ 0..=12) => reg_r(n),
-            CoreReg::R(13) => RegisterARM::SP,
-            CoreReg::R(14) => RegisterARM::LR,
+            CoreReg::R(n @ 0..=14) => match core_reg(n) {
+                Some(reg) => reg,
+                None => return false,
+            },
             CoreReg::R(_) => return false,
             // The flags; IPSR and the execution state stay as they are.
             CoreReg::Xpsr => RegisterARM::APSR_NZCVQG,
@@ -123,25 +122,6 @@ impl Debuggee {
     pub fn describe(&self, pc: u32) -> String {
         self.uc.get_data().image.describe(pc)
     }
-}
-
-pub(super) fn reg_r(n: u8) -> RegisterARM {
-    const R: [RegisterARM; 13] = [
-        RegisterARM::R0,
-        RegisterARM::R1,
-        RegisterARM::R2,
-        RegisterARM::R3,
-        RegisterARM::R4,
-        RegisterARM::R5,
-        RegisterARM::R6,
-        RegisterARM::R7,
-        RegisterARM::R8,
-        RegisterARM::R9,
-        RegisterARM::R10,
-        RegisterARM::R11,
-        RegisterARM::R12,
-    ];
-    R[n as usize]
 }
 
 fn reg_d(n: u8) -> RegisterARM {
