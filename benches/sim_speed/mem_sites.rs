@@ -11,11 +11,12 @@ use super::bare_unicorn;
 use rustc_hash::FxHashMap;
 use simbench_cores::insn::{Class, MemOperand, REG_PC, REG_SP};
 use simbench_cores::{Board, Decoder, Insn};
+use simbench_sim::machine::{core_reg, read_core_reg};
 use simbench_sim::Image;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use unicorn_engine::{RegisterARM, Unicorn};
+use unicorn_engine::Unicorn;
 
 /// How an access's address could be known for per-block capture (design (b)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -190,19 +191,13 @@ fn transfer_list_operand(insn: &Insn, code: &[u8]) -> Option<MemOperand> {
     Some(MemOperand { base, writeback: insn.writes.contains(base), width: 4, ..Default::default() })
 }
 
-/// The unicorn register of simbench register number `r` (r0–r15): SP, LR and PC do not
-/// follow R12 in unicorn's numbering.
+/// The unicorn register id of register number `r` (r0–r15), through simbench's map.
 pub fn arm_reg(r: u8) -> i32 {
-    match r {
-        13 => RegisterARM::SP as i32,
-        14 => RegisterARM::LR as i32,
-        15 => RegisterARM::PC as i32,
-        _ => RegisterARM::R0 as i32 + r as i32,
-    }
+    core_reg(r).expect("the decoder gives r0-r15") as i32
 }
 
 fn read(uc: &Unicorn<()>, r: u8) -> u32 {
-    uc.reg_read(arm_reg(r)).unwrap() as u32
+    read_core_reg(uc, r)
 }
 
 /// The lowest and highest byte address `insn` can touch with the registers as they are

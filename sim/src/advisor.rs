@@ -108,10 +108,10 @@ pub fn advise(path: &Path, opts: &RunOptions, a: &AdviceOptions) -> Result<Resul
         let o = RunOptions { stalls: false, placements: places, echo: Echo::Quiet, ..opts.clone() };
         let f = run_to_report(path, &o).map_err(|e| e.to_string())?;
         // Execution does not change with timing, except where the firmware reads a cycle
-        // counter: printing another count takes a few instructions more or less (0.1 %
-        // tolerated, as the range's re-timing runs do).
+        // counter: printing another count takes a few instructions more or less (tolerated
+        // as the range's re-timing runs tolerate it).
         let (a, b) = (report.instructions, f.report.instructions);
-        if f.stop != base.stop || a.abs_diff(b).saturating_mul(1000) > a {
+        if f.stop != base.stop || !crate::retime::same_path_instructions(a, b) {
             return Err(format!("the what-if run {} after {b} instructions, the baseline after {a}: not the same program path", describe_stop(&f.stop)));
         }
         Ok(metric(&f.report, inference))
@@ -279,17 +279,16 @@ struct Rooms {
 impl Rooms {
     fn new(image: &Image, board: &Board, report: &Report, budgets: &[(String, u64)]) -> Rooms {
         let n = board.regions.len();
-        let sym = |names: &[&str]| names.iter().find_map(|s| image.symbol(s).map(|s| s.addr));
         let memory = report.memory.as_ref();
         let initial_sp = u32::from_str_radix(report.firmware.initial_sp.trim_start_matches("0x"), 16).ok();
-        let stack_top = sym(&["__stack_top", "__StackTop", "_estack"]).or(initial_sp);
-        let stack_reserved = match (stack_top, sym(&["__stack_limit__", "__StackLimit"])) {
+        let stack_top = image.first_symbol_addr(&["__stack_top", "__StackTop", "_estack"]).or(initial_sp);
+        let stack_reserved = match (stack_top, image.first_symbol_addr(&["__stack_limit__", "__StackLimit"])) {
             (Some(t), Some(l)) if l < t => (t - l) as u64,
             _ => 0,
         };
         let stack_bytes = memory.and_then(|m| m.stack_peak_bytes).unwrap_or(0).max(stack_reserved);
         let stack_region = stack_top.and_then(|sp| board.stack_region(sp)).map(|r| r.name.clone());
-        let heap_region = sym(&["__heap_start__", "__HeapBase"]).and_then(|a| board.region_of(a)).map(|(_, r)| r.name.clone());
+        let heap_region = image.first_symbol_addr(&["__heap_start__", "__HeapBase"]).and_then(|a| board.region_of(a)).map(|(_, r)| r.name.clone());
         let heap_bytes = memory.and_then(|m| m.heap_used_bytes).unwrap_or(0);
         let flexram = board.registers.iter().flat_map(|r| &r.effects).find_map(|e| match e {
             RegisterEffect::FlexramBanks { banks, bank_kib, itcm, dtcm, ocram } => {
@@ -444,17 +443,13 @@ pub fn recipe(board: &str, kind: &str, region: &str) -> Option<(&'static str, &'
     })
 }
 
-/// What the firmware must change to follow a move.
 /// The symbol's ELF (mangled) name, for the input section `-ffunction-sections` /
 /// `-fdata-sections` give it.
 fn raw_name<'a>(image: &'a Image, symbol: &'a str) -> &'a str {
-    image
-        .symbols
-        .iter()
-        .find(|s| s.size > 0 && (s.name == symbol || crate::profile::callstack::demangle(&s.name) == symbol))
-        .map_or(symbol, |s| s.name.as_str())
+    image.sized_symbol(symbol).map_or(symbol, |s| s.name.as_str())
 }
 
+/// What the firmware must change to follow a move.
 fn change(board: &Board, c: &Candidate, raw: &str) -> Change {
     let (kind, region) = (c.kind.as_str(), c.to.as_str());
     let name = c.symbol.split('(').next().unwrap_or(&c.symbol).rsplit("::").next().unwrap_or(&c.symbol);

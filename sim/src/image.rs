@@ -206,6 +206,19 @@ impl Image {
         self.symbols.iter().find(|s| s.name == name)
     }
 
+    /// The address of the first of `names` the ELF defines: linker scripts name the same
+    /// boundary differently (GNU Arm's `__StackLimit`, simbench's `__stack_limit__`).
+    pub fn first_symbol_addr(&self, names: &[&str]) -> Option<u32> {
+        names.iter().find_map(|n| self.symbol(n).map(|s| s.addr))
+    }
+
+    /// A symbol with a size by its ELF name, else by its demangled name (what users and
+    /// reports write for C++ functions and `static` arrays).
+    pub fn sized_symbol(&self, name: &str) -> Option<&Symbol> {
+        let sized = || self.symbols.iter().filter(|s| s.size > 0);
+        sized().find(|s| s.name == name).or_else(|| sized().find(|s| crate::profile::callstack::demangle(&s.name) == name))
+    }
+
     /// The function symbol whose entry is exactly `addr`.
     pub fn function_starting_at(&self, addr: u32) -> Option<&Symbol> {
         let idx = self.symbols.partition_point(|s| s.addr < addr);

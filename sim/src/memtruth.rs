@@ -39,10 +39,6 @@ pub struct PaintPlan {
     pub arena: Option<Painted>,
 }
 
-fn symbol_addr(image: &Image, names: &[&str]) -> Option<u32> {
-    names.iter().find_map(|n| image.symbol(n).map(|s| s.addr))
-}
-
 /// A data symbol by its plain or demangled name (C++ `static` arrays are `_ZL…`).
 fn data_symbol<'a>(image: &'a Image, name: &str) -> Option<&'a crate::image::Symbol> {
     image.symbols.iter().find(|s| !s.is_func && (s.name == name || crate::profile::callstack::demangle(&s.name) == name))
@@ -52,8 +48,8 @@ fn data_symbol<'a>(image: &'a Image, name: &str) -> Option<&'a crate::image::Sym
 /// `ADDR:SIZE`, both accepting 0x-hex).
 pub fn plan(image: &Image, board: &Board, arena: Option<&str>) -> Result<PaintPlan, String> {
     let main = image.symbol("main").filter(|s| s.is_func).map(|s| s.addr);
-    let stack_limit = symbol_addr(image, &["__stack_limit__", "__StackLimit"]);
-    let heap = match (symbol_addr(image, &["__heap_start__", "__HeapBase"]), symbol_addr(image, &["__heap_end__", "__HeapLimit"])) {
+    let stack_limit = image.first_symbol_addr(&["__stack_limit__", "__StackLimit"]);
+    let heap = match (image.first_symbol_addr(&["__heap_start__", "__HeapBase"]), image.first_symbol_addr(&["__heap_end__", "__HeapLimit"])) {
         (Some(a), Some(b)) if b > a => Some(Painted { name: "heap".into(), addr: a, size: b - a }),
         _ => None,
     };

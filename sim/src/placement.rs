@@ -56,12 +56,7 @@ fn range_of(image: &Image, name: &str) -> Option<(u32, u32)> {
             return Some((s.addr, s.addr + s.size));
         }
     }
-    let sym = image
-        .symbols
-        .iter()
-        .filter(|s| s.size > 0)
-        .find(|s| s.name == name)
-        .or_else(|| image.symbols.iter().filter(|s| s.size > 0).find(|s| crate::profile::callstack::demangle(&s.name) == name))?;
+    let sym = image.sized_symbol(name)?;
     Some((sym.addr, sym.addr + sym.size))
 }
 

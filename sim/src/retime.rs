@@ -78,6 +78,12 @@ fn unavailable(opts: &RunOptions, note: String) -> EstimateRange {
 /// prints other digits on each corner, which is not another program.
 const PAIRING_PPM: u64 = 1000;
 
+/// Whether a run of `b` instructions can be paired with one of `a`: within
+/// [`PAIRING_PPM`], the same program path with another cycle count printed.
+pub fn same_path_instructions(a: u64, b: u64) -> bool {
+    a.abs_diff(b).saturating_mul(1_000_000) <= a.saturating_mul(PAIRING_PPM)
+}
+
 /// How a corner run differs from the point run: `Err` when they are not the same program
 /// path, `Ok(Some(note))` when they differ by a few instructions only.
 fn divergence(point: &Finished, other: &Finished, which: &str) -> Result<Option<String>, String> {
@@ -85,10 +91,9 @@ fn divergence(point: &Finished, other: &Finished, which: &str) -> Result<Option<
         return Err(format!("at the {which} end the firmware {} (the estimate's run {})", describe_stop(&other.stop), describe_stop(&point.stop)));
     }
     let (a, b) = (point.report.instructions, other.report.instructions);
-    let delta = a.abs_diff(b);
-    if delta == 0 {
+    if a == b {
         Ok(None)
-    } else if delta.saturating_mul(1_000_000) <= a.saturating_mul(PAIRING_PPM) {
+    } else if same_path_instructions(a, b) {
         Ok(Some(format!("the {which} end executed {b} instructions, not {a} (the firmware reads a cycle counter; paired, within 0.1 %)")))
     } else {
         Err(format!("at the {which} end the firmware executed {b} instructions, not {a}: it reads a cycle or time counter and takes another path, so the runs cannot be paired"))

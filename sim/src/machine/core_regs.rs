@@ -6,7 +6,7 @@
 use super::*;
 
 /// The unicorn register of core register `n` (0–15); `None` beyond.
-pub(crate) fn core_reg(n: u8) -> Option<RegisterARM> {
+pub fn core_reg(n: u8) -> Option<RegisterARM> {
     const R: [RegisterARM; 16] = [
         RegisterARM::R0,
         RegisterARM::R1,
@@ -31,7 +31,7 @@ pub(crate) fn core_reg(n: u8) -> Option<RegisterARM> {
 /// The value of core register `n` now (0 for a number beyond r15). Reading r15 gives
 /// unicorn's PC, the current instruction's address: callers that need the architectural
 /// PC + 4 of an operand handle PC-relative forms themselves.
-pub(crate) fn read_core_reg<D>(uc: &Unicorn<D>, n: u8) -> u32 {
+pub fn read_core_reg<D>(uc: &Unicorn<D>, n: u8) -> u32 {
     core_reg(n).and_then(|r| uc.reg_read(r).ok()).unwrap_or(0) as u32
 }
 

@@ -30,7 +30,7 @@ mod unaligned;
 mod watch;
 
 use access_pc::*;
-use core_regs::*;
+pub use core_regs::{core_reg, read_core_reg};
 use divides::*;
 use faults::*;
 use finish::*;

@@ -56,11 +56,10 @@ pub(super) fn vector_table(image: &Image, board: &Board, vtor: Option<u32>) -> R
 
 /// SYS_HEAPINFO answer: heap between the linker's heap symbols (or `end`) and the stack.
 pub(super) fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
-    let sym = |names: &[&str]| names.iter().find_map(|n| image.symbol(n).map(|s| s.addr));
     let ram = board.stack_region(sp);
-    let heap_base = sym(&["__heap_start__", "__HeapBase", "_end", "end"]).unwrap_or(0);
-    let heap_limit = sym(&["__heap_end__", "__HeapLimit"]).unwrap_or(sp);
-    let stack_limit = sym(&["__stack_limit__", "__StackLimit"]).or(ram.map(|r| r.base)).unwrap_or(0);
+    let heap_base = image.first_symbol_addr(&["__heap_start__", "__HeapBase", "_end", "end"]).unwrap_or(0);
+    let heap_limit = image.first_symbol_addr(&["__heap_end__", "__HeapLimit"]).unwrap_or(sp);
+    let stack_limit = image.first_symbol_addr(&["__stack_limit__", "__StackLimit"]).or(ram.map(|r| r.base)).unwrap_or(0);
     [heap_base, heap_limit, sp, stack_limit]
 }
 
