@@ -4,7 +4,7 @@
 //! matters more than speed here. Classification follows the instruction groups of the
 //! Cortex-M4 TRM instruction table (see `docs/timing-model.md`).
 
-use crate::insn::{Class, Insn, MemOperand, RegSet, COND_ALWAYS, REG_FLAGS, REG_PC, REG_S0};
+use crate::insn::{Class, Insn, MemOperand, RegSet, COND_ALWAYS, REG_FLAGS, REG_PC, REG_S0, REG_SP};
 use capstone::arch::arm::{ArchExtraMode, ArchMode, ArmCC, ArmInsnDetail, ArmOperandType, ArmShift};
 use capstone::arch::{BuildsCapstone, BuildsCapstoneExtraMode, DetailsArchInsn};
 use capstone::{Capstone, RegId};
@@ -116,6 +116,13 @@ impl Decoder {
         }
         insn.double = matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpDiv | Class::FpSqrt) && insn.mnemonic.contains(".f64");
         insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
+        if matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple) {
+            insn.list_base = if name.contains("push") || name.contains("pop") {
+                Some(REG_SP)
+            } else {
+                ops.first().and_then(|o| operand_reg(o, &self.reg_map))
+            };
+        }
         insn.mem = memory_operand(&name, &arm, &ops, &self.reg_map);
         if let Some(m) = insn.mem {
             insn.reads = insn.reads.with(m.base);

@@ -210,6 +210,9 @@ pub struct Insn {
     pub mem: Option<MemOperand>,
     /// Register count of LDM/STM/PUSH/POP and words of VLDM/VSTM/VPUSH/VPOP.
     pub nregs: u8,
+    /// The base register of an integer LDM/STM (SP for PUSH/POP), which `reads` does not
+    /// tell apart from the register list.
+    pub list_base: Option<u8>,
     /// The instruction can write the PC (branch, POP {pc}, LDR pc, MOV pc…).
     pub writes_pc: bool,
     /// Operand 2 is a shifted register (costs an early-ALU slot on M7, 2 cycles on M33).
@@ -241,6 +244,7 @@ impl Insn {
             writes: RegSet::EMPTY,
             mem: None,
             nregs: 0,
+            list_base: None,
             writes_pc: class.is_branch(),
             shifted_operand: false,
             shifted_constant: false,
@@ -249,6 +253,19 @@ impl Insn {
             cond: COND_ALWAYS,
             mnemonic: class.name().to_string(),
         }
+    }
+    /// The registers an integer STR/STRB/STRH/STRD/STM/PUSH stores (its reads other than
+    /// the address registers): cores read them later in the pipeline than other operands.
+    pub fn store_data(&self) -> RegSet {
+        let addr = match (self.class, self.mem, self.list_base) {
+            (Class::Store | Class::StoreDouble, Some(m), _) => {
+                let addr = RegSet::EMPTY.with(m.base);
+                m.index.map_or(addr, |i| addr.with(i))
+            }
+            (Class::StoreMultiple, _, Some(base)) => RegSet::EMPTY.with(base),
+            _ => return RegSet::EMPTY,
+        };
+        RegSet(self.reads.0 & !addr.0)
     }
     pub fn reading(mut self, regs: &[u8]) -> Insn {
         self.reads = RegSet(self.reads.0 | RegSet::of(regs).0);

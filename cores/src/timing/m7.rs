@@ -122,7 +122,7 @@ fn early_shift(insn: &Insn) -> bool {
 }
 
 /// The registers an instruction reads, grouped by how it reads them (`uses`).
-fn read_kinds(insn: &Insn) -> [(RegSet, u8); 4] {
+fn read_kinds(insn: &Insn) -> [(RegSet, u8); 5] {
     let mut reads = insn.reads;
     // A MAC's accumulator: the register it both reads and writes [TR §3] (a plain
     // multiply such as `smulbb r0, r1, r0` has none).
@@ -140,8 +140,13 @@ fn read_kinds(insn: &Insn) -> [(RegSet, u8); 4] {
         early = RegSet(early.0 | reads.0);
     }
     reads = RegSet(reads.0 & !early.0);
+    // A store's data is read in EX4, two stages after the late ALU [TR §3 LLVM stage map];
+    // measured: "can store any result in same cycle, including ldr, ldrh, ldrb" (jnk0le's
+    // page, stores).
+    let data = RegSet(insn.store_data().0 & !early.0);
+    reads = RegSet(reads.0 & !data.0);
     let (mul, late) = if is_mul(insn) { (reads, RegSet::EMPTY) } else { (RegSet::EMPTY, reads) };
-    [(late, uses::LATE), (early, uses::EARLY), (acc, uses::ACC), (mul, uses::MUL)]
+    [(late, uses::LATE), (early, uses::EARLY), (acc, uses::ACC), (mul, uses::MUL), (data, uses::STORE)]
 }
 
 /// (issue cycles, result latency, extra latency when the result feeds an address).
@@ -259,7 +264,10 @@ fn schedule(insns: &[Insn], after_branch: bool) -> (Vec<u32>, bool, EdgeRecorder
                 // byte load's, is usable as the next MAC's accumulator a cycle early.
                 let acc = (late_r.saturating_sub(1)).max(begin + 1);
                 let mul = if writeback == Some(r) { late_r } else { late_r.max(mul_floor).max(begin + 1) };
-                ready[r as usize] = [late_r, early, acc, mul];
+                // Store data is read two stages after the late ALU: any result from the
+                // same cycle on (a later one only for longer latencies, e.g. FP).
+                let store = late_r.saturating_sub(2).max(begin);
+                ready[r as usize] = [late_r, early, acc, mul, store];
                 edges.write(RegSet::EMPTY.with(r), ready[r as usize]);
             }
         }
@@ -523,5 +531,22 @@ mod tests {
         assert_eq!(CortexM7.branch_penalty(&b, true, Some(&fwd)), MISPREDICT);
         assert_eq!(CortexM7.branch_penalty(&b, true, Some(&back)), 0);
         assert_eq!(CortexM7.branch_penalty(&b, false, None), 0);
+    }
+
+    #[test]
+    fn a_store_takes_its_data_late_and_pairs_with_the_producer() {
+        // "can store any result in same cycle, including ldr, ldrh, ldrb" [TR §3 jnk0le,
+        // stores]: store data is read in EX4 [TR §3 LLVM stage map].
+        let st = |a, data: u8| Insn::new(a, 2, Class::Store).reading(&[data]).with_mem(MemOperand { base: 5, width: 4, ..Default::default() });
+        // ADDS r2, r3 ; STR r2, [r5]: the pair issues in one cycle.
+        assert_eq!(CortexM7.block_cycles(&[alu(0, 2, 3), st(2, 2)]).start, vec![0, 0, 1]);
+        // LDR r2, [r1] ; STR r2, [r5]: a load and a store pair [TR §3], the loaded value
+        // stored in the same cycle.
+        let ld = Insn::new(0, 2, Class::Load).writing(&[2]).with_mem(MemOperand { base: 1, width: 4, ..Default::default() });
+        assert_eq!(CortexM7.block_cycles(&[ld.clone(), st(2, 2)]).start, vec![0, 0, 1]);
+        // The address is no store data: LDR r5, [r1] ; STR r3, [r5] waits for r5 like any
+        // address use: 2 cycles from load to address (calibration `ldr_chase`: 2 per load).
+        let ld5 = Insn::new(0, 2, Class::Load).writing(&[5]).with_mem(MemOperand { base: 1, width: 4, ..Default::default() });
+        assert_eq!(CortexM7.block_cycles(&[ld5, st(2, 3)]).start, vec![0, 2, 3]);
     }
 }

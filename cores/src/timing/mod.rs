@@ -108,7 +108,9 @@ pub mod uses {
     /// A multiplier operand (Cortex-M7 MUL/MAC cannot take a load result from the
     /// previous cycle).
     pub const MUL: u8 = 3;
-    pub const KINDS: usize = 4;
+    /// The data register of a store, read late (Cortex-M7 EX4; Cortex-M33 stage 3).
+    pub const STORE: u8 = 4;
+    pub const KINDS: usize = 5;
 }
 
 /// The pipeline state at a translation block's boundaries, so that result latencies and
@@ -135,6 +137,12 @@ pub struct BlockEdges {
     /// Cortex-M7: the two instructions before the final branch are 16-bit, which a
     /// predicted-taken branch needs to pair with its target (jnk0le, [TR §3]).
     pub narrow_before_branch: bool,
+    /// Cortex-M33: cycles the block loses when a taken branch reaches it (0 or 1). Its
+    /// first instruction is 16-bit in the upper half of a word and dual-issues with the
+    /// next 16-bit one, which is in the following word and not fetched yet: "dual issue
+    /// pair doesn't need to be aligned at word boundary (but the second op needs to be
+    /// pre fetched)" [TR §2 jnk0le].
+    pub taken_entry_delay: u32,
 }
 
 impl BlockEdges {
@@ -202,6 +210,9 @@ pub struct BranchHints {
     /// A 16-bit branch issued together with the 16-bit instruction before it, which did
     /// not set flags (Cortex-M33: such a taken branch costs 1 cycle instead of 2 [TR §2]).
     pub paired_with_previous: bool,
+    /// Cortex-M33: the final 16-bit conditional branch issued in the cycle of the 16-bit
+    /// instruction before it, so it cost nothing when not taken [TR §2].
+    pub dual_issued: bool,
     /// The instruction before a `BX LR` / `BLX LR` / `MOV PC, LR` writes LR, so the M3/M4
     /// cannot issue the return target from decode and waits for execute [TR §1.5].
     pub lr_written_by_previous: bool,
