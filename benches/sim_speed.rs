@@ -31,6 +31,8 @@ use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 mod code_hook_floors;
 #[path = "sim_speed/mem_sites.rs"]
 mod mem_sites;
+#[path = "sim_speed/mmio_floor.rs"]
+mod mmio_floor;
 use mem_sites::{MemSite, Survey};
 use std::hint::black_box;
 
@@ -87,6 +89,9 @@ enum Floor<'a> {
     /// block entry, the registers the addresses of the block's hooked accesses come from.
     /// With `true`, code hooks on the accesses whose address the block computes itself.
     EntryCapture(&'a Survey, bool),
+    /// The block hook, and the code-free pages of these regions mapped as MMIO with
+    /// copy-backed callbacks instead of hooked (`mmio_floor`), on stock unicorn.
+    MmioData(&'a Survey, &'a [usize]),
 }
 
 /// Runs the firmware on bare unicorn with `floor`'s hooks; returns the bytes of code the
@@ -115,6 +120,9 @@ fn hooked_unicorn_run(image: &Image, board: &Board, floor: Floor) -> (u64, u32) 
         uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, begin, end, |_, _, _, _, _| true).unwrap();
     }
     code_hook_floors::add(&mut uc, floor);
+    if let Floor::MmioData(survey, regions) = floor {
+        mmio_floor::map_data_pages(&mut uc, board, regions, &survey.code_pages);
+    }
     let status = run_to_exit(&mut uc, image, board);
     (code_bytes.get(), status)
 }

@@ -83,6 +83,9 @@ pub fn report(f: &Floors, hooked: &[usize]) {
     let rest = format!("{capture} + code hooks on the {} instructions whose address the block computes or loads", survey.in_block.len());
     f.time(&rest, Floor::EntryCapture(&survey, true));
     f.time("the block hook + one empty code hook on every instruction", Floor::EveryInstruction);
+    let unseen = 100.0 * survey.on_code_pages as f64 / calls.max(1) as f64;
+    let label = format!("the block hook + the hooked regions' code-free pages as copy-backed MMIO, no memory hook ({unseen:.1}% of the hooked accesses are on code pages, unseen)");
+    f.time(&label, Floor::MmioData(&survey, hooked));
 }
 
 /// The hottest site alone, then with 1, 10, 100 and 1000 dummy hooks after it: unicorn

@@ -14,7 +14,7 @@ use simbench_cores::{Board, Decoder, Insn};
 use simbench_sim::machine::{core_reg, read_core_reg};
 use simbench_sim::Image;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use unicorn_engine::Unicorn;
 
@@ -59,6 +59,11 @@ pub struct Survey {
     /// The sites whose address some block computes or loads before the access: capture
     /// at block entry cannot know it.
     pub in_block: Vec<MemSite>,
+    /// 4 KiB pages (address >> 12) that hold executed code.
+    pub code_pages: HashSet<u32>,
+    /// Hooked executions whose address lies on such a page (literal pools, constants
+    /// among code): an MMIO mapping of the data pages alone would not see them.
+    pub on_code_pages: u64,
 }
 
 impl Survey {
@@ -79,6 +84,9 @@ struct Pass {
     cursor: usize,
     counts: HashMap<(u32, u32), u64>,
     mem_executions: u64,
+    code_pages: HashSet<u32>,
+    /// Hooked executions per page of their lowest address.
+    hooked_pages: HashMap<u32, u64>,
 }
 
 /// Runs the firmware once on bare unicorn and records the load/store instructions whose
@@ -92,6 +100,8 @@ pub fn survey(image: &Image, board: &Board, hooked: Vec<(u32, u64)>) -> Survey {
         cursor: 0,
         counts: HashMap::new(),
         mem_executions: 0,
+        code_pages: HashSet::new(),
+        hooked_pages: HashMap::new(),
     }));
     let mut uc = bare_unicorn(image, board);
     let p = pass.clone();
@@ -118,6 +128,7 @@ impl Pass {
         });
         self.block = (addr, insns.clone());
         self.cursor = 0;
+        self.code_pages.extend([addr >> 12, (addr + size.max(1) - 1) >> 12]);
     }
 
     /// Code hook: if the instruction at `pc` is a load/store into a hooked region, count it.
@@ -133,6 +144,7 @@ impl Pass {
         let (lo, hi) = reach(uc, insn, mem, pc);
         if self.hooked.iter().any(|&(s, e)| (lo as u64) < e && (hi as u64) >= s as u64) {
             *self.counts.entry((self.block.0, pc)).or_default() += 1;
+            *self.hooked_pages.entry(lo >> 12).or_default() += 1;
         }
     }
 
@@ -169,7 +181,16 @@ impl Pass {
             v
         };
         let entry_regs = entry_regs.into_iter().map(|(b, r)| (b, r.into_boxed_slice())).collect();
-        Survey { sites: by_pc(sites), mem_executions: self.mem_executions, capture, entry_regs, in_block: by_pc(in_block) }
+        let on_code_pages = self.hooked_pages.iter().filter(|(p, _)| self.code_pages.contains(p)).map(|(_, n)| n).sum();
+        Survey {
+            sites: by_pc(sites),
+            mem_executions: self.mem_executions,
+            capture,
+            entry_regs,
+            in_block: by_pc(in_block),
+            code_pages: self.code_pages,
+            on_code_pages,
+        }
     }
 }
 
