@@ -55,7 +55,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0 && s.bytes().all(|c| c.is_ascii_hexdigit()), "not hex: {s:?}");
+    assert!(s.len().is_multiple_of(2) && s.bytes().all(|c| c.is_ascii_hexdigit()), "not hex: {s:?}");
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 

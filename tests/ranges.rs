@@ -135,7 +135,7 @@ fn the_text_report_shows_the_range_where_latency_is_read() {
     let group = |n: u64| {
         let d = n.to_string();
         d.chars().enumerate().fold(String::new(), |mut s, (i, c)| {
-            if i > 0 && (d.len() - i) % 3 == 0 {
+            if i > 0 && (d.len() - i).is_multiple_of(3) {
                 s.push(',');
             }
             s.push(c);

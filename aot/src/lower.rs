@@ -215,7 +215,7 @@ fn lower_op(model: &Model, index: usize) -> Result<Step, AotError> {
             }
             let (oc, depth) = (w.shape[0] as usize, w.shape[1] as usize);
             let in_elems = c.tensor(input).elements();
-            if depth == 0 || oc == 0 || in_elems % depth != 0 || c.tensor(output).elements() != in_elems / depth * oc {
+            if depth == 0 || oc == 0 || !in_elems.is_multiple_of(depth) || c.tensor(output).elements() != in_elems / depth * oc {
                 return Err(c.err("input, filter and output sizes disagree"));
             }
             let bias = c.optional_input(2);

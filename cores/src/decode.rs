@@ -123,7 +123,7 @@ impl Decoder {
                 ops.first().and_then(|o| operand_reg(o, &self.reg_map))
             };
         }
-        insn.mem = memory_operand(&name, &arm, &ops, &self.reg_map);
+        insn.mem = memory_operand(&name, arm, &ops, &self.reg_map);
         if let Some(m) = insn.mem {
             insn.reads = insn.reads.with(m.base);
             if let Some(ix) = m.index {

@@ -340,6 +340,11 @@ pub(crate) fn decode_time_branch(last: &Insn, hints: BranchHints) -> bool {
     }
 }
 
+/// Whether `insn` is a control transfer whose taken path costs a refill.
+pub(crate) fn is_control(insn: &Insn) -> bool {
+    insn.class.is_branch() || insn.writes_pc || matches!(insn.class, Class::Isb)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,9 +361,4 @@ mod tests {
         // SDIV uses magnitudes: -1000 / 10 costs the same as 1000 / 10.
         assert_eq!(early_termination_divide((-1000i32) as u32, 10, true), 5);
     }
-}
-
-/// Whether `insn` is a control transfer whose taken path costs a refill.
-pub(crate) fn is_control(insn: &Insn) -> bool {
-    insn.class.is_branch() || insn.writes_pc || matches!(insn.class, Class::Isb)
 }
