@@ -9,7 +9,7 @@
 
 use super::bare_unicorn;
 use rustc_hash::FxHashMap;
-use simbench_cores::insn::{Class, MemOperand, REG_PC, REG_SP};
+use simbench_cores::insn::{Class, MemOperand, REG_PC};
 use simbench_cores::{Board, Decoder, Insn};
 use simbench_sim::machine::{core_reg, read_core_reg};
 use simbench_sim::Image;
@@ -122,7 +122,7 @@ impl Pass {
             let code = uc.mem_read_as_vec(addr as u64, size as usize).unwrap();
             let mut insns = decoder.decode(&code, addr, usize::MAX).unwrap();
             for i in insns.iter_mut().filter(|i| i.mem.is_none()) {
-                i.mem = transfer_list_operand(i, &code[(i.addr - addr) as usize..]);
+                i.mem = transfer_list_operand(i);
             }
             insns.into()
         });
@@ -194,21 +194,10 @@ impl Pass {
     }
 }
 
-/// The base of an LDM/STM/PUSH/POP/VLDM/VSTM, for which the decoder gives no memory
-/// operand (capstone lists a register and a register list), from its encoding: Rn in
-/// bits 3:0 of the first halfword of the 32-bit forms, bits 10:8 of 16-bit LDM/STM, SP for
-/// 16-bit PUSH/POP (Armv7-M ARM A7.7).
-fn transfer_list_operand(insn: &Insn, code: &[u8]) -> Option<MemOperand> {
-    let multiple = matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple | Class::FpLoadMultiple | Class::FpStoreMultiple);
-    if !multiple || code.len() < 2 {
-        return None;
-    }
-    let hw = u16::from_le_bytes([code[0], code[1]]);
-    let base = match insn.size {
-        4 => (hw & 0xF) as u8,
-        _ if hw & 0xF600 == 0xB400 => REG_SP,
-        _ => ((hw >> 8) & 7) as u8,
-    };
+/// The memory operand of an LDM/STM/PUSH/POP/VLDM/VSTM, for which the decoder gives only
+/// the base of the list (`Insn::list_base`).
+fn transfer_list_operand(insn: &Insn) -> Option<MemOperand> {
+    let base = insn.list_base?;
     Some(MemOperand { base, writeback: insn.writes.contains(base), width: 4, ..Default::default() })
 }
 

@@ -116,7 +116,7 @@ impl Decoder {
         }
         insn.double = matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpDiv | Class::FpSqrt) && insn.mnemonic.contains(".f64");
         insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
-        if matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple) {
+        if matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple | Class::FpLoadMultiple | Class::FpStoreMultiple) {
             insn.list_base = if name.contains("push") || name.contains("pop") {
                 Some(REG_SP)
             } else {
@@ -347,11 +347,18 @@ mod tests {
         let i = one(&[0x70, 0xb5]);
         assert_eq!(i.class, Class::StoreMultiple);
         assert_eq!(i.nregs, 4);
+        assert_eq!(i.list_base, Some(REG_SP));
         // pop {r4, pc}  (0xbd10)
         let i = one(&[0x10, 0xbd]);
         assert_eq!(i.class, Class::LoadMultiple);
         assert_eq!(i.nregs, 2);
         assert!(i.writes_pc);
+        // stmia r3!, {r0, r1} (0xc303): the base is r3, the stored data r0 and r1.
+        let i = one(&[0x03, 0xc3]);
+        assert_eq!((i.list_base, i.store_data()), (Some(3), RegSet::of(&[0, 1])));
+        // vldmia r1!, {s0-s3} (ecb1 0a04) and vpush {d8} (ed2d 8b02): bases r1 and SP.
+        assert_eq!(one(&[0xb1, 0xec, 0x04, 0x0a]).list_base, Some(1));
+        assert_eq!(one(&[0x2d, 0xed, 0x02, 0x8b]).list_base, Some(REG_SP));
         // bne.n +4  (0xd100)
         let i = one(&[0x00, 0xd1]);
         assert_eq!(i.class, Class::BranchCond);

@@ -210,8 +210,8 @@ pub struct Insn {
     pub mem: Option<MemOperand>,
     /// Register count of LDM/STM/PUSH/POP and words of VLDM/VSTM/VPUSH/VPOP.
     pub nregs: u8,
-    /// The base register of an integer LDM/STM (SP for PUSH/POP), which `reads` does not
-    /// tell apart from the register list.
+    /// The base register of an LDM/STM/VLDM/VSTM (SP for PUSH/POP/VPUSH/VPOP), which
+    /// `reads` does not tell apart from the register list.
     pub list_base: Option<u8>,
     /// The instruction can write the PC (branch, POP {pc}, LDR pc, MOV pc…).
     pub writes_pc: bool,
