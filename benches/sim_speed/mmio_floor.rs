@@ -15,10 +15,9 @@ const PAGE: u64 = 4096;
 
 /// Replaces each run of code-free pages of `regions` by an MMIO mapping backed by a copy
 /// of its bytes; the callbacks only read or write that copy (what the least a timing model
-/// would do on top). Returns the number of MMIO mappings.
-pub fn map_data_pages(uc: &mut Unicorn<()>, board: &Board, regions: &[usize], code_pages: &HashSet<u32>) -> usize {
+/// would do on top).
+pub fn map_data_pages(uc: &mut Unicorn<()>, board: &Board, regions: &[usize], code_pages: &HashSet<u32>) {
     let is_code = |page: u64| code_pages.contains(&((page / PAGE) as u32));
-    let mut mappings = 0;
     for &ri in regions {
         let region = &board.regions[ri];
         let (mut page, end) = (region.base as u64 & !(PAGE - 1), region.end());
@@ -49,8 +48,6 @@ pub fn map_data_pages(uc: &mut Unicorn<()>, board: &Board, regions: &[usize], co
                 }
             };
             uc.mmio_map(start, len, Some(read), Some(write)).unwrap();
-            mappings += 1;
         }
     }
-    mappings
 }

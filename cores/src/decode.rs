@@ -117,11 +117,7 @@ impl Decoder {
         insn.double = matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpDiv | Class::FpSqrt) && insn.mnemonic.contains(".f64");
         insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
         if matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple | Class::FpLoadMultiple | Class::FpStoreMultiple) {
-            insn.list_base = if name.contains("push") || name.contains("pop") {
-                Some(REG_SP)
-            } else {
-                ops.first().and_then(|o| operand_reg(o, &self.reg_map))
-            };
+            insn.list_base = if name.contains("push") || name.contains("pop") { Some(REG_SP) } else { ops.first().and_then(|o| operand_reg(o, &self.reg_map)) };
         }
         insn.mem = memory_operand(&name, arm, &ops, &self.reg_map);
         if let Some(m) = insn.mem {

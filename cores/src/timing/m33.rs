@@ -37,13 +37,19 @@ fn chains_into_accumulator(insn: &Insn) -> bool {
         || (insn.class == Class::Alu && (insn.shifted_operand || insn.shifted_constant))
 }
 
+/// Whether `insn` sets the condition flags (hand-built sequences may only list them as
+/// written).
+fn writes_flags(insn: &Insn) -> bool {
+    insn.sets_flags || insn.writes.contains(crate::insn::REG_FLAGS)
+}
+
 /// See [`BlockEdges::taken_entry_delay`]: 1 when the block's second instruction issued in
 /// its first one's cycle and the first sits at a word's upper half. Not for a flag-setting
 /// instruction and the block's final narrow conditional branch (a loop's `subs.n; bne.n`):
 /// taken, that branch costs 2 whether or not it dual-issued, so nothing is lost then.
 fn taken_entry_delay(insns: &[Insn], start: &[u32]) -> u32 {
     let [first, second, ..] = insns else { return 0 };
-    let flag_loop = insns.len() == 2 && matches!(second.class, Class::BranchCond | Class::CompareBranch) && (first.sets_flags || first.writes.contains(crate::insn::REG_FLAGS));
+    let flag_loop = insns.len() == 2 && matches!(second.class, Class::BranchCond | Class::CompareBranch) && writes_flags(first);
     (first.size == 2 && first.addr % 4 == 2 && start[2] == start[1] && !flag_loop) as u32
 }
 
@@ -81,7 +87,7 @@ fn cost_and_latency(insn: &Insn, prev: Option<&Insn>, prev_alone: bool) -> (u32,
         // the preceding instruction; a 16-bit not-taken branch dual-issues with a
         // preceding 16-bit one (both "must be .n"), flag-setting or not.
         Class::Nop | Class::BranchCond | Class::CompareBranch if insn.size == 2 && pairs => (0, 0),
-        Class::It if prev.is_some() && prev_alone => (0, 0),
+        Class::It if prev_alone => (0, 0),
         Class::It => (1, 1),
         // [TR §2] FP MAC issues in 1, result latency 3.
         Class::FpMac => (1, 3),
@@ -138,8 +144,10 @@ impl CoreModel for CortexM33 {
             let done = begin + latency.max(issue);
             let acc_done = if chains_into_accumulator(insn) { (begin + 1).max(t) } else { done };
             // An LDM/POP's written-back base is updated as it issues, not with its last beat.
-            let base = if insn.class == Class::LoadMultiple { insn.list_base } else { None };
-            let base_set = base.map_or(RegSet::EMPTY, |b| RegSet::EMPTY.with(b));
+            let base_set = match (insn.class, insn.list_base) {
+                (Class::LoadMultiple, Some(b)) => RegSet::EMPTY.with(b),
+                _ => RegSet::EMPTY,
+            };
             for r in 0..64u8 {
                 if insn.writes.contains(r) {
                     let early = base_set.contains(r);
@@ -159,7 +167,7 @@ impl CoreModel for CortexM33 {
         // before it; taken, it costs 1 cycle in all when that instruction does not set flags.
         let dual_issued = last_issue == 0 && insns.last().is_some_and(|b| matches!(b.class, Class::BranchCond | Class::CompareBranch));
         let paired_with_previous = match insns {
-            [.., p, _] => dual_issued && !p.sets_flags && !p.writes.contains(crate::insn::REG_FLAGS) && !p.class.is_branch(),
+            [.., p, _] => dual_issued && !writes_flags(p) && !p.class.is_branch(),
             _ => false,
         };
         let mut edges = edges.finish(t);

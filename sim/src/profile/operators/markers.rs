@@ -11,10 +11,9 @@ pub(super) fn markers(inp: &Inputs, notes: &mut Vec<String>) -> Found {
     let mut last_index: Option<u32> = None;
     for m in inp.markers {
         match m.port {
-            PORT_OP_NAME
-                if m.value != 0 => {
-                    name.push(m.value as u8);
-                }
+            PORT_OP_NAME if m.value != 0 => {
+                name.push(m.value as u8);
+            }
             PORT_OP_BEGIN => {
                 if last_index.is_some_and(|l| m.value <= l) {
                     invocation += 1;
