@@ -1,17 +1,21 @@
 //! Simulation speed: simbench vs raw unicorn (same ELF, same memory map, no hooks).
 //!
 //! Run: `cargo bench --bench sim_speed`. Besides criterion's timings for the dot-product
-//! micro fixture it prints a summary line per fixture (dot_bench, KWS TFLM and AOT on both
-//! boards) and configuration (`--timing fast`, `detailed`, `detailed` with the profiler)
-//! with simulated MIPS, the ratio to raw unicorn measured side by side in the same
-//! process, and runs (inferences) per host second.
+//! micro fixture it prints, per fixture (the int8 dot product on M4, M33 and M7; KWS, IC
+//! and VWW, TFLM and AOT, on lpc55s69 and mimxrt1011), a summary line per configuration
+//! (`--timing fast`, `detailed`, `detailed` with the profiler, `detailed` on unicorn's
+//! stock memory-hook path) with simulated MIPS, the ratio to raw unicorn measured side by
+//! side in the same process and runs (inferences) per host second, then a `ratio:` line:
+//! detailed/raw, fast/raw and detailed/fast.
 //!
-//! Before those, `floor:` lines run bare unicorn with hooks that do nothing (see
-//! `Floor`): what unicorn's hook machinery alone costs, the bound under simbench's own
-//! ratios. On boards where `detailed` mode hooks data accesses, further `floor:` lines
-//! measure issue 18's alternatives (code hooks on the load/store instructions, capture of
-//! addresses at block entry), after `sites:` and `capture:` lines from a survey of the
-//! load/store instructions (see `code_hook_floors`, `mem_sites` and docs/speed.md).
+//! With `SIMBENCH_BENCH_FLOORS=1`, `floor:` lines first run bare unicorn with hooks that
+//! do nothing (see `Floor`): what unicorn's hook machinery alone costs, the bound under
+//! simbench's own ratios. On boards where `detailed` mode hooks data accesses, further
+//! `floor:` lines measure issue 18's alternatives (code hooks on the load/store
+//! instructions, capture of addresses at block entry, MMIO data pages), after `sites:` and
+//! `capture:` lines from a survey of the load/store instructions (see `code_hook_floors`,
+//! `mem_sites`, `mmio_floor` and docs/speed.md). Bare unicorn leaves the patch's
+//! `UC_CTL_NARROW_MEM_HOOKS` off: its floors are stock unicorn's.
 //! `SIMBENCH_BENCH_ONLY=<substring>` limits the summaries to matching fixtures.
 
 use criterion::{criterion_group, Criterion};
@@ -227,14 +231,61 @@ impl Floors<'_> {
     }
 }
 
-/// Print one line per timing/profile configuration of a fixture: simulated MIPS, the ratio
-/// to raw unicorn measured just before in the same process, and inferences per host second.
+/// Print one line per timing/profile configuration of a fixture (simulated MIPS, the ratio
+/// to raw unicorn measured just before in the same process, runs per host second), then
+/// the `ratio:` line issue 18 asks for. With `SIMBENCH_BENCH_FLOORS=1`, first the `floor:`
+/// lines (and, where `detailed` hooks data, the `sites:` and `capture:` survey).
 fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
     // SIMBENCH_BENCH_ONLY=substring limits the summaries to matching fixtures.
     if std::env::var("SIMBENCH_BENCH_ONLY").is_ok_and(|only| !name.contains(&only)) {
         return;
     }
     let raw = median_secs(|| raw_unicorn_run(image, board), reps);
+    if std::env::var("SIMBENCH_BENCH_FLOORS").is_ok_and(|v| v == "1") {
+        floors(name, image, board, raw, reps);
+    }
+    let mut secs = Vec::new();
+    for (label, fidelity, profile, narrow) in [
+        ("fast", Fidelity::Fast, ProfileMode::Off, true),
+        ("detailed", Fidelity::Detailed, ProfileMode::Off, true),
+        ("detailed+profile", Fidelity::Detailed, ProfileMode::Auto, true),
+        ("detailed, stock unicorn hook path", Fidelity::Detailed, ProfileMode::Off, false),
+    ] {
+        let mut o = opts(board, fidelity, profile);
+        o.narrow_mem_hooks = narrow;
+        let insns = simbench_run(image, &o) as f64;
+        let sim = median_secs(
+            || {
+                simbench_run(image, &o);
+            },
+            reps,
+        );
+        secs.push(sim);
+        println!(
+            "summary: {name} on {} {label}: {:.1} M instructions; raw unicorn {:.0} MIPS; simbench {:.0} MIPS = {:.0}% of raw; {:.2} runs per host second",
+            board.name,
+            insns / 1e6,
+            insns / raw / 1e6,
+            insns / sim / 1e6,
+            100.0 * raw / sim,
+            1.0 / sim
+        );
+    }
+    let (fast, detailed, stock) = (secs[0], secs[1], secs[3]);
+    println!(
+        "ratio: {name} on {}: detailed/raw {:.2}, fast/raw {:.2}, detailed/fast {:.2} (stock unicorn path: detailed/raw {:.2}){}",
+        board.name,
+        raw / detailed,
+        raw / fast,
+        fast / detailed,
+        raw / stock,
+        if simbench_sim::machine::narrow_hooks::supported() { "" } else { "; WARNING: stock unicorn linked, run scripts/setup" }
+    );
+}
+
+/// The `floor:` lines: bare unicorn with hooks that do nothing, and issue 18's
+/// alternatives where `detailed` mode hooks data (docs/speed.md).
+fn floors(name: &str, image: &Image, board: &Board, raw: f64, reps: usize) {
     let memsys = MemorySystem::new(board, Fidelity::Detailed);
     let hooked: Vec<usize> = (0..board.regions.len()).filter(|&r| memsys.needs_data_hook(r)).collect();
     let insns = simbench_run(image, &opts(board, Fidelity::Fast, ProfileMode::Off)) as f64;
@@ -245,29 +296,6 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
     if !hooked.is_empty() {
         floors.time("that + empty data hooks where detailed mode hooks", Floor::DataHooks(&hooked));
         code_hook_floors::report(&floors, &hooked);
-    }
-    for (label, fidelity, profile) in [
-        ("fast", Fidelity::Fast, ProfileMode::Off),
-        ("detailed", Fidelity::Detailed, ProfileMode::Off),
-        ("detailed+profile", Fidelity::Detailed, ProfileMode::Auto),
-    ] {
-        let o = opts(board, fidelity, profile);
-        let insns = simbench_run(image, &o) as f64;
-        let sim = median_secs(
-            || {
-                simbench_run(image, &o);
-            },
-            reps,
-        );
-        println!(
-            "summary: {name} on {} {label}: {:.1} M instructions; raw unicorn {:.0} MIPS; simbench {:.0} MIPS = {:.0}% of raw; {:.2} runs per host second",
-            board.name,
-            insns / 1e6,
-            insns / raw / 1e6,
-            insns / sim / 1e6,
-            100.0 * raw / sim,
-            1.0 / sim
-        );
     }
 }
 
@@ -281,15 +309,23 @@ fn bench(c: &mut Criterion) {
     g.bench_function("simbench_timing", |b| b.iter(|| simbench_run(&image, &det)));
     g.finish();
 
-    summarise("dot_bench_m4", &image, &generic, 7);
-    for (elf, board) in [
-        ("tflm_kws_mimxrt1011_O3", "mimxrt1011"),
-        ("aot_kws_mimxrt1011_O3", "mimxrt1011"),
-        ("tflm_kws_lpc55s69_O3", "lpc55s69"),
-        ("aot_kws_lpc55s69_O3", "lpc55s69"),
-    ] {
-        let b = Board::preset(board).unwrap();
-        summarise(elf, &load(&format!("fixtures/inference/{elf}.elf")), &b, 3);
+    // The 513 M-instruction int8 dot product of benches/qemu_compare.sh on each core
+    // (generic boards; the M33 build links at the AN505's addresses).
+    let an505 = Board::from_toml(include_str!("boards/mps2-an505.toml")).expect("board file parses");
+    for (elf, board) in [("qemu_dot_m4", Board::generic(CoreKind::M4)), ("qemu_dot_m33", an505), ("qemu_dot_m7", Board::generic(CoreKind::M7))] {
+        summarise(elf, &load(&format!("fixtures/micro/{elf}.elf")), &board, 3);
+    }
+    // KWS, IC and VWW, both engines, on both real boards (where the fixture exists).
+    for model in ["kws", "ic", "vww"] {
+        for engine in ["tflm", "aot"] {
+            for board in ["lpc55s69", "mimxrt1011"] {
+                let elf = format!("{engine}_{model}_{board}_O3");
+                let path = format!("fixtures/inference/{elf}.elf");
+                if PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(&path).exists() {
+                    summarise(&elf, &load(&path), &Board::preset(board).unwrap(), 3);
+                }
+            }
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         echo,
         semihosting: Default::default(),
         entry_shortcut: true,
+        narrow_mem_hooks: true,
         interrupt: None,
         placements: Vec::new(),
         stalls: false,

@@ -20,6 +20,7 @@ mod faults;
 mod finish;
 mod hooks;
 mod ipsr_reads;
+pub mod narrow_hooks;
 mod paint;
 mod profiling;
 mod semihosting_call;
@@ -109,6 +110,10 @@ pub struct RunOptions {
     /// applies. Always true except in the test that checks the shortcut against the
     /// full path.
     pub entry_shortcut: bool,
+    /// Let unicorn keep its TLB fast path on pages no data hook covers, where the linked
+    /// unicorn has the patch for it (`narrow_hooks`). Always true except in the test that
+    /// checks its reports against the stock path's.
+    pub narrow_mem_hooks: bool,
     /// Set to a signal number (non-zero) by the application's signal handler: the run
     /// stops at the next limit check with a partial report.
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
@@ -278,7 +283,7 @@ fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>
     state.placed = placed;
     let debugged = debug.is_some();
     state.debug = debug;
-    let mut uc = create_emulator(state, board.core, board.double_precision_fpu())?;
+    let mut uc = create_emulator(state, board.core, board.double_precision_fpu(), opts.narrow_mem_hooks)?;
     map_board(&mut uc, board, opts.count_accesses)?;
     map_ppb(&mut uc)?;
     let segments = uc.get_data().image.segments.clone();

@@ -221,13 +221,17 @@ pub(super) fn check_image_fits(image: &Image, board: &Board) -> Result<(), SimEr
 }
 
 /// unicorn as the board's core: Thumb, M-profile, the matching CPU model.
-pub(super) fn create_emulator<'a>(state: State, core: simbench_cores::CoreKind, double_fpu: bool) -> Result<Unicorn<'a, State>, SimError> {
+/// With `narrow`, before any hook exists: the patched unicorn's page-granular memory hooks.
+pub(super) fn create_emulator<'a>(state: State, core: simbench_cores::CoreKind, double_fpu: bool, narrow: bool) -> Result<Unicorn<'a, State>, SimError> {
     // Not `Mode::MCLASS`: unicorn 2.1.5's `cpu_arm_init` then replaces any model with the
     // Cortex-M33, so an M7 would lose its double-precision FPU and an M4 would run v8-M.
     // M-profile behaviour comes from the model itself (fixtures/field/NOTES-fp64.md).
     let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, state).map_err(|e| internal("creating the emulator", e))?;
     let cpu = cpu_model(core, double_fpu);
     uc.ctl_set_cpu_model(cpu as i32).map_err(|e| internal("selecting the CPU model", e))?;
+    if narrow {
+        super::narrow_hooks::enable(&mut uc);
+    }
 
     Ok(uc)
 }
