@@ -19,7 +19,7 @@ pub(super) fn enable<D>(uc: &mut Unicorn<D>) -> bool {
     unsafe { uc_ctl(uc.get_handle(), control, 1 as std::ffi::c_int) == uc_error::OK }
 }
 
-/// Whether the unicorn simbench is linked with has the narrow path (`simbench --version`;
+/// Whether the unicorn simbench is linked with has the narrow path (the speed bench says;
 /// a test insists on it, so that a build that silently fell back to stock unicorn fails).
 pub fn supported() -> bool {
     Unicorn::new(Arch::ARM, Mode::THUMB).is_ok_and(|mut uc| enable(&mut uc))
