@@ -7,15 +7,12 @@ mod common;
 
 use simbench_cores::{Board, CoreKind, Fidelity};
 use simbench_sim::operators::ProfileMode;
-use simbench_sim::runner::{options, run_to_report};
-use simbench_sim::Echo;
 
 fn report(elf: &str, board: &Board, fidelity: Fidelity, profile: ProfileMode, shortcut: bool) -> serde_json::Value {
-    let mut o = options(board.clone(), fidelity, Echo::Quiet);
-    o.profile = profile;
-    o.entry_shortcut = shortcut;
-    let finished = run_to_report(&common::fixture(elf), &o).expect("fixture runs");
-    common::without_host(serde_json::to_value(&finished.report).expect("report serialises"))
+    common::report_without_host(elf, board, fidelity, |o| {
+        o.profile = profile;
+        o.entry_shortcut = shortcut;
+    })
 }
 
 fn assert_same(elf: &str, board: Board, fidelity: Fidelity, profile: ProfileMode) {

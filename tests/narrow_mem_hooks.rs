@@ -7,14 +7,10 @@ mod common;
 
 use simbench_cores::{Board, Fidelity};
 use simbench_sim::machine::narrow_hooks;
-use simbench_sim::runner::{options, run_to_report};
-use simbench_sim::Echo;
 
 fn report_text(elf: &str, board: &Board, fidelity: Fidelity, narrow: bool) -> String {
-    let mut o = options(board.clone(), fidelity, Echo::Quiet);
-    o.narrow_mem_hooks = narrow;
-    let finished = run_to_report(&common::fixture(&format!("inference/{elf}")), &o).expect("fixture runs");
-    serde_json::to_string_pretty(&common::without_host(serde_json::to_value(&finished.report).expect("report serialises"))).unwrap()
+    let report = common::report_without_host(&format!("inference/{elf}"), board, fidelity, |o| o.narrow_mem_hooks = narrow);
+    serde_json::to_string_pretty(&report).unwrap()
 }
 
 /// Every inference fixture whose name starts with `prefix` and names `board`.

@@ -51,6 +51,21 @@ pub fn without_host(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
+/// The JSON report, without its host timing, of fixture `rel` run in-process with the
+/// runner's options for `board` and `fidelity` as `adjust` changes them: for tests that
+/// compare two ways of running the same firmware.
+pub fn report_without_host(
+    rel: &str,
+    board: &simbench_cores::Board,
+    fidelity: simbench_cores::Fidelity,
+    adjust: impl FnOnce(&mut simbench_sim::RunOptions),
+) -> serde_json::Value {
+    let mut o = simbench_sim::runner::options(board.clone(), fidelity, simbench_sim::Echo::Quiet);
+    adjust(&mut o);
+    let finished = simbench_sim::runner::run_to_report(&fixture(rel), &o).expect("fixture runs");
+    without_host(serde_json::to_value(&finished.report).expect("report serialises"))
+}
+
 /// `key=value` lines printed by a fixture.
 pub fn kv(output: &str) -> std::collections::BTreeMap<String, String> {
     output.lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect()
