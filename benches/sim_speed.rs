@@ -71,6 +71,10 @@ fn raw_unicorn_run(image: &Image, board: &Board) {
 #[derive(Clone, Copy)]
 enum Floor<'a> {
     Raw,
+    /// No hooks either, with the unicorn patch's control on as simbench sets it
+    /// (`UC_CTL_NARROW_MEM_HOOKS`): the generated code then checks for a stop request at
+    /// block starts only, not after every load and store.
+    RawWithControl,
     /// A block hook that only adds up block sizes.
     BlockHook,
     /// That, plus a memory hook on an address range nothing touches: unicorn then sends
@@ -102,8 +106,11 @@ enum Floor<'a> {
 /// block hook saw (0 without one) and main's exit status from SYS_EXIT_EXTENDED.
 fn hooked_unicorn_run(image: &Image, board: &Board, floor: Floor) -> (u64, u32) {
     let mut uc = bare_unicorn(image, board);
+    if matches!(floor, Floor::RawWithControl) {
+        simbench_sim::machine::narrow_hooks::enable(&mut uc);
+    }
     let code_bytes = Rc::new(Cell::new(0u64));
-    if !matches!(floor, Floor::Raw) {
+    if !matches!(floor, Floor::Raw | Floor::RawWithControl) {
         let seen = code_bytes.clone();
         // One block hook only: unicorn calls a lone hook of a kind directly.
         let capture = if let Floor::EntryCapture(survey, _) = floor { Some(&survey.entry_regs) } else { None };
@@ -241,6 +248,12 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
         return;
     }
     let raw = median_secs(|| raw_unicorn_run(image, board), reps);
+    let raw_control = median_secs(
+        || {
+            hooked_unicorn_run(image, board, Floor::RawWithControl);
+        },
+        reps,
+    );
     if std::env::var("SIMBENCH_BENCH_FLOORS").is_ok_and(|v| v == "1") {
         floors(name, image, board, raw, reps);
     }
@@ -273,12 +286,14 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
     }
     let (fast, detailed, stock) = (secs[0], secs[1], secs[3]);
     println!(
-        "ratio: {name} on {}: detailed/raw {:.2}, fast/raw {:.2}, detailed/fast {:.2} (stock unicorn path: detailed/raw {:.2}){}",
+        "ratio: {name} on {}: detailed/raw {:.2}, fast/raw {:.2}, detailed/fast {:.2} (stock unicorn path: detailed/raw {:.2}; against raw unicorn with simbench's control on: detailed {:.2}, fast {:.2}){}",
         board.name,
         raw / detailed,
         raw / fast,
         fast / detailed,
         raw / stock,
+        raw_control / detailed,
+        raw_control / fast,
         if simbench_sim::machine::narrow_hooks::supported() { "" } else { "; WARNING: stock unicorn linked, run scripts/setup" }
     );
 }

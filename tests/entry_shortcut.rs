@@ -58,3 +58,37 @@ fn shortcut_follows_flash_latency_the_firmware_changes() {
     );
     assert_same(elf, board, Fidelity::Fast, ProfileMode::Off);
 }
+
+#[test]
+fn shortcut_matches_full_path_with_the_m7_branch_predictor_and_cached_xip() {
+    // Detailed Cortex-M7: the BTAC predicts every control block's exit and the L1
+    // I-cache times every fetch from FlexSPI, so the shortcut must replay both.
+    assert_same("inference/tflm_kws_mimxrt1011_O3.elf", Board::preset("mimxrt1011").unwrap(), Fidelity::Detailed, ProfileMode::Auto);
+    assert_same("micro/dot_m7.elf", Board::generic(CoreKind::M7), Fidelity::Detailed, ProfileMode::Off);
+}
+
+#[test]
+fn shortcut_matches_full_path_through_the_flash_accelerator() {
+    // LPC55S69 flash: every fetch goes through the accelerator's line and prefetch
+    // (memoised per block), with interrupts in the RTOS case.
+    let lpc = || Board::preset("lpc55s69").unwrap();
+    assert_same("inference/aot_kws_lpc55s69_O3.elf", lpc(), Fidelity::Detailed, ProfileMode::Auto);
+    assert_same("system/vendor_rtos_lpc55s69.elf", lpc(), Fidelity::Detailed, ProfileMode::Off);
+}
+
+#[test]
+fn shortcut_stops_at_a_cycle_limit_where_the_full_path_does() {
+    // Cached fetches are timed only after fetching: with --max-cycles set, those blocks
+    // take the full path, and the run must stop on the same block either way.
+    let elf = "inference/tflm_kws_mimxrt1011_O3.elf";
+    let board = Board::preset("mimxrt1011").unwrap();
+    let run = |shortcut: bool| {
+        common::report_without_host(elf, &board, Fidelity::Detailed, |o| {
+            o.entry_shortcut = shortcut;
+            o.max_cycles = Some(1_000_000);
+        })
+    };
+    let (full, short) = (run(false), run(true));
+    assert!(full["outcome"].to_string().contains("limit"), "expected a cycle-limit stop: {}", full["outcome"]);
+    assert_eq!(short, full, "the shortcut changed where the cycle limit stopped the run");
+}

@@ -59,6 +59,37 @@ impl WordLines {
     }
 }
 
+/// What decides an accelerator's instruction fetch timing from a block entry on: the
+/// one instruction line (tag, valid words; `u32::MAX` with no line), the word being
+/// prefetched with its cycles to completion, and which parts are on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FetchState {
+    line: (u32, u32),
+    prefetched: Option<(u32, u64)>,
+    parts: (bool, bool),
+}
+
+/// One block's fetch through the accelerator: the state it was entered in, the state
+/// it left, and the stall (see [`Accelerator::fetch_lines`]).
+#[derive(Clone, Debug)]
+struct FetchOutcome {
+    fill: u32,
+    before: FetchState,
+    after: FetchState,
+    stall: u32,
+}
+
+/// Outcomes a block remembers: a loop body's entry state often alternates between two
+/// (the prefetch still under way or not, by the data stalls of the last pass).
+const FETCH_MEMO_ENTRIES: usize = 2;
+
+/// A block's last [`FETCH_MEMO_ENTRIES`] fetch outcomes, the oldest replaced first.
+#[derive(Clone, Debug, Default)]
+pub struct FetchMemo {
+    outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES],
+    next: usize,
+}
+
 /// A flash accelerator: instruction and data lines plus sequential prefetch of the next
 /// flash word, each part switched on or off by the firmware on its own (STM32
 /// FLASH_ACR.PRFTEN / ICEN / DCEN). Works in flash words (`word_bytes`).
@@ -182,6 +213,57 @@ impl Accelerator {
         wait
     }
 
+    /// The instruction side's state at cycle `t`, when it is small enough to stand for
+    /// the whole of it (at most one instruction line): the key and value of a block's
+    /// fetch memo ([`FetchMemo`]). A prefetch that completed by `t` counts as completing
+    /// at `t`: for every later cycle the two behave the same, and block entries never go
+    /// back in time.
+    fn fetch_state(&self, t: u64) -> Option<FetchState> {
+        let line = match &self.instr {
+            None => (u32::MAX, 0),
+            Some(c) if c.lines.len() == 1 => (c.lines[0].0, c.lines[0].1),
+            Some(_) => return None,
+        };
+        let prefetched = self.prefetched.map(|(w, ready)| (w, ready.saturating_sub(t)));
+        Some(FetchState { line, prefetched, parts: (self.prefetch_on, self.icache_on) })
+    }
+
+    /// Put back a state `fetch_state(t)` returned.
+    fn set_fetch_state(&mut self, s: &FetchState, t: u64) {
+        if let Some(c) = self.instr.as_mut() {
+            c.lines[0].0 = s.line.0;
+            c.lines[0].1 = s.line.1;
+        }
+        self.prefetched = s.prefetched.map(|(w, rel)| (w, t + rel));
+    }
+
+    /// Wait cycles to fetch one execution of a block that requests flash words `lines`
+    /// (each with the cycle offset from `entry` of the first instruction needing it).
+    /// Each result is a pure function of the instruction side's state at entry, so a
+    /// block entered in the state of its previous execution replays that execution's
+    /// outcome from `memo` instead of walking its words: loops do, and the walk showed
+    /// in every profile of flash-resident code.
+    pub(super) fn fetch_lines(&mut self, memo: &mut FetchMemo, lines: &[(u32, u32)], entry: u64, fill: u32) -> u32 {
+        let before = self.fetch_state(entry);
+        if let Some(b) = before.as_ref() {
+            if let Some(m) = memo.outcomes.iter().flatten().find(|m| m.fill == fill && m.before == *b) {
+                let (after, stall) = (m.after.clone(), m.stall);
+                self.set_fetch_state(&after, entry);
+                return stall;
+            }
+        }
+        let mut stall = 0u32;
+        for &(word, offset) in lines {
+            stall += self.fetch_word(word, entry + offset as u64 + stall as u64, fill);
+        }
+        if let Some(before) = before {
+            let after = self.fetch_state(entry).expect("same geometry");
+            memo.outcomes[memo.next] = Some(FetchOutcome { fill, before, after, stall });
+            memo.next = (memo.next + 1) % FETCH_MEMO_ENTRIES;
+        }
+        stall
+    }
+
     /// Wait cycles of a data read through the data lines (a miss reads one flash word).
     pub(super) fn data_read(&mut self, addr: u32, fill: u32) -> u32 {
         let word = addr >> self.word_shift;
@@ -198,7 +280,7 @@ impl Accelerator {
 mod tests {
     use crate::board::AcceleratorPart;
     use crate::memsys::test_support::{board, l4r5, loop_stalls};
-    use crate::memsys::{FetchMode, Fidelity, MemorySystem};
+    use crate::memsys::{FetchMode, FetchPlan, Fidelity, MemorySystem};
 
     #[test]
     fn accelerator_prefetch_hides_wait_states_for_slow_enough_code() {
@@ -217,6 +299,42 @@ mod tests {
         let b = board("[accelerator]\nline_bytes=8\ninstruction_lines=0", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
         assert_eq!(m.fetch(0, &addrs, 32, &offsets, 0), 20);
+    }
+
+    #[test]
+    fn a_block_replaying_its_memoised_fetch_waits_exactly_what_walking_its_words_does() {
+        // LPC55S69-like flash (12-cycle reads, one 16-byte line, prefetch that completes):
+        // a 3-line loop body and a 1-line block between passes, entered after 0–13
+        // cycles of data stalls in a repeating pattern, so that each block meets the
+        // same entry states again (memo hits) and different ones (memo misses). One
+        // memory system keeps each block's plan and memo (as the simulator does), the
+        // other fetches with a fresh plan every time (walks every word).
+        let b = board(
+            "[accelerator]\nline_bytes=16\ninstruction_lines=1\nprefetch=true\nprefetch_completes=true",
+            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
+        );
+        let (mut kept, mut walked) = (MemorySystem::new(&b, Fidelity::Detailed), MemorySystem::new(&b, Fidelity::Detailed));
+        let body: Vec<u32> = (0..24).map(|i| 0x100 + i * 2).collect();
+        let tail: Vec<u32> = (0..8).map(|i| 0x200 + i * 2).collect();
+        let (body_off, tail_off): (Vec<u32>, Vec<u32>) = ((0..24).collect(), (0..8).collect());
+        let (mut body_plan, mut tail_plan) = (FetchPlan::default(), FetchPlan::default());
+        let (mut t_kept, mut t_walked) = (0u64, 0u64);
+        let mut stalls = Vec::new();
+        for pass in 0..60u64 {
+            let data = [0, 13, 0, 2, 7][pass as usize % 5];
+            for (addrs, offsets, end, plan) in [(&body, &body_off, 0x130, &mut body_plan), (&tail, &tail_off, 0x210, &mut tail_plan)] {
+                let a = kept.fetch_planned(0, plan, addrs, end, offsets, t_kept);
+                let w = walked.fetch(0, addrs, end, offsets, t_walked);
+                assert_eq!(a, w, "pass {pass}, block at {:#x}: memoised fetch stalled {a}, walking {w}", addrs[0]);
+                stalls.push(a);
+                t_kept += offsets.len() as u64 + a as u64 + data;
+                t_walked += offsets.len() as u64 + w as u64 + data;
+            }
+        }
+        // The pattern exercises more than one entry state per block.
+        stalls.sort_unstable();
+        stalls.dedup();
+        assert!(stalls.len() >= 3, "too few distinct stalls to exercise the memo: {stalls:?}");
     }
 
     #[test]

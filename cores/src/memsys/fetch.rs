@@ -33,6 +33,8 @@ pub struct FetchPlan {
     /// log2 of the line size the plan is for; None: not built yet.
     shift: Option<u32>,
     lines: Vec<(u32, u32)>,
+    /// Through a flash accelerator: the last execution's outcome.
+    accel_memo: super::accelerator::FetchMemo,
 }
 
 impl FetchPlan {
@@ -47,7 +49,7 @@ impl FetchPlan {
                 }
             }
         }
-        FetchPlan { shift: Some(shift), lines }
+        FetchPlan { shift: Some(shift), lines, accel_memo: Default::default() }
     }
 }
 
@@ -109,6 +111,9 @@ impl MemorySystem {
         }
         let r = &self.regions[region];
         let (fill, plain_wait) = (r.fill, r.read_wait);
+        if path == FetchPath::Accelerator {
+            return self.accel.as_mut().map_or(0, |acc| acc.fetch_lines(&mut plan.accel_memo, &plan.lines, entry, fill));
+        }
         let mut stall = 0u32;
         for &(line, offset) in &plan.lines {
             let now = entry + offset as u64 + stall as u64;
@@ -124,7 +129,6 @@ impl MemorySystem {
                         }
                     }
                 }
-                FetchPath::Accelerator => self.accel.as_mut().map_or(0, |acc| acc.fetch_word(line, now, fill)),
                 _ => plain_wait,
             };
         }

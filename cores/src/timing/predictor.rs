@@ -18,6 +18,14 @@ pub struct Prediction {
     pub target: u32,
 }
 
+/// A branch's entry in the table, between [`BranchPredictor::lookup`] and the update.
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup {
+    pc: u32,
+    found: Option<usize>,
+    pub prediction: Option<Prediction>,
+}
+
 /// Ways per set of the modelled BTAC [assumption, see the module text].
 pub const BTAC_WAYS: usize = 4;
 
@@ -69,19 +77,34 @@ impl BranchPredictor {
     }
 
     pub fn predict(&self, pc: u32) -> Option<Prediction> {
-        self.find(pc).map(|i| {
+        self.lookup(pc).prediction
+    }
+
+    /// The entry for the branch at `pc` and what it predicts, to be passed to
+    /// [`BranchPredictor::update_looked_up`] (the simulator's block entry asks for the
+    /// prediction first and records the outcome after, with one search of the set).
+    #[inline]
+    pub fn lookup(&self, pc: u32) -> Lookup {
+        let found = self.find(pc);
+        let prediction = found.map(|i| {
             let e = self.entries[i];
             Prediction { taken: e.counter >= 2, target: e.target }
-        })
+        });
+        Lookup { pc, found, prediction }
     }
 
     /// Record the outcome of the branch at `pc`; returns whether it was predicted
     /// correctly (direction, and target when taken). Not-taken branches without an entry
     /// count as predicted (fetch simply continued) and allocate nothing.
     pub fn update(&mut self, pc: u32, taken: bool, target: u32) -> bool {
+        self.update_looked_up(self.lookup(pc), taken, target)
+    }
+
+    /// [`BranchPredictor::update`] with the branch's `lookup`, made since the last update.
+    pub fn update_looked_up(&mut self, lookup: Lookup, taken: bool, target: u32) -> bool {
         self.lookups += 1;
         self.clock += 1;
-        let found = self.find(pc);
+        let (pc, found) = (lookup.pc, lookup.found);
         let correct = match found {
             Some(i) => {
                 let e = &mut self.entries[i];

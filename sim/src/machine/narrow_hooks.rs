@@ -3,8 +3,11 @@
 //! slow path once any memory hook exists, and rebuilds the CPU state from the translation
 //! block before each hooked access; with `UC_CTL_NARROW_MEM_HOOKS` on, only pages a memory
 //! hook covers leave the TLB fast path and the hooks run without that rebuild (simbench's
-//! data hook reads no register but XPSR's IT bits; see docs/speed.md). A stock unicorn
-//! refuses the control, and the run takes the stock path with the same report.
+//! data hook reads no register but XPSR's IT bits; see docs/speed.md). The control also
+//! drops the stop-request check unicorn generates after every load and store (simbench's
+//! memory and MMIO callbacks never stop the run; a failed access still stops at once),
+//! and hooked accesses take their region from the TLB entry instead of a lookup. A stock
+//! unicorn refuses the control, and the run takes the stock path with the same report.
 
 use unicorn_engine::{uc_ctl, uc_error, Arch, ControlType, Mode, Unicorn};
 
@@ -12,8 +15,8 @@ use unicorn_engine::{uc_ctl, uc_error, Arch, ControlType, Mode, Unicorn};
 const UC_CTL_NARROW_MEM_HOOKS: u32 = 15;
 
 /// Turn the narrow path on, before any hook is added or code runs; false when the linked
-/// unicorn lacks the patch.
-pub(super) fn enable<D>(uc: &mut Unicorn<D>) -> bool {
+/// unicorn lacks the patch. (Also for the speed bench's raw unicorn with the same control.)
+pub fn enable<D>(uc: &mut Unicorn<D>) -> bool {
     let control = ControlType(UC_CTL_NARROW_MEM_HOOKS | ControlType::IO_WRITE.0);
     // SAFETY: a live engine handle; the control takes one int argument.
     unsafe { uc_ctl(uc.get_handle(), control, 1 as std::ffi::c_int) == uc_error::OK }

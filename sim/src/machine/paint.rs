@@ -31,7 +31,7 @@ pub(super) fn paint_memory(uc: &mut Unicorn<State>) {
             p.plan.arena = None;
         }
         p.done = true;
-        st.full_path_only = !st.entry_shortcut || st.predictor.is_some();
+        st.full_path_only = !st.entry_shortcut;
     }
 }
 

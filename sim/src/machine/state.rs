@@ -115,8 +115,8 @@ pub(super) struct State {
     pub(super) stack_floor: u32,
     pub(super) initial_sp: u32,
     pub(super) paint: Option<PaintState>,
-    /// Every block entry needs the full path: a branch predictor runs, memory painting
-    /// waits for `main`, or the shortcut is off (see `enter_steady`).
+    /// Every block entry needs the full path: memory painting waits for `main`, or the
+    /// shortcut is off (see `enter_steady`).
     pub(super) full_path_only: bool,
     /// `RunOptions::entry_shortcut`.
     pub(super) entry_shortcut: bool,
@@ -230,7 +230,7 @@ impl State {
         let predictor = (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES));
         Ok(State {
             entry_shortcut: opts.entry_shortcut,
-            full_path_only: !opts.entry_shortcut || predictor.is_some() || paint.is_some(),
+            full_path_only: !opts.entry_shortcut || paint.is_some(),
             profiler,
             paint,
             min_sp: None,
@@ -406,11 +406,27 @@ impl State {
             let memo_ok = !prev_paired;
             let (cost, paired) = match (self.predictor.as_mut(), &prev.last) {
                 (Some(p), Some(last)) if control => {
-                    let prediction = p.predict(last.addr);
-                    p.update(last.addr, taken, next_start);
-                    let penalty = self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), prediction, prev.hints);
-                    let b = self.model.boundary_cycles(&prev.edges, &next.edges, penalty, taken, prev_paired);
-                    (penalty as i32 + b.cycles, b.paired)
+                    let lookup = p.lookup(last.addr);
+                    p.update_looked_up(lookup, taken, next_start);
+                    let penalty = self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), lookup.prediction, prev.hints);
+                    // With a predictor, the memos of a control block hold the cost of a
+                    // correctly predicted edge (no penalty), the steady state of a loop.
+                    let h = &mut self.hot[cur];
+                    let memo = if taken {
+                        (&mut h.taken_next, &mut h.taken_penalty, &mut h.taken_paired)
+                    } else {
+                        (&mut h.fall_next, &mut h.fall_cost, &mut h.fall_paired)
+                    };
+                    if penalty == 0 && memo_ok && *memo.0 as usize == idx {
+                        (*memo.1, *memo.2)
+                    } else {
+                        let b = self.model.boundary_cycles(&prev.edges, &next.edges, penalty, taken, prev_paired);
+                        let c = penalty as i32 + b.cycles;
+                        if penalty == 0 && memo_ok {
+                            (*memo.0, *memo.1, *memo.2) = (idx as u32, c, b.paired);
+                        }
+                        (c, b.paired)
+                    }
                 }
                 _ if memo_ok && !taken && self.hot[cur].fall_next as usize == idx => (self.hot[cur].fall_cost, self.hot[cur].fall_paired),
                 _ if !taken => {
@@ -472,12 +488,13 @@ impl State {
     }
 
     /// The common case of the block hook, for speed: a known block entered with nothing
-    /// else to do: no branch predictor or per-line fetch timing, no exception, limit or
-    /// deadline check due, no FP or fault-handler block, a branch penalty that is
-    /// memoised, and for the profiler a quiet exit from the previous block (it then only
-    /// counts the instructions). Returns false, having changed nothing, when any of that
-    /// does not hold; the block hook then takes the full path (`enter` and the checks
-    /// after it), which gives the same result (`tests/entry_shortcut.rs`).
+    /// else to do: no exception, limit or deadline check due, no FP or fault-handler
+    /// block, a branch penalty that is memoised (with a branch predictor: a correctly
+    /// predicted branch whose edge is memoised), and for the profiler a quiet exit from
+    /// the previous block (it then only counts the instructions). Returns false, having
+    /// changed nothing, when any of that does not hold; the block hook then takes the
+    /// full path (`enter` and the checks after it), which gives the same result
+    /// (`tests/entry_shortcut.rs`).
     #[inline]
     pub(super) fn enter_steady(&mut self, addr: u32, size: u32) -> bool {
         if self.full_path_only {
@@ -490,9 +507,12 @@ impl State {
         if b.tb_size != size || b.flags & (USES_FP | PARKS) != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
             return false;
         }
+        // Per-line fetch timing (caches, accelerators) is known only after fetching, so
+        // it takes the shortcut only when no cycle limit could stop the run there.
         let fetch = match self.mem.fetch_mode(b.region as usize) {
-            FetchMode::Free => 0,
-            FetchMode::Plain => b.plain_fetch_wait,
+            FetchMode::Free => Some(0),
+            FetchMode::Plain => Some(b.plain_fetch_wait),
+            FetchMode::Dynamic if self.max_cycles == u64::MAX => None,
             FetchMode::Dynamic => return false,
         };
         let prev = self.hot.get(self.cur);
@@ -502,16 +522,41 @@ impl State {
         if self.entered_paired {
             return false;
         }
+        let mut branch = None;
         let (cost, paired) = match prev {
-            Some(prev) if b.start == prev.end && prev.fall_next as usize == idx => (prev.fall_cost, prev.fall_paired),
-            Some(prev) if b.start != prev.end && prev.taken_next as usize == idx => (prev.taken_penalty, prev.taken_paired),
-            Some(_) => return false,
+            Some(prev) => {
+                let taken = b.start != prev.end;
+                if let (Some(p), true) = (self.predictor.as_ref(), prev.flags & ENDS_IN_CONTROL != 0) {
+                    let (from, to) = (&self.blocks[self.cur], &self.blocks[idx]);
+                    let Some(last) = from.last.as_ref() else {
+                        return false;
+                    };
+                    let lookup = p.lookup(last.addr);
+                    if self.model.predicted_branch_penalty(last, taken, to.first.as_ref(), lookup.prediction, from.hints) != 0 {
+                        return false;
+                    }
+                    branch = Some(lookup);
+                }
+                match taken {
+                    false if prev.fall_next as usize == idx => (prev.fall_cost, prev.fall_paired),
+                    true if prev.taken_next as usize == idx => (prev.taken_penalty, prev.taken_paired),
+                    _ => return false,
+                }
+            }
             None => (0, false),
         };
         let entry = self.cycles.saturating_add_signed(cost as i64);
-        if entry >= self.exc.next_systick || entry + (b.cycles + fetch) as u64 > self.max_cycles || self.instructions + b.insns as u64 > self.max_instructions {
+        if self.cycles.max(entry) >= self.exc.next_systick
+            || entry + (b.cycles + fetch.unwrap_or(0)) as u64 > self.max_cycles
+            || self.instructions + b.insns as u64 > self.max_instructions
+        {
             return false;
         }
+        if let (Some(p), Some(lookup)) = (self.predictor.as_mut(), branch) {
+            let (start, taken) = (b.start, prev.is_some_and(|p| b.start != p.end));
+            p.update_looked_up(lookup, taken, start);
+        }
+        let b = &self.hot[idx];
         self.deadline_countdown -= 1;
         self.cycles = entry;
         self.entered_paired = paired;
@@ -520,6 +565,13 @@ impl State {
             self.sp_sample_due = false;
         }
         self.account_entry(idx);
+        let fetch = match fetch {
+            Some(f) => f,
+            None => {
+                let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
+                self.mem.fetch_planned(hot.region as usize, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry)
+            }
+        };
         self.charge_fetch(fetch);
         true
     }
