@@ -248,6 +248,9 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
         return;
     }
     let raw = median_secs(|| raw_unicorn_run(image, board), reps);
+    // The control must not change what bare unicorn runs: the same end, the same status.
+    let (stock_end, control_end) = (hooked_unicorn_run(image, board, Floor::Raw).1, hooked_unicorn_run(image, board, Floor::RawWithControl).1);
+    assert_eq!(control_end, stock_end, "{name}: raw unicorn with the control on exited with another status");
     let raw_control = median_secs(
         || {
             hooked_unicorn_run(image, board, Floor::RawWithControl);
