@@ -46,7 +46,7 @@ pub(super) struct HotBlock {
     pub(super) plain_fetch_wait: u32,
     /// Board region index (`u32::MAX`: none).
     pub(super) region: u32,
-    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`.
+    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`, `HAS_IT`.
     pub(super) flags: u32,
     pub(super) executions: u64,
 }
@@ -60,6 +60,10 @@ pub(super) const PARKS: u32 = 4;
 /// Leaving the block is nothing the profiler tracks: no call, return or tail call, and
 /// no SP write to sample.
 pub(super) const QUIET_EXIT: u32 = 8;
+/// The block contains an IT instruction (see `clear_stale_it_state`). Asked on every
+/// hooked data access: here rather than in `Block`, whose far-away field missed the host
+/// cache on every access in profiles.
+pub(super) const HAS_IT: u32 = 16;
 
 /// A decoded, costed translation block (what entering it needs is its `HotBlock`).
 pub(super) struct Block {
@@ -87,8 +91,6 @@ pub(super) struct Block {
     /// Its memory instructions, to locate the instruction behind an MMIO access or a
     /// faulting access (`access_pc.rs`).
     pub(super) accesses: Box<[Access]>,
-    /// The block contains an IT instruction (see `clear_stale_it_state`).
-    pub(super) has_it: bool,
     pub(super) classes: Box<[(Class, u32)]>,
     /// `--stalls` bucket of the function holding the block (its fetch waits go there).
     pub(super) bucket: u32,
@@ -350,7 +352,6 @@ impl State {
             accesses: accesses(&insns),
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
-            has_it: insns.iter().any(|i| i.class == Class::It),
             entry_func: self
                 .profiler
                 .is_some()
@@ -365,6 +366,7 @@ impl State {
         // `b.n .` (0xE7FE) or `b.w .` (0xF7FF 0xBFFE) as the whole block.
         let parks = insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF]));
         let quiet_exit = block.exit == Exit::Plain && !block.writes_sp;
+        let has_it = insns.iter().any(|i| i.class == Class::It);
         let idx = self.blocks.len();
         self.hot.push(HotBlock {
             start: addr,
@@ -381,7 +383,7 @@ impl State {
             fall_paired: false,
             plain_fetch_wait,
             region: u32::try_from(region).unwrap_or(u32::MAX),
-            flags: [(ends_in_control, ENDS_IN_CONTROL), (uses_fp, USES_FP), (parks, PARKS), (quiet_exit, QUIET_EXIT)]
+            flags: [(ends_in_control, ENDS_IN_CONTROL), (uses_fp, USES_FP), (parks, PARKS), (quiet_exit, QUIET_EXIT), (has_it, HAS_IT)]
                 .iter()
                 .filter(|(on, _)| *on)
                 .fold(0, |f, (_, bit)| f | bit),
@@ -606,7 +608,7 @@ impl State {
 
     /// Whether the block executing now contains an IT instruction.
     pub(super) fn current_block_has_it(&self) -> bool {
-        self.blocks.get(self.cur).is_none_or(|b| b.has_it)
+        self.hot.get(self.cur).is_none_or(|b| b.flags & HAS_IT != 0)
     }
 
     pub(super) fn add_wait(&mut self, cycles: u64) {

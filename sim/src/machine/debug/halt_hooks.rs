@@ -151,9 +151,6 @@ fn walk_needed(uc: &mut Unicorn<State>, addr: u32) -> bool {
 /// The addresses of the instructions in the IT block of the IT instruction at `addr`,
 /// when `addr` is one (`IT` is 0xBFxy with a non-zero mask y; up to four instructions).
 pub(super) fn it_block_after(uc: &Unicorn<State>, b: &Block, addr: u32) -> Option<Vec<u32>> {
-    if !b.has_it {
-        return None;
-    }
     let i = b.addrs.binary_search(&addr).ok()?;
     let mut enc = [0u8; 2];
     uc.mem_read(addr as u64, &mut enc).ok()?;
