@@ -70,7 +70,7 @@ impl BranchPredictor {
         (((pc >> 1) as usize) & self.set_mask) * self.ways
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, pc: u32) -> Option<usize> {
         let s = self.set_start(pc);
         (s..s + self.ways).find(|&i| self.entries[i].valid && self.entries[i].pc == pc)
@@ -83,7 +83,7 @@ impl BranchPredictor {
     /// The entry for the branch at `pc` and what it predicts, to be passed to
     /// [`BranchPredictor::update_looked_up`] (the simulator's block entry asks for the
     /// prediction first and records the outcome after, with one search of the set).
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, pc: u32) -> Lookup {
         let found = self.find(pc);
         let prediction = found.map(|i| {
@@ -101,6 +101,7 @@ impl BranchPredictor {
     }
 
     /// [`BranchPredictor::update`] with the branch's `lookup`, made since the last update.
+    #[inline(always)]
     pub fn update_looked_up(&mut self, lookup: Lookup, taken: bool, target: u32) -> bool {
         self.lookups += 1;
         self.clock += 1;
