@@ -33,7 +33,7 @@ pub struct FetchPlan {
     /// log2 of the line size the plan is for; None: not built yet.
     shift: Option<u32>,
     lines: Vec<(u32, u32)>,
-    /// Through a flash accelerator: the last execution's outcome.
+    /// Through a flash accelerator: the block's recent fetch outcomes.
     accel_memo: super::accelerator::FetchMemo,
 }
 

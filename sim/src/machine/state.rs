@@ -32,7 +32,9 @@ pub(super) struct HotBlock {
     /// One-entry memos of what entering the next block costs on top of its static cost:
     /// branch penalty (static prediction) plus the pipeline carry-over between the two
     /// blocks (`CoreModel::boundary_cycles`, may be negative), for the taken and the
-    /// fall-through successor. Saves the timing model's virtual calls on hot loops.
+    /// fall-through successor; with a branch predictor, a control block's memos hold the
+    /// cost of a correctly predicted edge. Saves the timing model's virtual calls on hot
+    /// loops.
     pub(super) taken_next: u32,
     pub(super) taken_penalty: i32,
     pub(super) fall_next: u32,
