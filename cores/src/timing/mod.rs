@@ -241,6 +241,8 @@ pub trait CoreModel: Send + Sync {
     /// Cores with a dynamic branch predictor (Cortex-M7's BTAC) answer this in
     /// `detailed` timing: the penalty given what the predictor guessed (`None` when it
     /// had no entry for the branch). Others fall back to [`CoreModel::branch_penalty`].
+    /// A correctly predicted branch (direction, and target when taken) must cost 0: the
+    /// simulator's block-entry shortcut takes that without asking.
     fn predicted_branch_penalty(&self, last: &Insn, taken: bool, target: Option<&Insn>, _prediction: Option<Prediction>, hints: BranchHints) -> u32 {
         self.hinted_branch_penalty(last, taken, target, hints)
     }

@@ -48,7 +48,7 @@ pub(super) struct HotBlock {
     pub(super) plain_fetch_wait: u32,
     /// Board region index (`u32::MAX`: none).
     pub(super) region: u32,
-    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`, `HAS_IT`.
+    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`, `HAS_IT`, `LAST_WIDE`.
     pub(super) flags: u32,
     pub(super) executions: u64,
 }
@@ -66,6 +66,9 @@ pub(super) const QUIET_EXIT: u32 = 8;
 /// hooked data access: here rather than in `Block`, whose far-away field missed the host
 /// cache on every access in profiles.
 pub(super) const HAS_IT: u32 = 16;
+/// The block's last instruction is 32 bits wide: it starts at `end - 4`, else `end - 2`
+/// (the branch the BTAC is asked about, without reading `Block`).
+pub(super) const LAST_WIDE: u32 = 32;
 
 /// A decoded, costed translation block (what entering it needs is its `HotBlock`).
 pub(super) struct Block {
@@ -369,6 +372,7 @@ impl State {
         let parks = insns.len() == 1 && (code.starts_with(&[0xFE, 0xE7]) || code.starts_with(&[0xFF, 0xF7, 0xFE, 0xBF]));
         let quiet_exit = block.exit == Exit::Plain && !block.writes_sp;
         let has_it = insns.iter().any(|i| i.class == Class::It);
+        let last_wide = insns.last().is_some_and(|l| l.size == 4);
         let idx = self.blocks.len();
         self.hot.push(HotBlock {
             start: addr,
@@ -385,7 +389,7 @@ impl State {
             fall_paired: false,
             plain_fetch_wait,
             region: u32::try_from(region).unwrap_or(u32::MAX),
-            flags: [(ends_in_control, ENDS_IN_CONTROL), (uses_fp, USES_FP), (parks, PARKS), (quiet_exit, QUIET_EXIT), (has_it, HAS_IT)]
+            flags: [(ends_in_control, ENDS_IN_CONTROL), (uses_fp, USES_FP), (parks, PARKS), (quiet_exit, QUIET_EXIT), (has_it, HAS_IT), (last_wide, LAST_WIDE)]
                 .iter()
                 .filter(|(on, _)| *on)
                 .fold(0, |f, (_, bit)| f | bit),
@@ -531,12 +535,14 @@ impl State {
             Some(prev) => {
                 let taken = b.start != prev.end;
                 if let (Some(p), true) = (self.predictor.as_ref(), prev.flags & ENDS_IN_CONTROL != 0) {
-                    let (from, to) = (&self.blocks[self.cur], &self.blocks[idx]);
-                    let Some(last) = from.last.as_ref() else {
-                        return false;
+                    // Only a correctly predicted branch, which costs nothing extra
+                    // (`CoreModel::predicted_branch_penalty`): the case the memos hold.
+                    let lookup = p.lookup(prev.end - if prev.flags & LAST_WIDE != 0 { 4 } else { 2 });
+                    let correct = match lookup.prediction {
+                        Some(q) => q.taken == taken && (!taken || q.target == b.start),
+                        None => !taken,
                     };
-                    let lookup = p.lookup(last.addr);
-                    if self.model.predicted_branch_penalty(last, taken, to.first.as_ref(), lookup.prediction, from.hints) != 0 {
+                    if !correct {
                         return false;
                     }
                     branch = Some(lookup);
