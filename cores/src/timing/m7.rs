@@ -357,10 +357,7 @@ impl CoreModel for CortexM7 {
         if !is_control(last) || last.class == Class::Isb {
             return 0;
         }
-        let correct = match prediction {
-            Some(p) => p.taken == taken && (!taken || target.is_none_or(|t| t.addr == p.target)),
-            None => !taken,
-        };
+        let correct = Prediction::correct(prediction, taken, target.map(|t| t.addr));
         let conditional = matches!(last.class, Class::BranchCond | Class::CompareBranch) || last.reads.contains(REG_FLAGS);
         match (correct, conditional && !early_flags) {
             (true, _) => 0,

@@ -18,6 +18,18 @@ pub struct Prediction {
     pub target: u32,
 }
 
+impl Prediction {
+    /// Whether the branch went as predicted: its direction, and its target when taken
+    /// (`target` None: not known, counts as right). Without an entry (`prediction`
+    /// None) fetch ran on sequentially, which is right for a branch not taken.
+    pub fn correct(prediction: Option<Prediction>, taken: bool, target: Option<u32>) -> bool {
+        match prediction {
+            Some(p) => p.taken == taken && (!taken || target.is_none_or(|t| t == p.target)),
+            None => !taken,
+        }
+    }
+}
+
 /// A branch's entry in the table, between [`BranchPredictor::lookup`] and the update.
 #[derive(Clone, Copy, Debug)]
 pub struct Lookup {
@@ -106,26 +118,23 @@ impl BranchPredictor {
         self.lookups += 1;
         self.clock += 1;
         let (pc, found) = (lookup.pc, lookup.found);
-        let correct = match found {
+        let correct = Prediction::correct(lookup.prediction, taken, Some(target));
+        match found {
             Some(i) => {
                 let e = &mut self.entries[i];
-                let correct = (e.counter >= 2) == taken && (!taken || e.target == target);
                 e.counter = if taken { (e.counter + 1).min(3) } else { e.counter.saturating_sub(1) };
                 if taken {
                     e.target = target;
                 }
                 e.used = self.clock;
-                correct
             }
-            None => {
-                if taken {
-                    let s = self.set_start(pc);
-                    let victim = (s..s + self.ways).min_by_key(|&i| (self.entries[i].valid, self.entries[i].used)).unwrap_or(s);
-                    self.entries[victim] = Entry { pc, target, counter: 2, valid: true, used: self.clock };
-                }
-                !taken
+            None if taken => {
+                let s = self.set_start(pc);
+                let victim = (s..s + self.ways).min_by_key(|&i| (self.entries[i].valid, self.entries[i].used)).unwrap_or(s);
+                self.entries[victim] = Entry { pc, target, counter: 2, valid: true, used: self.clock };
             }
-        };
+            None => {}
+        }
         self.mispredictions += !correct as u64;
         correct
     }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::error::SimError;
+use simbench_cores::Prediction;
 
 /// What was painted at `main`, to read back at the end.
 #[derive(Clone, Debug)]
@@ -485,14 +486,20 @@ impl State {
         }
         self.account_entry(idx);
         // Instruction fetch stalls, charged before the block's first instruction.
-        let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
-        let region = hot.region as usize;
-        let fetch = match self.mem.fetch_mode(region) {
+        let hot = &self.hot[idx];
+        let fetch = match self.mem.fetch_mode(hot.region as usize) {
             FetchMode::Free => 0,
             FetchMode::Plain => hot.plain_fetch_wait,
-            FetchMode::Dynamic => self.mem.fetch_planned(region, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry),
+            FetchMode::Dynamic => self.timed_fetch(idx),
         };
         self.charge_fetch(fetch);
+    }
+
+    /// Fetch stalls of the block just entered (`idx`), line by line through the cache or
+    /// accelerator (`FetchMode::Dynamic`).
+    fn timed_fetch(&mut self, idx: usize) -> u32 {
+        let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
+        self.mem.fetch_planned(hot.region as usize, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry)
     }
 
     /// The common case of the block hook, for speed: a known block entered with nothing
@@ -538,14 +545,10 @@ impl State {
                     // Only a correctly predicted branch, which costs nothing extra
                     // (`CoreModel::predicted_branch_penalty`): the case the memos hold.
                     let lookup = p.lookup(prev.end - if prev.flags & LAST_WIDE != 0 { 4 } else { 2 });
-                    let correct = match lookup.prediction {
-                        Some(q) => q.taken == taken && (!taken || q.target == b.start),
-                        None => !taken,
-                    };
-                    if !correct {
+                    if !Prediction::correct(lookup.prediction, taken, Some(b.start)) {
                         return false;
                     }
-                    branch = Some(lookup);
+                    branch = Some((lookup, taken, b.start));
                 }
                 match taken {
                     false if prev.fall_next as usize == idx => (prev.fall_cost, prev.fall_paired),
@@ -562,8 +565,7 @@ impl State {
         {
             return false;
         }
-        if let (Some(p), Some(lookup)) = (self.predictor.as_mut(), branch) {
-            let (start, taken) = (b.start, prev.is_some_and(|p| b.start != p.end));
+        if let (Some(p), Some((lookup, taken, start))) = (self.predictor.as_mut(), branch) {
             p.update_looked_up(lookup, taken, start);
         }
         let b = &self.hot[idx];
@@ -577,10 +579,7 @@ impl State {
         self.account_entry(idx);
         let fetch = match fetch {
             Some(f) => f,
-            None => {
-                let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
-                self.mem.fetch_planned(hot.region as usize, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry)
-            }
+            None => self.timed_fetch(idx),
         };
         self.charge_fetch(fetch);
         true
