@@ -6,12 +6,13 @@
 //! data hook reads no register but XPSR's IT bits; see docs/speed.md). The control also
 //! drops the stop-request check unicorn generates after every load and store (simbench's
 //! memory and MMIO callbacks never stop the run; a failed access still stops at once),
-//! and hooked accesses take their region from the TLB entry instead of a lookup. Stores
-//! to a RAM page stay on the fast path while the page holds no translated code (stock
-//! unicorn traps every store to an executable page, or to any page once a memory hook of
-//! any kind exists, as simbench's invalid-access hook does); translating code from a page
-//! traps its stores again, so rewritten code is still re-translated. A stock unicorn
-//! refuses the control, and the run takes the stock path with the same report.
+//! calls the one at each block start only when a stop was requested, and lets hooked
+//! accesses take their region from the TLB entry instead of a lookup. Stores to a RAM page
+//! stay on the fast path while the page holds no translated code (stock unicorn traps
+//! every store to an executable page, or to any page once a memory hook of any kind
+//! exists, as simbench's invalid-access hook does); translating code from a page traps its
+//! stores again, so rewritten code is still re-translated. A stock unicorn refuses the
+//! control, and the run takes the stock path with the same report.
 
 use unicorn_engine::{uc_ctl, uc_error, Arch, ControlType, Mode, Unicorn};
 
