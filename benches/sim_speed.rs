@@ -15,7 +15,8 @@
 //! instructions, capture of addresses at block entry, MMIO data pages), after `sites:` and
 //! `capture:` lines from a survey of the load/store instructions (see `code_hook_floors`,
 //! `mem_sites`, `mmio_floor` and docs/speed.md). Bare unicorn leaves the patch's
-//! `UC_CTL_NARROW_MEM_HOOKS` off: its floors are stock unicorn's.
+//! `UC_CTL_NARROW_MEM_HOOKS` off: its floors are stock unicorn's, but for one line that
+//! repeats the empty data hooks with the control on, as simbench runs.
 //! `SIMBENCH_BENCH_ONLY=<substring>` limits the summaries to matching fixtures.
 
 use criterion::{criterion_group, Criterion};
