@@ -97,6 +97,7 @@ impl MemorySystem {
 
     /// `fetch`, with the block's lines kept in `plan` between executions (rebuilt when
     /// the line size in use changes): the simulator calls this on every block entry.
+    #[inline]
     pub fn fetch_planned(&mut self, region: usize, plan: &mut FetchPlan, addrs: &[u32], end: u32, offsets: &[u32], entry: u64) -> u32 {
         let path = self.paths.get(region).copied().unwrap_or(FetchPath::Free);
         let line_bytes = match path {

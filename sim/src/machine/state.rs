@@ -497,6 +497,7 @@ impl State {
 
     /// Fetch stalls of the block just entered (`idx`), line by line through the cache or
     /// accelerator (`FetchMode::Dynamic`).
+    #[inline]
     fn timed_fetch(&mut self, idx: usize) -> u32 {
         let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
         self.mem.fetch_planned(hot.region as usize, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry)
