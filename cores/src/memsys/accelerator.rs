@@ -245,6 +245,7 @@ impl Accelerator {
     /// block entered in the state of its previous execution replays that execution's
     /// outcome from `memo` instead of walking its words: loops do, and the walk showed
     /// in every profile of flash-resident code.
+    ///
     /// Inlined into every block entry: the memo hit is the common case (99.99 % of the
     /// blocks of TFLM IC on LPC55S69), the walk of `walk_lines` the rare one.
     #[inline]
