@@ -5,9 +5,9 @@ use super::*;
 
 /// Install the hooks; the block hook only with `block_hook` (a debugger brings its own,
 /// which calls `on_block`).
-pub(super) fn install_hooks(uc: &mut Unicorn<State>, block_hook: bool) -> Result<(), crate::error::SimError> {
+pub(super) fn install_hooks(uc: &mut Unicorn<'static, State>, block_hook: bool) -> Result<(), crate::error::SimError> {
     if block_hook {
-        uc.add_block_hook(1, 0, |uc, addr, size| on_block(uc, addr as u32, size)).map_err(|e| internal("adding the block hook", e))?;
+        super::direct_hooks::add_block_hook(uc).map_err(|e| internal("adding the block hook", e))?;
     }
 
     uc.add_intr_hook(on_interrupt).map_err(|e| internal("adding the interrupt hook", e))?;

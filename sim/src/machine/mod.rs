@@ -14,6 +14,7 @@ mod access_pc;
 mod block_index;
 mod core_regs;
 pub mod debug;
+mod direct_hooks;
 mod divides;
 mod exceptions;
 mod faults;

@@ -63,7 +63,7 @@ pub(super) fn heap_info(image: &Image, board: &Board, sp: u32) -> [u32; 4] {
     [heap_base, heap_limit, sp, stack_limit]
 }
 
-pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool) -> Result<(), crate::error::SimError> {
+pub(super) fn map_board(uc: &mut Unicorn<'static, State>, board: &Board, count_all: bool) -> Result<(), crate::error::SimError> {
     for (ri, r) in board.regions.iter().enumerate() {
         if !r.kind.is_memory() {
             // Vendor peripheral space: `peripheral` regions are registers (`peripherals/vendor.rs`),
@@ -126,36 +126,38 @@ pub(super) fn map_board(uc: &mut Unicorn<State>, board: &Board, count_all: bool)
 }
 
 /// Time (and count) data accesses to `[start, end]` of region `ri`: as that region, or as
-/// the region a `--place` gives the address.
-fn add_data_hook(uc: &mut Unicorn<State>, ri: usize, start: u64, end: u64) -> Result<(), crate::error::SimError> {
-    uc.add_mem_hook(HookType::MEM_READ | HookType::MEM_WRITE, start, end, move |uc, kind, addr, _size, _v| {
-        let write = kind == MemType::WRITE;
-        // Only blocks with an IT instruction can leave IT state behind (see
-        // clear_stale_it_state); checking the block avoids a register read per access.
-        if uc.get_data().current_block_has_it() {
-            clear_stale_it_state(uc);
-        }
-        let st = uc.get_data_mut();
-        if write {
-            st.regions[ri].data_writes += 1;
-        } else {
-            st.regions[ri].data_reads += 1;
-        }
-        // Accesses are counted where they go; waits where `--place` times them.
-        let timed = if st.placed.is_empty() { ri } else { crate::placement::placed_region(&st.placed, addr as u32).unwrap_or(ri) };
-        let wait = st.mem.data(timed, addr as u32, write) as u64;
-        st.regions[timed].data_wait_cycles += wait;
-        st.add_wait(wait);
-        if wait > 0 {
-            if let Some(s) = st.stalls.as_mut() {
-                s.data(addr as u32, write, wait);
-            }
-        }
-        true
-    })
-    .map_err(|e| internal("adding a memory hook", e))?;
+/// the region a `--place` gives the address (`data_access`).
+fn add_data_hook(uc: &mut Unicorn<'static, State>, ri: usize, start: u64, end: u64) -> Result<(), crate::error::SimError> {
+    super::direct_hooks::add_data_hook(uc, ri, start, end).map_err(|e| internal("adding a memory hook", e))?;
     uc.get_data_mut().regions[ri].hooked = true;
     Ok(())
+}
+
+/// A hooked load or store of region `ri`: counted there, its wait timed where `--place`
+/// puts the address.
+#[inline(always)]
+pub(super) fn data_access(uc: &mut Unicorn<State>, ri: usize, write: bool, addr: u32) {
+    // Only blocks with an IT instruction can leave IT state behind (see
+    // clear_stale_it_state); checking the block avoids a register read per access.
+    if uc.get_data().current_block_has_it() {
+        clear_stale_it_state(uc);
+    }
+    let st = uc.get_data_mut();
+    if write {
+        st.regions[ri].data_writes += 1;
+    } else {
+        st.regions[ri].data_reads += 1;
+    }
+    // Accesses are counted where they go; waits where `--place` times them.
+    let timed = if st.placed.is_empty() { ri } else { crate::placement::placed_region(&st.placed, addr).unwrap_or(ri) };
+    let wait = st.mem.data(timed, addr, write) as u64;
+    st.regions[timed].data_wait_cycles += wait;
+    st.add_wait(wait);
+    if wait > 0 {
+        if let Some(s) = st.stalls.as_mut() {
+            s.data(addr, write, wait);
+        }
+    }
 }
 
 pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimError> {

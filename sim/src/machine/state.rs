@@ -185,6 +185,10 @@ pub(super) struct State {
     pub(super) markers: Vec<MarkerEvent>,
     pub(super) markers_dropped: u64,
     pub(super) regions: Vec<RegionCounters>,
+    /// What the block and data hooks' user data point at (`direct_hooks`); boxed so that
+    /// the addresses unicorn holds stay put when the vector grows.
+    #[allow(clippy::vec_box)]
+    pub(super) hook_targets: Vec<Box<super::direct_hooks::HookTarget>>,
     pub(super) heap_info: [u32; 4],
     /// The semihosting host: handles, stdin, folder, errno, notes (None only while a
     /// call is being served).
@@ -286,6 +290,7 @@ impl State {
             markers: Vec::new(),
             markers_dropped: 0,
             regions: vec![RegionCounters::default(); board.regions.len()],
+            hook_targets: Vec::new(),
             heap_info,
             semihost: Some(semihosting::Host::new(&opts.semihosting)?),
             blocks_decoded: 0,
