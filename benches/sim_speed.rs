@@ -186,15 +186,19 @@ fn run_to_exit(uc: &mut Unicorn<()>, image: &Image, board: &Board) -> u32 {
 }
 
 fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
+    median((0..reps).map(|_| secs_of(&mut f)).collect())
+}
+
+/// Host seconds of one call of `f`.
+fn secs_of(mut f: impl FnMut()) -> f64 {
+    let s = Instant::now();
+    f();
+    s.elapsed().as_secs_f64()
+}
+
+fn median(mut t: Vec<f64>) -> f64 {
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    t[reps / 2]
+    t[t.len() / 2]
 }
 
 /// A fixture's side-by-side floor measurements: raw unicorn's time and the reference
@@ -242,7 +246,7 @@ impl Floors<'_> {
 }
 
 /// Print one line per timing/profile configuration of a fixture (simulated MIPS, the ratio
-/// to raw unicorn measured just before in the same process, runs per host second), then
+/// to raw unicorn timed alongside in the same process, runs per host second), then
 /// the `ratio:` line issue 18 asks for. With `SIMBENCH_BENCH_FLOORS=1`, first the `floor:`
 /// lines (and, where `detailed` hooks data, the `sites:` and `capture:` survey).
 fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
@@ -250,32 +254,42 @@ fn summarise(name: &str, image: &Image, board: &Board, reps: usize) {
     if std::env::var("SIMBENCH_BENCH_ONLY").is_ok_and(|only| !name.contains(&only)) {
         return;
     }
-    // The control must not change what bare unicorn runs: the same end, the same status
-    // (taken from the timed runs themselves).
-    let (mut stock_end, mut control_end) = (0, 0);
-    let raw = median_secs(|| stock_end = hooked_unicorn_run(image, board, Floor::Raw).1, reps);
-    let raw_control = median_secs(|| control_end = hooked_unicorn_run(image, board, Floor::RawWithControl).1, reps);
-    assert_eq!(control_end, stock_end, "{name}: raw unicorn with the control on exited with another status");
-    if std::env::var("SIMBENCH_BENCH_FLOORS").is_ok_and(|v| v == "1") {
-        floors(name, image, board, raw, reps);
-    }
-    let mut secs = Vec::new();
-    for (label, fidelity, profile, narrow) in [
+    let configs: Vec<(&str, RunOptions, f64)> = [
         ("fast", Fidelity::Fast, ProfileMode::Off, true),
         ("detailed", Fidelity::Detailed, ProfileMode::Off, true),
         ("detailed+profile", Fidelity::Detailed, ProfileMode::Auto, true),
         ("detailed, stock unicorn hook path", Fidelity::Detailed, ProfileMode::Off, false),
-    ] {
+    ]
+    .into_iter()
+    .map(|(label, fidelity, profile, narrow)| {
         let mut o = opts(board, fidelity, profile);
         o.narrow_mem_hooks = narrow;
         let insns = simbench_run(image, &o) as f64;
-        let sim = median_secs(
-            || {
-                simbench_run(image, &o);
-            },
-            reps,
-        );
-        secs.push(sim);
+        (label, o, insns)
+    })
+    .collect();
+    // Each repetition times raw unicorn and every configuration in turn, so that drift on
+    // a shared machine lands on all of them alike rather than on whichever came last.
+    // The control must not change what bare unicorn runs: the same end, the same status
+    // (taken from the timed runs themselves).
+    let (mut stock_end, mut control_end) = (0, 0);
+    let (mut raw_t, mut control_t, mut sim_t) = (Vec::new(), Vec::new(), vec![Vec::new(); configs.len()]);
+    for _ in 0..reps {
+        raw_t.push(secs_of(|| stock_end = hooked_unicorn_run(image, board, Floor::Raw).1));
+        control_t.push(secs_of(|| control_end = hooked_unicorn_run(image, board, Floor::RawWithControl).1));
+        for (t, (_, o, _)) in sim_t.iter_mut().zip(&configs) {
+            t.push(secs_of(|| {
+                simbench_run(image, o);
+            }));
+        }
+    }
+    assert_eq!(control_end, stock_end, "{name}: raw unicorn with the control on exited with another status");
+    let (raw, raw_control) = (median(raw_t), median(control_t));
+    if std::env::var("SIMBENCH_BENCH_FLOORS").is_ok_and(|v| v == "1") {
+        floors(name, image, board, raw, reps);
+    }
+    let secs: Vec<f64> = sim_t.into_iter().map(median).collect();
+    for ((label, _, insns), &sim) in configs.iter().zip(&secs) {
         println!(
             "summary: {name} on {} {label}: {:.1} M instructions; raw unicorn {:.0} MIPS; simbench {:.0} MIPS = {:.0}% of raw; {:.2} runs per host second",
             board.name,

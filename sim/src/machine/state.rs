@@ -516,7 +516,7 @@ impl State {
     /// changed nothing, when any of that does not hold; the block hook then takes the
     /// full path (`enter` and the checks after it), which gives the same result
     /// (`tests/entry_shortcut.rs`).
-    #[inline]
+    #[inline(always)]
     pub(super) fn enter_steady(&mut self, addr: u32, size: u32) -> bool {
         if self.full_path_only {
             return false;
