@@ -293,6 +293,10 @@ pub struct HostInfo {
     /// Simulated million instructions per host second.
     pub simulated_mips: f64,
     pub blocks_decoded: u64,
+    /// Block entries unicorn ran without calling simbench's block hook (self-loop
+    /// iterations, accounted at the next callback): how much of the run skipped it.
+    #[serde(default)]
+    pub block_entries_replayed: u64,
 }
 
 /// `0x` + 8 hex digits: addresses in reports.

@@ -34,6 +34,7 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         semihosting: Default::default(),
         entry_shortcut: true,
         narrow_mem_hooks: true,
+        block_counters: true,
         interrupt: None,
         placements: Vec::new(),
         stalls: false,

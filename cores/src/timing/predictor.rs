@@ -138,6 +138,24 @@ impl BranchPredictor {
         self.mispredictions += !correct as u64;
         correct
     }
+
+    /// What `n` calls of [`BranchPredictor::update`] with a taken branch at `pc` to
+    /// `target` do when each is predicted correctly (the entry exists and predicts that
+    /// target): the simulator's replay of a loop whose block entries it skipped. False,
+    /// having changed nothing, when the prediction would not be correct.
+    pub fn repeat_taken(&mut self, pc: u32, target: u32, n: u64) -> bool {
+        let lookup = self.lookup(pc);
+        if !Prediction::correct(lookup.prediction, true, Some(target)) {
+            return false;
+        }
+        let Some(i) = lookup.found else { return false };
+        self.lookups += n;
+        self.clock += n;
+        let e = &mut self.entries[i];
+        e.counter = (e.counter as u64 + n).min(3) as u8;
+        e.used = self.clock;
+        true
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +172,30 @@ mod tests {
         // predicted taken (counter 3 → 2); the second exit mispredicts again.
         assert_eq!(correct, [false, true, true, false, true, true, true, false]);
         assert_eq!(p.mispredictions, 3);
+    }
+
+    #[test]
+    fn repeated_taken_outcomes_match_single_updates() {
+        // Two predictors trained alike, with a second branch in the same set so that the
+        // LRU order matters; one then takes 5 correct updates one by one, the other at once.
+        let train = |p: &mut BranchPredictor| {
+            for _ in 0..2 {
+                p.update(0x100, true, 0x80);
+                p.update(0x100 + 2 * 128, true, 0x40);
+            }
+        };
+        let (mut one, mut all) = (BranchPredictor::new(128), BranchPredictor::new(128));
+        train(&mut one);
+        train(&mut all);
+        for _ in 0..5 {
+            assert!(one.update(0x100, true, 0x80));
+        }
+        assert!(all.repeat_taken(0x100, 0x80, 5));
+        assert_eq!(format!("{:?}", one.entries), format!("{:?}", all.entries));
+        assert_eq!((one.clock, one.lookups, one.mispredictions), (all.clock, all.lookups, all.mispredictions));
+        // A wrong target is not a correct prediction: nothing changes.
+        assert!(!all.repeat_taken(0x100, 0x90, 3));
+        assert_eq!(all.clock, one.clock);
     }
 
     #[test]

@@ -53,11 +53,13 @@ pub(super) fn add_data_hook(uc: &mut Unicorn<'static, State>, region: usize, beg
 unsafe extern "C" fn block_entered(_uc: *mut uc_engine, addr: u64, size: u32, user: *mut c_void) {
     // SAFETY: `user` is the HookTarget `add` registered, alive as long as the engine.
     let target = unsafe { &mut *user.cast::<HookTarget>() };
+    target.uc.get_data_mut().catch_up(Some(addr as u32));
     on_block(&mut target.uc, addr as u32, size);
 }
 
 unsafe extern "C" fn data_accessed(_uc: *mut uc_engine, kind: MemType, addr: u64, _size: i32, _value: i64, user: *mut c_void) {
     // SAFETY: as for `block_entered`.
     let target = unsafe { &mut *user.cast::<HookTarget>() };
+    target.uc.get_data_mut().catch_up(None);
     data_access(&mut target.uc, target.region, kind == MemType::WRITE, addr as u32);
 }

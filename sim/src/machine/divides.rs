@@ -67,6 +67,7 @@ pub(super) fn add_divide_hook(uc: &mut Unicorn<State>, addr: u32) {
         return;
     }
     let hooked = uc.add_code_hook(addr as u64, addr as u64, |uc, pc, _size| {
+        uc.get_data_mut().catch_up(None);
         let mut enc = [0u8; 4];
         if uc.mem_read(pc, &mut enc).is_err() || !is_divide(&enc) {
             return;

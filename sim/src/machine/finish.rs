@@ -45,6 +45,7 @@ pub(super) fn finish(
             .into_iter()
             .collect(),
         blocks_decoded: st.blocks_decoded,
+        block_entries_replayed: st.block_entries_replayed,
         icache: st.mem.icache_stats(),
         dcache: st.mem.dcache_stats(),
         branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),

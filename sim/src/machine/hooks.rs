@@ -19,6 +19,7 @@ pub(super) fn install_hooks(uc: &mut Unicorn<'static, State>, block_hook: bool) 
         | HookType::MEM_FETCH_PROT
         | HookType::MEM_READ_PROT;
     uc.add_mem_hook(invalid, 1, 0, |uc, kind, addr, size, _v| {
+        uc.get_data_mut().catch_up(None);
         let fetch = matches!(kind, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
         let pc = if fetch { pc_of(uc) } else { access_pc(uc, addr as u32) };
         let st = uc.get_data_mut();
@@ -176,6 +177,7 @@ fn check_limits(uc: &mut Unicorn<State>, addr: u32) {
 /// Interrupt hook: semihosting (`BKPT 0xAB`), SVC, a Cortex-M33 exception return, or a
 /// processor exception that becomes a fault.
 fn on_interrupt(uc: &mut Unicorn<State>, intno: u32) {
+    uc.get_data_mut().catch_up(None);
     let pc = pc_of(uc);
     let mut insn = [0u8; 2];
     let _ = uc.mem_read(pc as u64, &mut insn);

@@ -64,11 +64,13 @@ fn add_ipsr_read_hooks(uc: &mut Unicorn<State>, addr: u32, rd: u8) {
     }
     let next = addr + 4;
     let _ = uc.add_code_hook(addr as u64, addr as u64, move |uc, _pc, _size| {
+        uc.get_data_mut().catch_up(None);
         clear_stale_it_state(uc);
         let st = uc.get_data_mut();
         st.ipsr_read = (st.ppb.ipsr != 0).then_some((rd, next));
     });
     let _ = uc.add_code_hook(next as u64, next as u64, move |uc, pc, _size| {
+        uc.get_data_mut().catch_up(None);
         let pending = uc.get_data_mut().ipsr_read.take();
         if pending != Some((rd, pc as u32)) {
             return;

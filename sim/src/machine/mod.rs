@@ -11,6 +11,7 @@
 //! are not hooked; a re-translated block is recognised by its changed size instead.)
 
 mod access_pc;
+mod block_counters;
 mod block_index;
 mod core_regs;
 pub mod debug;
@@ -32,6 +33,7 @@ mod unaligned;
 mod watch;
 
 use access_pc::*;
+use block_counters::{BlockCounters, SkippedLoop};
 pub use core_regs::{core_reg, read_core_reg};
 use divides::*;
 use faults::*;
@@ -115,6 +117,10 @@ pub struct RunOptions {
     /// unicorn has the patch for it (`narrow_hooks`). Always true except in the test that
     /// checks its reports against the stock path's.
     pub narrow_mem_hooks: bool,
+    /// Let unicorn run a self-loop's iterations without the block hook until the next
+    /// deadline, where the linked unicorn has the patch for it (`block_counters.rs`).
+    /// Always true except in the test that checks its reports against the hook's.
+    pub block_counters: bool,
     /// Set to a signal number (non-zero) by the application's signal handler: the run
     /// stops at the next limit check with a partial report.
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
@@ -200,6 +206,8 @@ pub struct RunResult {
     /// What the firmware configured through modelled vendor registers, in order.
     pub configuration: Vec<ConfigChange>,
     pub blocks_decoded: u64,
+    /// See `HostInfo::block_entries_replayed`.
+    pub block_entries_replayed: u64,
     pub initial_sp: u32,
     pub initial_pc: u32,
     pub wall: Duration,
@@ -296,6 +304,9 @@ fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>
         debug::install(&mut uc)?;
     }
     install_hooks(&mut uc, !debugged)?;
+    if opts.block_counters && !debugged {
+        block_counters::enable(&mut uc);
+    }
     hook_image_divides(&mut uc);
     hook_image_ipsr_reads(&mut uc);
 
@@ -313,6 +324,7 @@ pub fn run(image: Image, opts: &RunOptions) -> Result<RunResult, crate::error::S
     let result = loop {
         uc.get_data_mut().bad_access = None;
         let result = uc.emu_start(resume as u64 | 1, u64::MAX, 0, 0);
+        uc.get_data_mut().catch_up(None);
         if uc.get_data().stop.is_some() || !resume_after(&mut uc, &result) {
             break result;
         }

@@ -73,6 +73,7 @@ pub(super) fn map_board(uc: &mut Unicorn<'static, State>, board: &Board, count_a
                 r.base as u64,
                 r.size as u64,
                 Some(move |uc: &mut Unicorn<State>, off: u64, size: usize| {
+                    uc.get_data_mut().catch_up(None);
                     clear_stale_it_state(uc);
                     let addr = uc.get_data().board.regions[ri].base + off as u32;
                     access_pc(uc, addr);
@@ -85,6 +86,7 @@ pub(super) fn map_board(uc: &mut Unicorn<'static, State>, board: &Board, count_a
                     }
                 }),
                 Some(move |uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
+                    uc.get_data_mut().catch_up(None);
                     let addr = uc.get_data().board.regions[ri].base + off as u32;
                     let pc = access_pc(uc, addr);
                     let st = uc.get_data_mut();
@@ -165,6 +167,7 @@ pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimEr
         PPB_BASE as u64,
         PPB_SIZE as u64,
         Some(|uc: &mut Unicorn<State>, off: u64, _size: usize| {
+            uc.get_data_mut().catch_up(None);
             clear_stale_it_state(uc);
             let pc = access_pc(uc, PPB_BASE + off as u32);
             let st = uc.get_data_mut();
@@ -172,6 +175,7 @@ pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimEr
             st.ppb.read(PPB_BASE + off as u32, now) as u64
         }),
         Some(|uc: &mut Unicorn<State>, off: u64, size: usize, value: u64| {
+            uc.get_data_mut().catch_up(None);
             let pc = access_pc(uc, PPB_BASE + off as u32);
             let st = uc.get_data_mut();
             let now = st.now_at(pc);

@@ -128,6 +128,10 @@ pub(super) struct State {
     pub(super) full_path_only: bool,
     /// `RunOptions::entry_shortcut`.
     pub(super) entry_shortcut: bool,
+    /// Block counters in unicorn's generated code, when on (`block_counters.rs`).
+    pub(super) counters: Option<Box<BlockCounters>>,
+    /// The self-loop whose block hooks unicorn skips now (`State::catch_up`).
+    pub(super) skipping: Option<SkippedLoop>,
     /// The block just left wrote SP: sample SP now.
     pub(super) sp_sample_due: bool,
     /// The current block's first instruction issued with the previous block's branch
@@ -194,6 +198,8 @@ pub(super) struct State {
     /// call is being served).
     pub(super) semihost: Option<semihosting::Host>,
     pub(super) blocks_decoded: u64,
+    /// Self-loop iterations unicorn ran without the block hook (`block_counters.rs`).
+    pub(super) block_entries_replayed: u64,
     /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
     pub(super) bad_access: Option<(MemType, u64, usize)>,
     /// The PC of the instruction behind `bad_access`.
@@ -242,6 +248,8 @@ impl State {
         let predictor = (detailed && model.has_predictor()).then(|| BranchPredictor::new(BTAC_ENTRIES));
         Ok(State {
             entry_shortcut: opts.entry_shortcut,
+            counters: None,
+            skipping: None,
             full_path_only: !opts.entry_shortcut || paint.is_some(),
             profiler,
             paint,
@@ -294,6 +302,7 @@ impl State {
             heap_info,
             semihost: Some(semihosting::Host::new(&opts.semihosting)?),
             blocks_decoded: 0,
+            block_entries_replayed: 0,
             bad_access: None,
             bad_access_pc: 0,
             access_cursor: 0,
@@ -575,6 +584,7 @@ impl State {
             p.update_looked_up(lookup, taken, start);
         }
         let b = &self.hot[idx];
+        let self_loop = self.cur == idx;
         self.deadline_countdown -= 1;
         self.cycles = entry;
         self.entered_paired = paired;
@@ -583,11 +593,18 @@ impl State {
             self.sp_sample_due = false;
         }
         self.account_entry(idx);
-        let fetch = match fetch {
-            Some(f) => f,
-            None => self.timed_fetch(idx),
-        };
-        self.charge_fetch(fetch);
+        match fetch {
+            Some(f) => {
+                self.charge_fetch(f);
+                if self_loop && !paired && self.counters.is_some() {
+                    self.skip_self_loop(idx, cost, f);
+                }
+            }
+            None => {
+                let f = self.timed_fetch(idx);
+                self.charge_fetch(f);
+            }
+        }
         true
     }
 

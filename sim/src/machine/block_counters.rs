@@ -1,0 +1,193 @@
+//! Self-loops without a block hook per iteration, from
+//! `patches/unicorn-*-block-counters.patch` (`UC_CTL_BLOCK_COUNTERS`): unicorn's generated
+//! code counts every entry into a block in a counter simbench owns and calls the block
+//! hook only when the count reaches the counter's limit.
+//!
+//! The block hook costs ~13 ns per entry, about as much as a 5-instruction block takes
+//! to run (docs/speed.md, section (i)). When the shortcut (`State::enter_steady`) enters
+//! a block from itself, every further iteration would cost exactly the same, until some
+//! callback changes the state or a deadline (SysTick, a cycle, instruction or
+//! wall-clock-check limit) comes due. So the shortcut sets the block's limit to let
+//! unicorn run the iterations before that deadline without calling the hook, and the
+//! next callback of any kind first replays the skipped iterations at once
+//! (`State::catch_up`): the same cycles, counts, profile and predictor state the hook
+//! would have left. Every callback simbench has (block, data, code, interrupt,
+//! invalid-access and MMIO) catches up first and so ends the skipping.
+
+use super::*;
+use rustc_hash::FxHashMap;
+use std::ffi::c_void;
+use unicorn_engine::{uc_ctl, uc_engine, uc_error, ControlType};
+
+/// The control the block-counters patch appends after `UC_CTL_NARROW_MEM_HOOKS` (15).
+const UC_CTL_BLOCK_COUNTERS: u32 = 16;
+
+/// A block's counter as the generated code uses it: entries so far and the count from
+/// which the block hook runs (0: always).
+#[repr(C)]
+#[derive(Default)]
+pub(super) struct Counter {
+    count: u64,
+    limit: u64,
+}
+
+/// Counters per block start address, handed to unicorn at translation. They never move
+/// or go away while the engine exists: translated code holds their addresses.
+#[derive(Default)]
+pub(super) struct BlockCounters {
+    slots: FxHashMap<u32, *mut Counter>,
+    chunks: Vec<Box<[Counter]>>,
+    used_in_last: usize,
+}
+
+const CHUNK: usize = 1024;
+
+impl BlockCounters {
+    fn slot(&mut self, addr: u32) -> *mut Counter {
+        if let Some(&c) = self.slots.get(&addr) {
+            return c;
+        }
+        if self.chunks.last().is_none_or(|_| self.used_in_last == CHUNK) {
+            self.chunks.push((0..CHUNK).map(|_| Counter::default()).collect());
+            self.used_in_last = 0;
+        }
+        let chunk = self.chunks.last_mut().expect("a chunk was just ensured");
+        let c: *mut Counter = &mut chunk[self.used_in_last];
+        self.used_in_last += 1;
+        self.slots.insert(addr, c);
+        c
+    }
+}
+
+/// `uc_cb_block_counter_t`: the counter of the block unicorn translates at `address`.
+unsafe extern "C" fn counter_for(_uc: *mut uc_engine, address: u64, user: *mut c_void) -> *mut u64 {
+    // SAFETY: `user` is the BlockCounters `enable` registered, owned by State for as long
+    // as the engine exists; unicorn translates only inside uc_emu_start, never while a
+    // hook holds the state.
+    let counters = unsafe { &mut *user.cast::<BlockCounters>() };
+    counters.slot(address as u32).cast()
+}
+
+/// Turn block counters on, before any code runs; false (nothing changed) when the linked
+/// unicorn lacks the patch.
+pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
+    let mut counters = Box::<BlockCounters>::default();
+    let user: *mut BlockCounters = &mut *counters;
+    let control = ControlType(UC_CTL_BLOCK_COUNTERS | ControlType::IO_WRITE.0);
+    // SAFETY: a live engine handle; the control takes the callback and its user data,
+    // which stays valid while the engine exists (the box is owned by its State).
+    let ok = unsafe { uc_ctl(uc.get_handle(), control, counter_for as *mut c_void, user.cast::<c_void>()) == uc_error::OK };
+    if ok {
+        uc.get_data_mut().counters = Some(counters);
+    }
+    ok
+}
+
+/// The self-loop whose block hooks unicorn is skipping, and what each iteration costs.
+pub(super) struct SkippedLoop {
+    idx: usize,
+    counter: *mut Counter,
+    /// The counter when the skipping began (the entry then was timed by the hook).
+    base: u64,
+    /// The loop edge's cost (`HotBlock::taken_penalty`) and the block's fetch stalls.
+    edge: u64,
+    fetch: u32,
+}
+
+impl State {
+    /// After the shortcut entered block `idx` from itself, with `edge` the memoised cost
+    /// of that edge (not issued as a pair) and `fetch` its static fetch stalls: let
+    /// unicorn skip the hook on the next iterations, as many as can run before the
+    /// shortcut would refuse one (`enter_steady`'s deadline checks).
+    pub(super) fn skip_self_loop(&mut self, idx: usize, edge: i32, fetch: u32) {
+        let Ok(edge) = u64::try_from(edge) else { return };
+        let b = &self.hot[idx];
+        let Some(counter) = self.counters.as_mut().and_then(|c| c.slots.get(&b.start).copied()) else {
+            return;
+        };
+        let (insns, step) = (b.insns as u64, edge + b.cycles as u64 + fetch as u64);
+        // Iteration i (from 1) passes enter_steady's checks while the deadline countdown
+        // is still ≥ 2, its entry (cycles + (i-1)·step + edge) is before the next SysTick
+        // event, and its end is within the cycle and instruction limits.
+        let mut n = (self.deadline_countdown as u64).saturating_sub(1);
+        let first_entry = self.cycles.saturating_add(edge);
+        if first_entry >= self.exc.next_systick {
+            return;
+        }
+        if step > 0 {
+            n = n.min((self.exc.next_systick - first_entry - 1) / step + 1);
+            n = n.min(self.max_cycles.saturating_sub(self.cycles) / step);
+        }
+        n = n.min(self.max_instructions.saturating_sub(self.instructions) / insns.max(1));
+        if n == 0 {
+            return;
+        }
+        // SAFETY: a counter from `BlockCounters`, alive as long as the engine; unicorn
+        // does not run while a hook runs.
+        let base = unsafe {
+            let base = (*counter).count;
+            (*counter).limit = base + n + 1;
+            base
+        };
+        self.skipping = Some(SkippedLoop { idx, counter, base, edge, fetch });
+    }
+
+    /// First thing in every callback: account the iterations unicorn ran without the
+    /// block hook, exactly as the shortcut would have, and end the skipping. `entering`
+    /// is the block a block hook is entering (that entry is timed by the hook itself).
+    #[inline(always)]
+    pub(super) fn catch_up(&mut self, entering: Option<u32>) {
+        if self.skipping.is_some() {
+            self.replay_skipped(entering);
+        }
+    }
+
+    #[inline(never)]
+    fn replay_skipped(&mut self, entering: Option<u32>) {
+        let Some(s) = self.skipping.take() else { return };
+        let b = &self.hot[s.idx];
+        // SAFETY: as in `skip_self_loop`.
+        let count = unsafe {
+            (*s.counter).limit = 0;
+            (*s.counter).count
+        };
+        let n = count - s.base - u64::from(entering == Some(b.start));
+        if n == 0 {
+            return;
+        }
+        let (start, end, insns, cycles, region) = (b.start, b.end, b.insns as u64, b.cycles as u64, b.region as usize);
+        let last_wide = b.flags & LAST_WIDE != 0;
+        let control = b.flags & ENDS_IN_CONTROL != 0;
+        self.block_entries_replayed += n;
+        // What n more `enter_steady` calls for this block from itself do.
+        self.deadline_countdown -= n as u32;
+        let step = s.edge + cycles + s.fetch as u64;
+        self.block_entry = self.cycles + (n - 1) * step + s.edge;
+        self.cycles += n * step;
+        self.insns_before_block = self.instructions + (n - 1) * insns;
+        self.instructions += n * insns;
+        self.hot[s.idx].executions += n;
+        let shown = n.min(RECENT_BLOCKS as u64) as usize;
+        self.recent_next = (self.recent_next + (n as usize - shown)) % RECENT_BLOCKS;
+        for _ in 0..shown {
+            self.recent[self.recent_next] = start;
+            self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
+        }
+        self.access_cursor = 0;
+        self.dyn_in_block = s.fetch as i64;
+        if s.fetch > 0 {
+            self.regions[region].fetch_wait_cycles += n * s.fetch as u64;
+            if let Some(st) = self.stalls.as_mut() {
+                st.fetch(self.blocks[s.idx].bucket, n * s.fetch as u64);
+            }
+        }
+        if let Some(p) = self.profiler.as_mut() {
+            p.block(n * insns, end);
+            self.sp_sample_due = false;
+        }
+        if let (Some(p), true) = (self.predictor.as_mut(), control) {
+            let repeated = p.repeat_taken(end - if last_wide { 4 } else { 2 }, start, n);
+            debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Self-loops run without the block hook (`UC_CTL_BLOCK_COUNTERS`, `patches/`,
+//! `sim/src/machine/block_counters.rs`): unicorn counts the iterations and simbench
+//! replays them at the next callback. The reports must be exactly those of a run that
+//! calls the hook on every block entry: cycles, instruction mix, profile, exceptions,
+//! memory counters and where a limit stops the run. Each case runs the firmware both ways,
+//! compares the whole report but its host timing, and checks that iterations were
+//! actually skipped (else the comparison would prove nothing).
+
+mod common;
+
+use simbench_cores::{Board, CoreKind, Fidelity};
+use simbench_sim::operators::ProfileMode;
+use simbench_sim::RunOptions;
+
+/// The report without host timing, and its count of replayed block entries.
+fn run(elf: &str, board: &Board, fidelity: Fidelity, counters: bool, adjust: impl Fn(&mut RunOptions)) -> (serde_json::Value, u64) {
+    let mut o = simbench_sim::runner::options(board.clone(), fidelity, simbench_sim::Echo::Quiet);
+    adjust(&mut o);
+    o.block_counters = counters;
+    let finished = simbench_sim::runner::run_to_report(&common::fixture(elf), &o).expect("fixture runs");
+    let report = serde_json::to_value(&finished.report).expect("report serialises");
+    let replayed = report["host"]["block_entries_replayed"].as_u64().expect("host.block_entries_replayed");
+    (common::without_host(report), replayed)
+}
+
+/// Run both ways; returns the replayed entries of the run with counters.
+fn assert_same(elf: &str, board: Board, fidelity: Fidelity, adjust: impl Fn(&mut RunOptions)) -> u64 {
+    let (hooked, none) = run(elf, &board, fidelity, false, &adjust);
+    let (counted, replayed) = run(elf, &board, fidelity, true, &adjust);
+    assert_eq!(none, 0, "{elf}: block entries replayed with the counters off");
+    assert!(hooked["cycles"].as_u64().unwrap_or(0) > 0, "{elf}: no cycles in {hooked}");
+    assert_eq!(counted, hooked, "{elf} on {} ({fidelity:?}): skipping self-loop hooks changed the report", board.name);
+    replayed
+}
+
+/// `assert_same`, where the run must have skipped iterations.
+fn assert_same_and_skipped(elf: &str, board: Board, fidelity: Fidelity, adjust: impl Fn(&mut RunOptions)) -> u64 {
+    let replayed = assert_same(elf, board, fidelity, adjust);
+    assert!(
+        replayed > 0,
+        "{elf} ({fidelity:?}): no iterations skipped; is simbench linked with a unicorn without patches/unicorn-*-block-counters.patch? Run scripts/setup (scripts/build-unicorn)"
+    );
+    replayed
+}
+
+/// The dot-product kernel's loop (dot_common.h): one 5-instruction block that branches
+/// to itself, `N - (r & 1)` iterations (N = 1024) in call r of `REPS` (= 4000) calls by
+/// dot_bench.c. The first iteration is entered from the prologue and the second arms the
+/// skipping, so at most 1022 and 1021 per call pair are replayed: 2000 × 2043 = 4,086,000.
+const DOT_BENCH_REPLAYABLE: u64 = 2000 * (1022 + 1021);
+
+#[test]
+fn a_tight_loop_with_the_function_profiler_replays_exactly() {
+    let replayed = assert_same_and_skipped("micro/dot_bench_m4.elf", Board::generic(CoreKind::M4), Fidelity::Fast, |o| o.profile = ProfileMode::Auto);
+    // The wall-clock check every 16,384 block entries takes one more hook now and then.
+    assert!(
+        replayed <= DOT_BENCH_REPLAYABLE && replayed > DOT_BENCH_REPLAYABLE * 99 / 100,
+        "replayed {replayed} of {DOT_BENCH_REPLAYABLE} skippable iterations"
+    );
+}
+
+#[test]
+fn the_m7_branch_predictor_state_is_replayed() {
+    // Detailed Cortex-M7: every iteration's loop branch is looked up and updated in the
+    // BTAC (its LRU clock and lookup count show in the report).
+    assert_same_and_skipped("micro/dot_m7.elf", Board::generic(CoreKind::M7), Fidelity::Detailed, |_| {});
+}
+
+#[test]
+fn interrupts_and_a_systick_deadline_fire_on_the_same_cycle() {
+    // SysTick, NVIC IRQs, PendSV task switches and an SVC, with busy-wait loops between.
+    assert_same_and_skipped("system/vendor_rtos_m4.elf", Board::generic(CoreKind::M4), Fidelity::Detailed, |_| {});
+    assert_same_and_skipped("system/vendor_rtos_lpc55s69.elf", Board::preset("lpc55s69").unwrap(), Fidelity::Fast, |_| {});
+}
+
+#[test]
+fn plain_fetch_wait_states_and_stall_attribution_are_replayed() {
+    // RT1011 without L1 caches: FlexSPI fetches cost plain wait states per block, which
+    // the firmware changes mid-run (CSCMR1), and --stalls attributes them per function.
+    let mut board = Board::preset("mimxrt1011").unwrap();
+    (board.icache, board.dcache) = (None, None);
+    assert_same_and_skipped("system/vendor_rtos_nocache_mimxrt1011.elf", board, Fidelity::Fast, |o| o.stalls = true);
+}
+
+#[test]
+fn instruction_and_cycle_limits_stop_inside_a_loop_where_the_hook_does() {
+    let m4 = || Board::generic(CoreKind::M4);
+    // Odd limits that fall in the middle of the dot loop's 4000 calls.
+    assert_same_and_skipped("micro/dot_bench_m4.elf", m4(), Fidelity::Fast, |o| o.max_instructions = Some(1_234_567));
+    let (report, _) = run("micro/dot_bench_m4.elf", &m4(), Fidelity::Fast, true, |o| o.max_cycles = Some(2_345_679));
+    assert!(report["outcome"].to_string().contains("limit"), "expected a limit stop: {}", report["outcome"]);
+    assert_same_and_skipped("micro/dot_bench_m4.elf", m4(), Fidelity::Fast, |o| o.max_cycles = Some(2_345_679));
+}
+
+#[test]
+fn inference_fixtures_replay_exactly_in_both_modes() {
+    for (elf, board) in [("inference/tflm_kws_lpc55s69_O3.elf", "lpc55s69"), ("inference/aot_ic_mimxrt1011_O3.elf", "mimxrt1011")] {
+        for fidelity in [Fidelity::Fast, Fidelity::Detailed] {
+            // `detailed` on these boards times fetches per cache or accelerator line, which
+            // varies between iterations: no skipping there, and the reports must not differ.
+            match fidelity {
+                Fidelity::Fast => assert_same_and_skipped(elf, Board::preset(board).unwrap(), fidelity, |o| o.profile = ProfileMode::Auto),
+                _ => assert_same(elf, Board::preset(board).unwrap(), fidelity, |o| o.profile = ProfileMode::Auto),
+            };
+        }
+    }
+}
