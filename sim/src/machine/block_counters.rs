@@ -43,8 +43,12 @@ pub(super) struct BlockCounters {
 const CHUNK: usize = 1024;
 
 impl BlockCounters {
+    /// The counter for a block translated at `addr`. A block translated again may hold
+    /// other code (rewritten in RAM) or another size: its next entry calls the hook.
     fn slot(&mut self, addr: u32) -> *mut Counter {
         if let Some(&c) = self.slots.get(&addr) {
+            // SAFETY: a counter of this store; unicorn is translating, not running it.
+            unsafe { (*c).limit = 0 };
             return c;
         }
         if self.chunks.last().is_none_or(|_| self.used_in_last == CHUNK) {
