@@ -67,10 +67,28 @@ fn the_m7_branch_predictor_state_is_replayed() {
 }
 
 #[test]
-fn interrupts_and_a_systick_deadline_fire_on_the_same_cycle() {
-    // SysTick, NVIC IRQs, PendSV task switches and an SVC, with busy-wait loops between.
+fn interrupts_an_svc_and_task_switches_replay_exactly() {
+    // SysTick (waited for in WFI), NVIC IRQs, PendSV task switches and an SVC.
     assert_same_and_skipped("system/vendor_rtos_m4.elf", Board::generic(CoreKind::M4), Fidelity::Detailed, |_| {});
     assert_same_and_skipped("system/vendor_rtos_lpc55s69.elf", Board::preset("lpc55s69").unwrap(), Fidelity::Fast, |_| {});
+}
+
+#[test]
+fn a_busy_wait_on_a_systick_counter_takes_each_interrupt_on_the_same_cycle() {
+    // HAL_Delay's shape (micro/tick_delay.c): one-block loops polling a tick counter that
+    // the SysTick handler increments every 10,000 cycles, so each skipping run of the loop
+    // must end exactly where the next SysTick interrupt is due.
+    for fidelity in [Fidelity::Fast, Fidelity::Detailed] {
+        assert_same_and_skipped("micro/tick_delay_m4.elf", Board::generic(CoreKind::M4), fidelity, |_| {});
+    }
+    let (report, _) = run("micro/tick_delay_m4.elf", &Board::generic(CoreKind::M4), Fidelity::Fast, true, |_| {});
+    let out = common::kv(report["firmware_output"].as_str().unwrap_or(""));
+    assert_eq!(out.get("ticks").map(String::as_str), Some("25"), "{}", report["firmware_output"]);
+    // The 5-tick delay starts right after the 20th tick's handler returns, so it spans five
+    // SysTick periods of 10,000 cycles, give or take the loop's few cycles per iteration
+    // and the call.
+    let delay: u64 = out.get("delay cycles").and_then(|v| v.parse().ok()).expect("delay cycles printed");
+    assert!((49_950..=50_050).contains(&delay), "delay cycles {delay}");
 }
 
 #[test]
