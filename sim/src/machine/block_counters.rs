@@ -4,14 +4,14 @@
 //! hook only when the count reaches the counter's limit.
 //!
 //! The block hook costs ~13 ns per entry, about as much as a 5-instruction block takes
-//! to run (docs/speed.md, section (i)). When the shortcut (`State::enter_steady`) enters
-//! a block from itself, every further iteration would cost exactly the same, until some
-//! callback changes the state or a deadline (SysTick, a cycle, instruction or
-//! wall-clock-check limit) comes due. So the shortcut sets the block's limit to let
-//! unicorn run the iterations before that deadline without calling the hook, and the
-//! next callback of any kind first replays the skipped iterations at once
-//! (`State::catch_up`): the same cycles, counts, profile and predictor state the hook
-//! would have left. Every callback simbench has (block, data, code, interrupt,
+//! to run (docs/speed.md, sections (h) and (i)). When the shortcut
+//! (`State::enter_steady`) enters a block from itself, every further iteration would
+//! cost exactly the same, until some callback changes the state or a deadline (SysTick,
+//! a cycle, instruction or wall-clock-check limit) comes due. So the shortcut sets the
+//! block's limit to let unicorn run the iterations before that deadline without calling
+//! the hook, and the next callback of any kind first replays the skipped iterations at
+//! once (`State::catch_up`): the same cycles, counts, profile and predictor state the
+//! hook would have left. Every callback simbench has (block, data, code, interrupt,
 //! invalid-access and MMIO) catches up first and so ends the skipping.
 
 use super::*;
