@@ -14,11 +14,10 @@ use simbench_sim::RunOptions;
 
 /// The report without host timing, and its count of replayed block entries.
 fn run(elf: &str, board: &Board, fidelity: Fidelity, counters: bool, adjust: impl Fn(&mut RunOptions)) -> (serde_json::Value, u64) {
-    let mut o = simbench_sim::runner::options(board.clone(), fidelity, simbench_sim::Echo::Quiet);
-    adjust(&mut o);
-    o.block_counters = counters;
-    let finished = simbench_sim::runner::run_to_report(&common::fixture(elf), &o).expect("fixture runs");
-    let report = serde_json::to_value(&finished.report).expect("report serialises");
+    let report = common::report(elf, board, fidelity, |o| {
+        adjust(o);
+        o.block_counters = counters;
+    });
     let replayed = report["host"]["block_entries_replayed"].as_u64().expect("host.block_entries_replayed");
     (common::without_host(report), replayed)
 }

@@ -60,10 +60,20 @@ pub fn report_without_host(
     fidelity: simbench_cores::Fidelity,
     adjust: impl FnOnce(&mut simbench_sim::RunOptions),
 ) -> serde_json::Value {
+    without_host(report(rel, board, fidelity, adjust))
+}
+
+/// The whole JSON report of fixture `rel`, run as for `report_without_host`.
+pub fn report(
+    rel: &str,
+    board: &simbench_cores::Board,
+    fidelity: simbench_cores::Fidelity,
+    adjust: impl FnOnce(&mut simbench_sim::RunOptions),
+) -> serde_json::Value {
     let mut o = simbench_sim::runner::options(board.clone(), fidelity, simbench_sim::Echo::Quiet);
     adjust(&mut o);
     let finished = simbench_sim::runner::run_to_report(&fixture(rel), &o).expect("fixture runs");
-    without_host(serde_json::to_value(&finished.report).expect("report serialises"))
+    serde_json::to_value(&finished.report).expect("report serialises")
 }
 
 /// `key=value` lines printed by a fixture.

@@ -118,9 +118,12 @@ impl State {
         if first_entry >= self.exc.next_systick {
             return;
         }
-        if step > 0 {
-            n = n.min((self.exc.next_systick - first_entry - 1) / step + 1);
-            n = n.min(self.max_cycles.saturating_sub(self.cycles) / step);
+        // (A step of 0 cycles never reaches either.)
+        if let Some(to_systick) = (self.exc.next_systick - first_entry - 1).checked_div(step) {
+            n = n.min(to_systick + 1);
+        }
+        if let Some(to_limit) = self.max_cycles.saturating_sub(self.cycles).checked_div(step) {
+            n = n.min(to_limit);
         }
         n = n.min(self.max_instructions.saturating_sub(self.instructions) / insns.max(1));
         if n == 0 {
@@ -160,8 +163,7 @@ impl State {
             return;
         }
         let (start, end, insns, cycles, region) = (b.start, b.end, b.insns as u64, b.cycles as u64, b.region as usize);
-        let last_wide = b.flags & LAST_WIDE != 0;
-        let control = b.flags & ENDS_IN_CONTROL != 0;
+        let branch = (b.flags & ENDS_IN_CONTROL != 0).then(|| b.last_insn_addr());
         self.block_entries_replayed += n;
         // What n more `enter_steady` calls for this block from itself do.
         self.deadline_countdown -= n as u32;
@@ -189,8 +191,8 @@ impl State {
             p.block(n * insns, end);
             self.sp_sample_due = false;
         }
-        if let (Some(p), true) = (self.predictor.as_mut(), control) {
-            let repeated = p.repeat_taken(end - if last_wide { 4 } else { 2 }, start, n);
+        if let (Some(p), Some(pc)) = (self.predictor.as_mut(), branch) {
+            let repeated = p.repeat_taken(pc, start, n);
             debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
         }
     }

@@ -54,6 +54,14 @@ pub(super) struct HotBlock {
     pub(super) executions: u64,
 }
 
+impl HotBlock {
+    /// Address of the block's last instruction: the branch the BTAC is asked about.
+    #[inline(always)]
+    pub(super) fn last_insn_addr(&self) -> u32 {
+        self.end - if self.flags & LAST_WIDE != 0 { 4 } else { 2 }
+    }
+}
+
 /// The block's last instruction can transfer control (else no branch penalty applies).
 pub(super) const ENDS_IN_CONTROL: u32 = 1;
 /// The block uses the FPU (lazy FP state preservation triggers on it).
@@ -559,7 +567,7 @@ impl State {
                 if let (Some(p), true) = (self.predictor.as_ref(), prev.flags & ENDS_IN_CONTROL != 0) {
                     // Only a correctly predicted branch, which costs nothing extra
                     // (`CoreModel::predicted_branch_penalty`): the case the memos hold.
-                    let lookup = p.lookup(prev.end - if prev.flags & LAST_WIDE != 0 { 4 } else { 2 });
+                    let lookup = p.lookup(prev.last_insn_addr());
                     if !Prediction::correct(lookup.prediction, taken, Some(b.start)) {
                         return false;
                     }
@@ -593,17 +601,16 @@ impl State {
             self.sp_sample_due = false;
         }
         self.account_entry(idx);
-        match fetch {
-            Some(f) => {
-                self.charge_fetch(f);
-                if self_loop && !paired && self.counters.is_some() {
-                    self.skip_self_loop(idx, cost, f);
-                }
-            }
-            None => {
-                let f = self.timed_fetch(idx);
-                self.charge_fetch(f);
-            }
+        let static_fetch = fetch;
+        let fetch = match fetch {
+            Some(f) => f,
+            None => self.timed_fetch(idx),
+        };
+        self.charge_fetch(fetch);
+        // A block entered from itself with a static fetch cost: every further iteration
+        // costs the same (`block_counters.rs`).
+        if let (Some(f), true) = (static_fetch, self_loop && !paired && self.counters.is_some()) {
+            self.skip_self_loop(idx, cost, f);
         }
         true
     }

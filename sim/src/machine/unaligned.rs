@@ -18,13 +18,7 @@ pub(super) fn arm_unaligned_trap(uc: &mut Unicorn<State>) {
     if st.unaligned_hooked {
         return;
     }
-    if uc
-        .add_code_hook(1, 0, |uc, pc, _size| {
-            uc.get_data_mut().catch_up(None);
-            check(uc, pc as u32)
-        })
-        .is_ok()
-    {
+    if uc.add_code_hook(1, 0, |uc, pc, _size| check(uc, pc as u32)).is_ok() {
         uc.get_data_mut().unaligned_hooked = true;
         let _ = uc.ctl_remove_cache(0, u32::MAX as u64);
     }
@@ -33,6 +27,7 @@ pub(super) fn arm_unaligned_trap(uc: &mut Unicorn<State>) {
 /// Fault the instruction at `pc` if the trap is on and it is about to make an unaligned
 /// single access.
 fn check(uc: &mut Unicorn<State>, pc: u32) {
+    uc.get_data_mut().catch_up(None);
     let (width, ea) = {
         let st = uc.get_data();
         if st.ppb.scs.ccr & CCR_UNALIGN_TRP == 0 {
