@@ -17,12 +17,7 @@ fn report_text(elf: &str, board: &Board, fidelity: Fidelity, narrow: bool) -> St
 fn assert_same_reports(prefix: &str, board: &str) {
     assert!(narrow_hooks::supported(), "simbench is linked with a stock unicorn: run scripts/setup (scripts/build-unicorn) so that the narrow path is tested");
     let preset = Board::preset(board).unwrap();
-    let mut elfs: Vec<String> = std::fs::read_dir(common::fixture("inference"))
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(prefix) && n.contains(board) && n.ends_with(".elf"))
-        .collect();
-    elfs.sort();
+    let elfs = common::inference_fixtures(prefix, board);
     assert!(elfs.len() >= 4, "expected the {prefix}* fixtures for {board}, found {elfs:?}");
     for elf in &elfs {
         for fidelity in [Fidelity::Fast, Fidelity::Detailed] {

@@ -297,6 +297,10 @@ pub struct HostInfo {
     /// iterations, accounted at the next callback): how much of the run skipped it.
     #[serde(default)]
     pub block_entries_replayed: u64,
+    /// Hooked loads and stores unicorn logged instead of calling simbench's data hook
+    /// (timed at the next callback, in order).
+    #[serde(default)]
+    pub data_accesses_logged: u64,
 }
 
 /// `0x` + 8 hex digits: addresses in reports.

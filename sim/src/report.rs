@@ -99,6 +99,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
             simulated_mips: if secs > 0.0 { r.instructions as f64 / secs / 1e6 } else { 0.0 },
             blocks_decoded: r.blocks_decoded,
             block_entries_replayed: r.block_entries_replayed,
+            data_accesses_logged: r.data_accesses_logged,
         },
     }
 }

@@ -35,6 +35,7 @@ pub fn options(board: Board, fidelity: Fidelity, echo: Echo) -> RunOptions {
         entry_shortcut: true,
         narrow_mem_hooks: true,
         block_counters: true,
+        access_log: true,
         interrupt: None,
         placements: Vec::new(),
         stalls: false,

@@ -76,6 +76,18 @@ pub fn report(
     serde_json::to_value(&finished.report).expect("report serialises")
 }
 
+/// The inference fixtures (file names, sorted) whose name starts with `prefix` and names
+/// `board`.
+pub fn inference_fixtures(prefix: &str, board: &str) -> Vec<String> {
+    let mut elfs: Vec<String> = std::fs::read_dir(fixture("inference"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix) && n.contains(board) && n.ends_with(".elf"))
+        .collect();
+    elfs.sort();
+    elfs
+}
+
 /// `key=value` lines printed by a fixture.
 pub fn kv(output: &str) -> std::collections::BTreeMap<String, String> {
     output.lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect()

@@ -137,6 +137,7 @@ impl State {
             base
         };
         self.skipping = Some(SkippedLoop { idx, counter, base, edge, fetch });
+        self.pause_access_log(true);
     }
 
     /// First thing in every callback: account the iterations unicorn ran without the
@@ -147,11 +148,15 @@ impl State {
         if self.skipping.is_some() {
             self.replay_skipped(entering);
         }
+        if self.access_log_pending() {
+            self.drain_access_log();
+        }
     }
 
     #[inline(never)]
     fn replay_skipped(&mut self, entering: Option<u32>) {
         let Some(s) = self.skipping.take() else { return };
+        self.pause_access_log(false);
         let b = &self.hot[s.idx];
         // SAFETY: as in `skip_self_loop`.
         let count = unsafe {

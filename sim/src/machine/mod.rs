@@ -10,6 +10,7 @@
 //! unicorn's slow path: measured 2.5× slower on dot_bench. That is also why code writes
 //! are not hooked; a re-translated block is recognised by its changed size instead.)
 
+mod access_log;
 mod access_pc;
 mod block_counters;
 mod block_index;
@@ -121,6 +122,10 @@ pub struct RunOptions {
     /// deadline, where the linked unicorn has the patch for it (`block_counters.rs`).
     /// Always true except in the test that checks its reports against the hook's.
     pub block_counters: bool,
+    /// Let unicorn log the loads and stores the data hooks would see instead of calling
+    /// them, where the linked unicorn has the patch for it (`access_log.rs`). Always true
+    /// except in the test that checks its reports against the hooks'.
+    pub access_log: bool,
     /// Set to a signal number (non-zero) by the application's signal handler: the run
     /// stops at the next limit check with a partial report.
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
@@ -208,6 +213,8 @@ pub struct RunResult {
     pub blocks_decoded: u64,
     /// See `HostInfo::block_entries_replayed`.
     pub block_entries_replayed: u64,
+    /// See `HostInfo::data_accesses_logged`.
+    pub data_accesses_logged: u64,
     pub initial_sp: u32,
     pub initial_pc: u32,
     pub wall: Duration,
@@ -306,6 +313,9 @@ fn prepare(image: Image, opts: &RunOptions, debug: Option<Box<debug::DebugState>
     install_hooks(&mut uc, !debugged)?;
     if opts.block_counters && !debugged {
         block_counters::enable(&mut uc);
+    }
+    if opts.access_log && opts.narrow_mem_hooks && !debugged && !uc.get_data().data_hook_ranges.is_empty() {
+        access_log::enable(&mut uc);
     }
     hook_image_divides(&mut uc);
     hook_image_ipsr_reads(&mut uc);

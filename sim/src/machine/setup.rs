@@ -131,7 +131,9 @@ pub(super) fn map_board(uc: &mut Unicorn<'static, State>, board: &Board, count_a
 /// the region a `--place` gives the address (`data_access`).
 fn add_data_hook(uc: &mut Unicorn<'static, State>, ri: usize, start: u64, end: u64) -> Result<(), crate::error::SimError> {
     super::direct_hooks::add_data_hook(uc, ri, start, end).map_err(|e| internal("adding a memory hook", e))?;
-    uc.get_data_mut().regions[ri].hooked = true;
+    let st = uc.get_data_mut();
+    st.regions[ri].hooked = true;
+    st.data_hook_ranges.push((start as u32, end as u32, ri));
     Ok(())
 }
 
@@ -144,20 +146,29 @@ pub(super) fn data_access(uc: &mut Unicorn<State>, ri: usize, write: bool, addr:
     if uc.get_data().current_block_has_it() {
         clear_stale_it_state(uc);
     }
-    let st = uc.get_data_mut();
-    if write {
-        st.regions[ri].data_writes += 1;
-    } else {
-        st.regions[ri].data_reads += 1;
-    }
-    // Accesses are counted where they go; waits where `--place` times them.
-    let timed = if st.placed.is_empty() { ri } else { crate::placement::placed_region(&st.placed, addr).unwrap_or(ri) };
-    let wait = st.mem.data(timed, addr, write) as u64;
-    st.regions[timed].data_wait_cycles += wait;
-    st.add_wait(wait);
-    if wait > 0 {
-        if let Some(s) = st.stalls.as_mut() {
-            s.data(addr, write, wait);
+    uc.get_data_mut().data_timed(ri, write, addr);
+}
+
+impl State {
+    /// The data hook's accounting of a load or store of region `ri`, also for the
+    /// accesses unicorn logged instead of calling it (`access_log.rs`).
+    #[inline(always)]
+    pub(super) fn data_timed(&mut self, ri: usize, write: bool, addr: u32) {
+        let st = self;
+        if write {
+            st.regions[ri].data_writes += 1;
+        } else {
+            st.regions[ri].data_reads += 1;
+        }
+        // Accesses are counted where they go; waits where `--place` times them.
+        let timed = if st.placed.is_empty() { ri } else { crate::placement::placed_region(&st.placed, addr).unwrap_or(ri) };
+        let wait = st.mem.data(timed, addr, write) as u64;
+        st.regions[timed].data_wait_cycles += wait;
+        st.add_wait(wait);
+        if wait > 0 {
+            if let Some(s) = st.stalls.as_mut() {
+                s.data(addr, write, wait);
+            }
         }
     }
 }

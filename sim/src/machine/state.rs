@@ -140,6 +140,11 @@ pub(super) struct State {
     pub(super) counters: Option<Box<BlockCounters>>,
     /// The self-loop whose block hooks unicorn skips now (`State::catch_up`).
     pub(super) skipping: Option<SkippedLoop>,
+    /// The data hooks' `(begin, end, region)`, `end` inclusive.
+    pub(super) data_hook_ranges: Vec<(u32, u32, usize)>,
+    /// Hooked accesses unicorn logged instead of calling the data hook, when on
+    /// (`access_log.rs`).
+    pub(super) access_log: Option<super::access_log::AccessLog>,
     /// The block just left wrote SP: sample SP now.
     pub(super) sp_sample_due: bool,
     /// The current block's first instruction issued with the previous block's branch
@@ -208,6 +213,9 @@ pub(super) struct State {
     pub(super) blocks_decoded: u64,
     /// Self-loop iterations unicorn ran without the block hook (`block_counters.rs`).
     pub(super) block_entries_replayed: u64,
+    /// Hooked loads and stores unicorn logged instead of calling the data hook
+    /// (`access_log.rs`).
+    pub(super) data_accesses_logged: u64,
     /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
     pub(super) bad_access: Option<(MemType, u64, usize)>,
     /// The PC of the instruction behind `bad_access`.
@@ -258,6 +266,8 @@ impl State {
             entry_shortcut: opts.entry_shortcut,
             counters: None,
             skipping: None,
+            data_hook_ranges: Vec::new(),
+            access_log: None,
             full_path_only: !opts.entry_shortcut || paint.is_some(),
             profiler,
             paint,
@@ -311,6 +321,7 @@ impl State {
             semihost: Some(semihosting::Host::new(&opts.semihosting)?),
             blocks_decoded: 0,
             block_entries_replayed: 0,
+            data_accesses_logged: 0,
             bad_access: None,
             bad_access_pc: 0,
             access_cursor: 0,

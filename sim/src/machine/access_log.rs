@@ -1,0 +1,111 @@
+//! Hooked data accesses as a log instead of callbacks, from
+//! `patches/unicorn-*-access-log.patch` (`scripts/build-unicorn`). With the narrow path on
+//! (`narrow_hooks.rs`) every load and store to a page a data hook covers still left
+//! unicorn's generated code for its full slow path and a callback into simbench: 20 % and
+//! 11 % of a `detailed` AOT run on the LPC55S69 (perf, docs/speed.md section (j)). With
+//! `UC_CTL_ACCESS_LOG` unicorn appends a naturally aligned access on such a page to this
+//! log and performs it without the hooks; `State::catch_up`, first thing in every
+//! callback, times the logged accesses in their order through `State::data_timed`, the
+//! data hook's own accounting. Any access unicorn does not log (unaligned, the first on a
+//! page after a TLB fill, a store to read-only memory, a full log) reaches the data hook
+//! as before, after the catch-up has timed everything logged before it, so the order of
+//! the accesses, and every report, stays that of the hooks.
+
+use super::*;
+use std::ffi::c_void;
+use unicorn_engine::{uc_ctl, uc_error, ControlType};
+
+/// The control the access-log patch appends after `UC_CTL_BLOCK_COUNTERS` (16).
+const UC_CTL_ACCESS_LOG: u32 = 17;
+/// Entries between two callbacks: a block entry empties the log, and one translation
+/// block makes at most a few hundred accesses; a full log falls back to the hook.
+const CAPACITY: u32 = 4096;
+/// `uc_mem_type`'s `UC_MEM_WRITE`.
+const UC_MEM_WRITE: u32 = 17;
+
+/// `uc_access_log_entry`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    address: u64,
+    kind: u32,
+    /// Part of the layout; the data hook does not use it either.
+    #[allow(dead_code)]
+    size: u32,
+}
+
+/// `uc_access_log`: unicorn appends at `entries[len]` while `len < cap`.
+#[repr(C)]
+struct Log {
+    entries: *mut Entry,
+    len: u32,
+    cap: u32,
+}
+
+/// The log unicorn fills, and the ranges the data hooks cover, by region.
+pub(super) struct AccessLog {
+    /// Boxed: unicorn keeps its address.
+    log: Box<Log>,
+    entries: Box<[Entry]>,
+    /// The data hooks' `(begin, end, region)`, `end` inclusive, as unicorn bounds them.
+    ranges: Vec<(u32, u32, usize)>,
+}
+
+/// Turn the log on for the data hooks added so far (`State::data_hook_ranges`); false
+/// when the linked unicorn lacks the patch (the hooks then time every access, with the
+/// same reports).
+pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
+    let ranges = uc.get_data().data_hook_ranges.clone();
+    let mut entries = vec![Entry::default(); CAPACITY as usize].into_boxed_slice();
+    let mut log = Box::new(Log { entries: entries.as_mut_ptr(), len: 0, cap: CAPACITY });
+    let control = ControlType(UC_CTL_ACCESS_LOG | ControlType::IO_WRITE.0);
+    let ptr: *mut Log = &mut *log;
+    // SAFETY: a live engine handle; the control takes the log's address, which stays
+    // valid while the engine exists (the boxes are owned by its State and never move).
+    let ok = unsafe { uc_ctl(uc.get_handle(), control, ptr.cast::<c_void>()) == uc_error::OK };
+    if ok {
+        uc.get_data_mut().access_log = Some(AccessLog { log, entries, ranges });
+    }
+    ok
+}
+
+impl State {
+    /// Whether unicorn logged accesses since the last callback.
+    #[inline(always)]
+    pub(super) fn access_log_pending(&self) -> bool {
+        self.access_log.as_ref().is_some_and(|l| l.log.len != 0)
+    }
+
+    /// Time the logged accesses in their order, as the data hook would have, and empty
+    /// the log.
+    #[inline(never)]
+    pub(super) fn drain_access_log(&mut self) {
+        let Some(log) = self.access_log.as_mut() else { return };
+        let n = std::mem::replace(&mut log.log.len, 0) as usize;
+        // The entries and ranges live on the heap, apart from the State that
+        // `data_timed` updates (it never touches the log).
+        let entries: *const [Entry] = &log.entries[..n];
+        let ranges: *const [(u32, u32, usize)] = &log.ranges[..];
+        // SAFETY: both stay allocated and unchanged while this runs (unicorn is not
+        // running, and nothing here resizes or writes them).
+        let (entries, ranges) = unsafe { (&*entries, &*ranges) };
+        self.data_accesses_logged += n as u64;
+        for e in entries {
+            let addr = e.address as u32;
+            // Every hook whose range holds the address, as unicorn calls them.
+            for &(begin, end, ri) in ranges {
+                if (begin..=end).contains(&addr) {
+                    self.data_timed(ri, e.kind == UC_MEM_WRITE, addr);
+                }
+            }
+        }
+    }
+
+    /// While unicorn skips a loop's block hooks, log nothing: a hooked access then
+    /// reaches the data hook, whose catch-up ends the skipping (`block_counters.rs`).
+    pub(super) fn pause_access_log(&mut self, paused: bool) {
+        if let Some(l) = self.access_log.as_mut() {
+            l.log.cap = if paused { 0 } else { CAPACITY };
+        }
+    }
+}
