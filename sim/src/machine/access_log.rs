@@ -26,20 +26,25 @@ const UC_MEM_WRITE: u32 = 17;
 /// `uc_access_log_entry`.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-struct Entry {
+pub(super) struct Entry {
     address: u64,
+    /// The log's stamp when the access was made: while the block counters skip a loop
+    /// whose fetch is timed per line, its counter's count, so the iteration it belongs to.
+    pub(super) stamp: u64,
     kind: u32,
     /// Part of the layout; the data hook does not use it either.
     #[allow(dead_code)]
     size: u32,
 }
 
-/// `uc_access_log`: unicorn appends at `entries[len]` while `len < cap`.
+/// `uc_access_log`: unicorn appends at `entries[len]` while `len < cap`, stamping each
+/// entry with `*stamp`.
 #[repr(C)]
 struct Log {
     entries: *mut Entry,
     len: u32,
     cap: u32,
+    stamp: *const u64,
 }
 
 /// The log unicorn fills, and the ranges the data hooks cover, by region.
@@ -49,6 +54,8 @@ pub(super) struct AccessLog {
     entries: Box<[Entry]>,
     /// The data hooks' `(begin, end, region)`, `end` inclusive, as unicorn bounds them.
     ranges: Vec<(u32, u32, usize)>,
+    /// What `stamp` points at while no loop is skipped: 0.
+    no_stamp: Box<u64>,
 }
 
 /// Turn the log on for the data hooks added so far (`State::data_hook_ranges`); false
@@ -57,14 +64,15 @@ pub(super) struct AccessLog {
 pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
     let ranges = uc.get_data().data_hook_ranges.clone();
     let mut entries = vec![Entry::default(); CAPACITY as usize].into_boxed_slice();
-    let mut log = Box::new(Log { entries: entries.as_mut_ptr(), len: 0, cap: CAPACITY });
+    let no_stamp = Box::new(0u64);
+    let mut log = Box::new(Log { entries: entries.as_mut_ptr(), len: 0, cap: CAPACITY, stamp: &*no_stamp });
     let control = ControlType(UC_CTL_ACCESS_LOG | ControlType::IO_WRITE.0);
     let ptr: *mut Log = &mut *log;
     // SAFETY: a live engine handle; the control takes the log's address, which stays
     // valid while the engine exists (the boxes are owned by its State and never move).
     let ok = unsafe { uc_ctl(uc.get_handle(), control, ptr.cast::<c_void>()) == uc_error::OK };
     if ok {
-        uc.get_data_mut().access_log = Some(AccessLog { log, entries, ranges });
+        uc.get_data_mut().access_log = Some(AccessLog { log, entries, ranges, no_stamp });
     }
     ok
 }
@@ -80,32 +88,68 @@ impl State {
     /// the log.
     #[inline(never)]
     pub(super) fn drain_access_log(&mut self) {
-        let Some(log) = self.access_log.as_mut() else { return };
+        let Some(logged) = self.take_logged() else { return };
+        for e in logged.entries() {
+            self.time_logged(e, logged.ranges());
+        }
+    }
+
+    /// The accesses logged since the last callback, and empty the log.
+    pub(super) fn take_logged(&mut self) -> Option<Logged> {
+        let log = self.access_log.as_mut()?;
         let n = std::mem::replace(&mut log.log.len, 0) as usize;
-        // The entries and ranges live on the heap, apart from the State that
-        // `data_timed` updates (it never touches the log).
-        let entries: *const [Entry] = &log.entries[..n];
-        let ranges: *const [(u32, u32, usize)] = &log.ranges[..];
-        // SAFETY: both stay allocated and unchanged while this runs (unicorn is not
-        // running, and nothing here resizes or writes them).
-        let (entries, ranges) = unsafe { (&*entries, &*ranges) };
+        let logged = Logged { entries: &log.entries[..n], ranges: &log.ranges[..] };
         self.data_accesses_logged += n as u64;
-        for e in entries {
-            let addr = e.address as u32;
-            // Every hook whose range holds the address, as unicorn calls them.
-            for &(begin, end, ri) in ranges {
-                if (begin..=end).contains(&addr) {
-                    self.data_timed(ri, e.kind == UC_MEM_WRITE, addr);
-                }
+        Some(logged)
+    }
+
+    /// Time one logged access: every data hook whose range holds the address, as unicorn
+    /// calls them.
+    #[inline(always)]
+    pub(super) fn time_logged(&mut self, e: &Entry, ranges: &[(u32, u32, usize)]) {
+        let addr = e.address as u32;
+        for &(begin, end, ri) in ranges {
+            if (begin..=end).contains(&addr) {
+                self.data_timed(ri, e.kind == UC_MEM_WRITE, addr);
             }
         }
     }
 
-    /// While unicorn skips a loop's block hooks, log nothing: a hooked access then
-    /// reaches the data hook, whose catch-up ends the skipping (`block_counters.rs`).
+    /// While unicorn skips a loop's block hooks with a static fetch cost, log nothing: a
+    /// hooked access then reaches the data hook, whose catch-up ends the skipping
+    /// (`block_counters.rs`). Also undoes `stamp_access_log`.
     pub(super) fn pause_access_log(&mut self, paused: bool) {
         if let Some(l) = self.access_log.as_mut() {
             l.log.cap = if paused { 0 } else { CAPACITY };
+            l.log.stamp = &*l.no_stamp;
         }
+    }
+
+    /// Stamp each logged access with `*count` (a skipped loop's counter) until
+    /// `pause_access_log`.
+    pub(super) fn stamp_access_log(&mut self, count: *const u64) {
+        if let Some(l) = self.access_log.as_mut() {
+            l.log.stamp = count;
+        }
+    }
+}
+
+/// The entries of a drained log and the hooks' ranges, both on the heap apart from the
+/// `State` that timing them updates (which never touches the log).
+pub(super) struct Logged {
+    entries: *const [Entry],
+    ranges: *const [(u32, u32, usize)],
+}
+
+impl Logged {
+    pub(super) fn entries<'a>(&self) -> &'a [Entry] {
+        // SAFETY: the boxed entries stay allocated and unchanged until unicorn runs
+        // again, after the callback that drains them has returned.
+        unsafe { &*self.entries }
+    }
+
+    pub(super) fn ranges<'a>(&self) -> &'a [(u32, u32, usize)] {
+        // SAFETY: as for `entries`; the ranges never change after `enable`.
+        unsafe { &*self.ranges }
     }
 }

@@ -93,37 +93,45 @@ pub(super) struct SkippedLoop {
     counter: *mut Counter,
     /// The counter when the skipping began (the entry then was timed by the hook).
     base: u64,
-    /// The loop edge's cost (`HotBlock::taken_penalty`) and the block's fetch stalls.
+    /// The loop edge's cost (`HotBlock::taken_penalty`) and the block's fetch stalls;
+    /// `None`: timed per cache or accelerator line at each entry (`FetchMode::Dynamic`).
     edge: u64,
-    fetch: u32,
+    fetch: Option<u32>,
 }
 
 impl State {
     /// After the shortcut entered block `idx` from itself, with `edge` the memoised cost
-    /// of that edge (not issued as a pair) and `fetch` its static fetch stalls: let
-    /// unicorn skip the hook on the next iterations, as many as can run before the
-    /// shortcut would refuse one (`enter_steady`'s deadline checks).
-    pub(super) fn skip_self_loop(&mut self, idx: usize, edge: i32, fetch: u32) {
+    /// of that edge (not issued as a pair) and `fetch` its static fetch stalls (`None`:
+    /// timed per line): let unicorn skip the hook on the next iterations, as many as can
+    /// run before the shortcut would refuse one (`enter_steady`'s deadline checks).
+    pub(super) fn skip_self_loop(&mut self, idx: usize, edge: i32, fetch: Option<u32>) {
         let Ok(edge) = u64::try_from(edge) else { return };
         let b = &self.hot[idx];
         let Some(counter) = self.counters.as_mut().and_then(|c| c.slots.get(&b.start).copied()) else {
             return;
         };
-        let (insns, step) = (b.insns as u64, edge + b.cycles as u64 + fetch as u64);
+        let insns = b.insns as u64;
         // Iteration i (from 1) passes enter_steady's checks while the deadline countdown
         // is still ≥ 2, its entry (cycles + (i-1)·step + edge) is before the next SysTick
         // event, and its end is within the cycle and instruction limits.
         let mut n = (self.deadline_countdown as u64).saturating_sub(1);
-        let first_entry = self.cycles.saturating_add(edge);
-        if first_entry >= self.exc.next_systick {
+        if let Some(fetch) = fetch {
+            let step = edge + b.cycles as u64 + fetch as u64;
+            let first_entry = self.cycles.saturating_add(edge);
+            if first_entry >= self.exc.next_systick {
+                return;
+            }
+            // (A step of 0 cycles never reaches either.)
+            if let Some(to_systick) = (self.exc.next_systick - first_entry - 1).checked_div(step) {
+                n = n.min(to_systick + 1);
+            }
+            if let Some(to_limit) = self.max_cycles.saturating_sub(self.cycles).checked_div(step) {
+                n = n.min(to_limit);
+            }
+        } else if self.exc.next_systick != u64::MAX || self.max_cycles != u64::MAX {
+            // An iteration's cycles are known only once its fetch and data accesses are
+            // timed, so only without a deadline in cycles.
             return;
-        }
-        // (A step of 0 cycles never reaches either.)
-        if let Some(to_systick) = (self.exc.next_systick - first_entry - 1).checked_div(step) {
-            n = n.min(to_systick + 1);
-        }
-        if let Some(to_limit) = self.max_cycles.saturating_sub(self.cycles).checked_div(step) {
-            n = n.min(to_limit);
         }
         n = n.min(self.max_instructions.saturating_sub(self.instructions) / insns.max(1));
         if n == 0 {
@@ -137,7 +145,14 @@ impl State {
             base
         };
         self.skipping = Some(SkippedLoop { idx, counter, base, edge, fetch });
-        self.pause_access_log(true);
+        match fetch {
+            // Closed-form replay: a hooked access ends the skipping (its data waits
+            // would move the deadlines above).
+            Some(_) => self.pause_access_log(true),
+            // Replayed entry by entry, each with the accesses logged in it.
+            // SAFETY: as above; `count` stays where it is while the engine exists.
+            None => self.stamp_access_log(unsafe { std::ptr::addr_of!((*counter).count) }),
+        }
     }
 
     /// First thing in every callback: account the iterations unicorn ran without the
@@ -170,9 +185,21 @@ impl State {
         let (start, end, insns, cycles, region) = (b.start, b.end, b.insns as u64, b.cycles as u64, b.region as usize);
         let branch = (b.flags & ENDS_IN_CONTROL != 0).then(|| b.last_insn_addr());
         self.block_entries_replayed += n;
+        if let Some(p) = self.profiler.as_mut() {
+            p.block(n * insns, end);
+            self.sp_sample_due = false;
+        }
+        if let (Some(p), Some(pc)) = (self.predictor.as_mut(), branch) {
+            let repeated = p.repeat_taken(pc, start, n);
+            debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
+        }
+        let Some(fetch) = s.fetch else {
+            self.replay_timed_iterations(&s, n);
+            return;
+        };
         // What n more `enter_steady` calls for this block from itself do.
         self.deadline_countdown -= n as u32;
-        let step = s.edge + cycles + s.fetch as u64;
+        let step = s.edge + cycles + fetch as u64;
         self.block_entry = self.cycles + (n - 1) * step + s.edge;
         self.cycles += n * step;
         self.insns_before_block = self.instructions + (n - 1) * insns;
@@ -185,20 +212,44 @@ impl State {
             self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         }
         self.access_cursor = 0;
-        self.dyn_in_block = s.fetch as i64;
-        if s.fetch > 0 {
-            self.regions[region].fetch_wait_cycles += n * s.fetch as u64;
+        self.dyn_in_block = fetch as i64;
+        if fetch > 0 {
+            self.regions[region].fetch_wait_cycles += n * fetch as u64;
             if let Some(st) = self.stalls.as_mut() {
-                st.fetch(self.blocks[s.idx].bucket, n * s.fetch as u64);
+                st.fetch(self.blocks[s.idx].bucket, n * fetch as u64);
             }
         }
-        if let Some(p) = self.profiler.as_mut() {
-            p.block(n * insns, end);
-            self.sp_sample_due = false;
+    }
+
+    /// The n skipped iterations of a loop whose fetch is timed per line, one entry at a
+    /// time as `enter_steady` does it (but for the profiler and predictor, replayed
+    /// above), each followed by the data accesses unicorn logged in it: the log stamps
+    /// each with the loop's counter, `base` in the entry the hook timed, `base + i` in
+    /// iteration i.
+    fn replay_timed_iterations(&mut self, s: &SkippedLoop, n: u64) {
+        let mut done = 0;
+        if let Some(logged) = self.take_logged() {
+            for e in logged.entries() {
+                let i = e.stamp.saturating_sub(s.base).min(n);
+                while done < i {
+                    self.replay_timed_entry(s.idx, s.edge);
+                    done += 1;
+                }
+                self.time_logged(e, logged.ranges());
+            }
         }
-        if let (Some(p), Some(pc)) = (self.predictor.as_mut(), branch) {
-            let repeated = p.repeat_taken(pc, start, n);
-            debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
+        while done < n {
+            self.replay_timed_entry(s.idx, s.edge);
+            done += 1;
         }
+    }
+
+    /// One entry of block `idx` from itself: `enter_steady` without its checks.
+    fn replay_timed_entry(&mut self, idx: usize, edge: u64) {
+        self.deadline_countdown -= 1;
+        self.cycles += edge;
+        self.account_entry(idx);
+        let fetch = self.timed_fetch(idx);
+        self.charge_fetch(fetch);
     }
 }

@@ -531,7 +531,7 @@ impl State {
     /// Fetch stalls of the block just entered (`idx`), line by line through the cache or
     /// accelerator (`FetchMode::Dynamic`).
     #[inline]
-    fn timed_fetch(&mut self, idx: usize) -> u32 {
+    pub(super) fn timed_fetch(&mut self, idx: usize) -> u32 {
         let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
         self.mem.fetch_planned(hot.region as usize, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry)
     }
@@ -618,10 +618,10 @@ impl State {
             None => self.timed_fetch(idx),
         };
         self.charge_fetch(fetch);
-        // A block entered from itself with a static fetch cost: every further iteration
-        // costs the same (`block_counters.rs`).
-        if let (Some(f), true) = (static_fetch, self_loop && !paired && self.counters.is_some()) {
-            self.skip_self_loop(idx, cost, f);
+        // A block entered from itself: every further iteration does the same, so unicorn
+        // can run them without the hook (`block_counters.rs`).
+        if self_loop && !paired && self.counters.is_some() {
+            self.skip_self_loop(idx, cost, static_fetch);
         }
         true
     }
