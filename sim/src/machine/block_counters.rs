@@ -13,6 +13,11 @@
 //! once (`State::catch_up`): the same cycles, counts, profile and predictor state the
 //! hook would have left. Every callback simbench has (block, data, code, interrupt,
 //! invalid-access and MMIO) catches up first and so ends the skipping.
+//!
+//! A loop whose fetch is timed per cache or accelerator line (`detailed` on the boards)
+//! is skipped too when no deadline in cycles is due: its iterations are replayed one
+//! entry at a time, each followed by the data accesses unicorn logged in it
+//! (`access_log.rs` stamps each with the loop's counter).
 
 use super::*;
 use rustc_hash::FxHashMap;
@@ -156,8 +161,9 @@ impl State {
     }
 
     /// First thing in every callback: account the iterations unicorn ran without the
-    /// block hook, exactly as the shortcut would have, and end the skipping. `entering`
-    /// is the block a block hook is entering (that entry is timed by the hook itself).
+    /// block hook, exactly as the shortcut would have, and end the skipping; then time
+    /// the data accesses unicorn logged (`access_log.rs`). `entering` is the block a
+    /// block hook is entering (that entry is timed by the hook itself).
     #[inline(always)]
     pub(super) fn catch_up(&mut self, entering: Option<u32>) {
         if self.skipping.is_some() {

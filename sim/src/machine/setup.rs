@@ -154,19 +154,18 @@ impl State {
     /// accesses unicorn logged instead of calling it (`access_log.rs`).
     #[inline(always)]
     pub(super) fn data_timed(&mut self, ri: usize, write: bool, addr: u32) {
-        let st = self;
         if write {
-            st.regions[ri].data_writes += 1;
+            self.regions[ri].data_writes += 1;
         } else {
-            st.regions[ri].data_reads += 1;
+            self.regions[ri].data_reads += 1;
         }
         // Accesses are counted where they go; waits where `--place` times them.
-        let timed = if st.placed.is_empty() { ri } else { crate::placement::placed_region(&st.placed, addr).unwrap_or(ri) };
-        let wait = st.mem.data(timed, addr, write) as u64;
-        st.regions[timed].data_wait_cycles += wait;
-        st.add_wait(wait);
+        let timed = if self.placed.is_empty() { ri } else { crate::placement::placed_region(&self.placed, addr).unwrap_or(ri) };
+        let wait = self.mem.data(timed, addr, write) as u64;
+        self.regions[timed].data_wait_cycles += wait;
+        self.add_wait(wait);
         if wait > 0 {
-            if let Some(s) = st.stalls.as_mut() {
+            if let Some(s) = self.stalls.as_mut() {
                 s.data(addr, write, wait);
             }
         }
