@@ -18,7 +18,9 @@ use unicorn_engine::{uc_ctl, uc_error, ControlType};
 /// The control the access-log patch appends after `UC_CTL_BLOCK_COUNTERS` (16).
 const UC_CTL_ACCESS_LOG: u32 = 17;
 /// Entries between two callbacks: a block entry empties the log, and one translation
-/// block makes at most a few hundred accesses; a full log falls back to the hook.
+/// block makes at most a few hundred accesses. While a loop is skipped
+/// (`block_counters.rs`) its iterations' accesses pile up; once the log is full, the next
+/// one reaches the data hook, whose catch-up ends the skipping.
 const CAPACITY: u32 = 4096;
 /// `uc_mem_type`'s `UC_MEM_WRITE`.
 const UC_MEM_WRITE: u32 = 17;
