@@ -80,7 +80,7 @@ fn aot_fixtures_on_mimxrt1011_report_the_same_with_the_log() {
 }
 
 #[test]
-fn every_region_counted_stalls_placed_and_a_cycle_limit_report_the_same() {
+fn every_region_counted_stalls_and_a_cycle_limit_report_the_same() {
     let lpc = Board::preset("lpc55s69").unwrap();
     let rt = Board::preset("mimxrt1011").unwrap();
     // --count-accesses hooks every region: SRAM stores and stack traffic go to the log
