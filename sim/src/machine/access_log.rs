@@ -49,13 +49,11 @@ struct Log {
     stamp: *const u64,
 }
 
-/// The log unicorn fills, and the ranges the data hooks cover, by region.
+/// The log unicorn fills.
 pub(super) struct AccessLog {
     /// Boxed: unicorn keeps its address.
     log: Box<Log>,
     entries: Box<[Entry]>,
-    /// The data hooks' `(begin, end, region)`, `end` inclusive, as unicorn bounds them.
-    ranges: Vec<(u32, u32, usize)>,
     /// What `stamp` points at while no loop is skipped: 0.
     no_stamp: Box<u64>,
 }
@@ -64,7 +62,6 @@ pub(super) struct AccessLog {
 /// when the linked unicorn lacks the patch (the hooks then time every access, with the
 /// same reports).
 pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
-    let ranges = uc.get_data().data_hook_ranges.clone();
     let mut entries = vec![Entry::default(); CAPACITY as usize].into_boxed_slice();
     let no_stamp = Box::new(0u64);
     let mut log = Box::new(Log { entries: entries.as_mut_ptr(), len: 0, cap: CAPACITY, stamp: &*no_stamp });
@@ -74,7 +71,7 @@ pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
     // valid while the engine exists (the boxes are owned by its State and never move).
     let ok = unsafe { uc_ctl(uc.get_handle(), control, ptr.cast::<c_void>()) == uc_error::OK };
     if ok {
-        uc.get_data_mut().access_log = Some(AccessLog { log, entries, ranges, no_stamp });
+        uc.get_data_mut().access_log = Some(AccessLog { log, entries, no_stamp });
     }
     ok
 }
@@ -100,7 +97,7 @@ impl State {
     pub(super) fn take_logged(&mut self) -> Option<Logged> {
         let log = self.access_log.as_mut()?;
         let n = std::mem::replace(&mut log.log.len, 0) as usize;
-        let logged = Logged { entries: &log.entries[..n], ranges: &log.ranges[..] };
+        let logged = Logged { entries: &log.entries[..n], ranges: &self.data_hook_ranges[..] };
         self.data_accesses_logged += n as u64;
         Some(logged)
     }
@@ -137,7 +134,7 @@ impl State {
 }
 
 /// The entries of a drained log and the hooks' ranges, both on the heap apart from the
-/// `State` that timing them updates (which never touches the log).
+/// rest of the `State` that timing them updates (which touches neither).
 pub(super) struct Logged {
     entries: *const [Entry],
     ranges: *const [(u32, u32, usize)],
@@ -151,7 +148,8 @@ impl Logged {
     }
 
     pub(super) fn ranges<'a>(&self) -> &'a [(u32, u32, usize)] {
-        // SAFETY: as for `entries`; the ranges never change after `enable`.
+        // SAFETY: as for `entries`; `State::data_hook_ranges` never changes after the
+        // hooks are added.
         unsafe { &*self.ranges }
     }
 }
