@@ -21,6 +21,7 @@ impl WordLines {
     }
 
     /// Whether flash word `word` is held; a hit makes its line the most recently used.
+    #[inline]
     fn lookup(&mut self, word: u32) -> bool {
         self.clock += 1;
         let (line, bit) = (word >> self.words_shift, 1u32 << (word & ((1 << self.words_shift) - 1)));
@@ -50,6 +51,7 @@ impl WordLines {
     }
 
     /// Look up and copy in on a miss; returns whether it hit.
+    #[inline]
     fn access(&mut self, word: u32) -> bool {
         let hit = self.lookup(word);
         if !hit {
@@ -62,7 +64,7 @@ impl WordLines {
 /// What decides an accelerator's instruction fetch timing from a block entry on: the
 /// one instruction line (tag, valid words; `u32::MAX` with no line), the word being
 /// prefetched with its cycles to completion, and which parts are on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FetchState {
     line: (u32, u32),
     prefetched: Option<(u32, u64)>,
@@ -71,7 +73,7 @@ struct FetchState {
 
 /// One block's fetch through the accelerator: the state it was entered in, the state
 /// it left, and the stall (see [`Accelerator::fetch_lines`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct FetchOutcome {
     fill: u32,
     before: FetchState,
@@ -88,6 +90,30 @@ const FETCH_MEMO_ENTRIES: usize = 2;
 pub struct FetchMemo {
     outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES],
     next: usize,
+    /// Which outcome the block's latest fetch had, if it was memoised.
+    latest: Option<usize>,
+}
+
+/// A loop body's fetches, replayed from its memo without the accelerator
+/// ([`Accelerator::loop_outcomes`]): the outcomes and which one the latest fetch had.
+#[derive(Clone, Debug)]
+pub struct LoopOutcomes {
+    outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES],
+    latest: usize,
+}
+
+impl LoopOutcomes {
+    /// The stall of the block's next fetch, entered `since` cycles after the latest one,
+    /// when the state the latest left (nothing but data reads between, which use lines
+    /// of their own) is one a memoised outcome starts from; `None` otherwise.
+    #[inline]
+    pub(super) fn next(&mut self, since: u64) -> Option<u32> {
+        let after = self.outcomes[self.latest].as_ref()?.after;
+        let before = FetchState { prefetched: after.prefetched.map(|(w, rel)| (w, rel.saturating_sub(since))), ..after };
+        let i = self.outcomes.iter().position(|o| o.as_ref().is_some_and(|o| o.before == before))?;
+        self.latest = i;
+        self.outcomes[i].as_ref().map(|o| o.stall)
+    }
 }
 
 /// A flash accelerator: instruction and data lines plus sequential prefetch of the next
@@ -252,8 +278,10 @@ impl Accelerator {
     pub(super) fn fetch_lines(&mut self, memo: &mut FetchMemo, lines: &[(u32, u32)], entry: u64, fill: u32) -> u32 {
         let before = self.fetch_state(entry);
         if let Some(b) = before.as_ref() {
-            if let Some(m) = memo.outcomes.iter().flatten().find(|m| m.fill == fill && m.before == *b) {
-                let (after, stall) = (m.after.clone(), m.stall);
+            if let Some(i) = memo.outcomes.iter().position(|m| m.as_ref().is_some_and(|m| m.fill == fill && m.before == *b)) {
+                let m = memo.outcomes[i].as_ref().expect("just found");
+                let (after, stall) = (m.after, m.stall);
+                memo.latest = Some(i);
                 self.set_fetch_state(&after, entry);
                 return stall;
             }
@@ -268,15 +296,36 @@ impl Accelerator {
         for &(word, offset) in lines {
             stall += self.fetch_word(word, entry + offset as u64 + stall as u64, fill);
         }
+        memo.latest = None;
         if let Some(before) = before {
             let after = self.fetch_state(entry).expect("same geometry");
             memo.outcomes[memo.next] = Some(FetchOutcome { fill, before, after, stall });
+            memo.latest = Some(memo.next);
             memo.next = (memo.next + 1) % FETCH_MEMO_ENTRIES;
         }
         stall
     }
 
+    /// A block's memoised fetches, to replay a loop of it from the state its latest fetch
+    /// left: `None` when that fetch was not memoised. Outcomes of another flash latency
+    /// are left out (the latency cannot change while a loop is replayed).
+    pub(super) fn loop_outcomes(memo: &FetchMemo) -> Option<LoopOutcomes> {
+        let latest = memo.latest?;
+        let fill = memo.outcomes[latest].as_ref()?.fill;
+        let outcomes = memo.outcomes.map(|o| o.filter(|o| o.fill == fill));
+        Some(LoopOutcomes { outcomes, latest })
+    }
+
+    /// The state after the replayed loop's last fetch, entered at cycle `entry`.
+    pub(super) fn end_loop(&mut self, memo: &mut FetchMemo, lo: &LoopOutcomes, entry: u64) {
+        if let Some(o) = lo.outcomes[lo.latest].as_ref() {
+            self.set_fetch_state(&o.after, entry);
+            memo.latest = Some(lo.latest);
+        }
+    }
+
     /// Wait cycles of a data read through the data lines (a miss reads one flash word).
+    #[inline]
     pub(super) fn data_read(&mut self, addr: u32, fill: u32) -> u32 {
         let word = addr >> self.word_shift;
         let hit = self.data.as_mut().is_some_and(|c| c.access(word));

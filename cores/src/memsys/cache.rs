@@ -91,6 +91,13 @@ impl Cache {
         false
     }
 
+    /// `n` more hits on present lines touched again in the order of their last use,
+    /// which leaves the LRU order as it is.
+    pub(super) fn repeat_hits(&mut self, n: u64) {
+        self.clock += n;
+        self.hits += n;
+    }
+
     /// Whether the line holding `addr` is present (no state change).
     pub fn contains(&self, addr: u32) -> bool {
         let line = addr >> self.line_shift;

@@ -32,7 +32,9 @@ impl MemorySystem {
             || (r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(Accelerator::data_side_on))
     }
 
-    /// Wait cycles of one data access.
+    /// Wait cycles of one data access. Inlined into the data hook and the drain of the
+    /// access log, which call it for every hooked access.
+    #[inline]
     pub fn data(&mut self, region: usize, addr: u32, write: bool) -> u32 {
         let Some(r) = self.regions.get(region) else {
             return 0;

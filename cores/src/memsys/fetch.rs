@@ -1,5 +1,6 @@
 //! How instruction fetches are timed: the path per region and the lines a block requests.
 
+use super::accelerator::LoopOutcomes;
 use super::{Accelerator, Cache, Fidelity, MemorySystem};
 use crate::board::RegionKind;
 
@@ -23,6 +24,34 @@ pub enum FetchMode {
     Plain,
     /// Ask [`MemorySystem::fetch`] on every execution.
     Dynamic,
+}
+
+/// The fetches of a loop body, one iteration after another, timed without the memory
+/// system while nothing but data accesses comes between them
+/// ([`MemorySystem::loop_fetch`]); [`MemorySystem::end_loop_fetch`] then leaves the
+/// memory system as those fetches would have.
+#[derive(Clone, Debug)]
+pub enum LoopFetch {
+    /// Through the I-cache with every line of the block present: each fetch hits them
+    /// all and leaves their LRU order as it is.
+    Hits { lines: u64, repeats: u64 },
+    /// Through an accelerator, from the block's memoised outcomes.
+    Accelerator(LoopOutcomes),
+}
+
+impl LoopFetch {
+    /// The stall of the block's next fetch, entered `since` cycles after the previous
+    /// one; `None` when that needs the memory system (`fetch_planned`).
+    #[inline]
+    pub fn next(&mut self, since: u64) -> Option<u32> {
+        match self {
+            LoopFetch::Hits { repeats, .. } => {
+                *repeats += 1;
+                Some(0)
+            }
+            LoopFetch::Accelerator(o) => o.next(since),
+        }
+    }
 }
 
 /// The fetch lines one execution of a block requests, in order, each with the cycle
@@ -134,5 +163,124 @@ impl MemorySystem {
             };
         }
         stall
+    }
+
+    /// How to time further fetches of the block whose fetch `fetch_planned` just timed
+    /// with `plan` (a loop body, entered again with only data accesses between), if that
+    /// can be done without the memory system: `None` otherwise. Not where data reads
+    /// share the instruction cache.
+    pub fn loop_fetch(&self, region: usize, plan: &FetchPlan) -> Option<LoopFetch> {
+        match self.paths.get(region)? {
+            FetchPath::ICache if !self.icache_data => {
+                let (c, shift) = (self.icache.as_ref()?, plan.shift?);
+                plan.lines.iter().all(|&(line, _)| c.contains(line << shift)).then_some(LoopFetch::Hits { lines: plan.lines.len() as u64, repeats: 0 })
+            }
+            FetchPath::Accelerator => Accelerator::loop_outcomes(&plan.accel_memo).map(LoopFetch::Accelerator),
+            _ => None,
+        }
+    }
+
+    /// Leave the memory system as the fetches `lf` timed would have, the last entered at
+    /// cycle `entry`: the I-cache's hits, the accelerator's state.
+    pub fn end_loop_fetch(&mut self, region: usize, plan: &mut FetchPlan, lf: &LoopFetch, entry: u64) {
+        match (self.paths.get(region), lf) {
+            (Some(FetchPath::ICache), LoopFetch::Hits { lines, repeats }) => {
+                if let Some(c) = self.icache.as_mut() {
+                    c.repeat_hits(lines * repeats);
+                }
+            }
+            (Some(FetchPath::Accelerator), LoopFetch::Accelerator(o)) => {
+                if let Some(a) = self.accel.as_mut() {
+                    a.end_loop(&mut plan.accel_memo, o, entry);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FetchPlan, LoopFetch};
+    use crate::memsys::test_support::board;
+    use crate::memsys::{Fidelity, MemorySystem};
+
+    /// Passes of a one-block loop with `data` cycles of data waits after each: one memory
+    /// system times every fetch (`fetch_planned`), the other times the first and then
+    /// the rest through `LoopFetch` as long as it answers, falling back as the
+    /// simulator's replay does. Returns each pass's stall (both must agree) and how many
+    /// passes `LoopFetch` timed.
+    fn replay(m: &mut MemorySystem, addrs: &[u32], end: u32, data: &[u64], passes: usize) -> (Vec<u32>, usize) {
+        let mut timed = m.clone();
+        let offsets: Vec<u32> = (0..addrs.len() as u32).collect();
+        let (mut plan, mut timed_plan) = (FetchPlan::default(), FetchPlan::default());
+        let (mut t, mut lf, mut entry, mut by_loop) = (0u64, None::<LoopFetch>, 0u64, 0);
+        let mut stalls = Vec::new();
+        for pass in 0..passes {
+            let want = timed.fetch_planned(0, &mut timed_plan, addrs, end, &offsets, t);
+            let got = match lf.as_mut().and_then(|l| l.next(t - entry)) {
+                Some(s) => {
+                    by_loop += 1;
+                    s
+                }
+                None => {
+                    if let Some(l) = lf.take() {
+                        m.end_loop_fetch(0, &mut plan, &l, entry);
+                    }
+                    let s = m.fetch_planned(0, &mut plan, addrs, end, &offsets, t);
+                    lf = m.loop_fetch(0, &plan);
+                    s
+                }
+            };
+            assert_eq!(got, want, "pass {pass}: the loop's replay stalled {got}, timing the fetch {want}");
+            stalls.push(got);
+            entry = t;
+            t += offsets.len() as u64 + got as u64 + data[pass % data.len()];
+        }
+        if let Some(l) = lf.take() {
+            m.end_loop_fetch(0, &mut plan, &l, entry);
+        }
+        // Left in the same state: a block elsewhere and the loop again fetch alike.
+        let other: Vec<u32> = addrs.iter().map(|a| a + 0x400).collect();
+        for (a, e) in [(&other[..], end + 0x400), (addrs, end)] {
+            let offs: Vec<u32> = (0..a.len() as u32).collect();
+            assert_eq!(m.fetch(0, a, e, &offs, t), timed.fetch(0, a, e, &offs, t), "after the loop, block at {:#x}", a[0]);
+            t += 40;
+        }
+        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), timed.icache_stats().map(|s| (s.hits, s.misses)));
+        (stalls, by_loop)
+    }
+
+    #[test]
+    fn a_loop_replayed_from_its_last_fetch_waits_exactly_what_timing_each_fetch_does() {
+        // LPC55S69-like flash: 12-cycle reads, one 16-byte instruction line, prefetch that
+        // completes. A loop over two flash words (its second word comes from the prefetch,
+        // which the branch back restarts), with data waits of 0 or 12 cycles between
+        // passes: the entry state alternates, as in the AOT convolution loops. The last
+        // pass has no data wait, so the prefetch it restarts is still under way when the
+        // checks after the loop fetch.
+        let b = board(
+            "[accelerator]\nline_bytes=16\ninstruction_lines=1\ndata_lines=1\nprefetch=true\nprefetch_completes=true",
+            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
+        );
+        let body: Vec<u32> = (0..8).map(|i| 0x10C + i * 2).collect();
+        let (stalls, by_loop) = replay(&mut MemorySystem::new(&b, Fidelity::Detailed), &body, 0x11C, &[0, 0, 0, 12, 0, 12, 24], 71);
+        let mut distinct = stalls.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 2, "one entry state only: {distinct:?}");
+        assert!(by_loop >= 50, "only {by_loop} of 71 passes replayed");
+
+        // Through a 2-way I-cache whose loop lines all stay present: every pass after the
+        // first (two line fills of 20) hits.
+        let b = board(
+            "[icache]\nsize_bytes=1024\nways=2\nline_bytes=32",
+            "name='xip'\nbase=0\nsize=0x10000\nkind='xip'\ncacheable=true\nread_wait=5\nline_fill_cycles=20",
+        );
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        m.set_caches_enabled(true, false);
+        let body: Vec<u32> = (0..16).map(|i| 0x3C + i * 2).collect();
+        let (stalls, by_loop) = replay(&mut m, &body, 0x5C, &[0, 7], 20);
+        assert_eq!((stalls[0], stalls[1..].iter().sum::<u32>(), by_loop), (40, 0, 19));
     }
 }

@@ -19,8 +19,10 @@
 //! entry at a time, each followed by the data accesses unicorn logged in it
 //! (`access_log.rs` stamps each with the loop's counter).
 
+use super::access_log::Entry;
 use super::*;
 use rustc_hash::FxHashMap;
+use simbench_cores::memsys::LoopFetch;
 use std::ffi::c_void;
 use unicorn_engine::{uc_ctl, uc_engine, uc_error, ControlType};
 
@@ -211,12 +213,7 @@ impl State {
         self.insns_before_block = self.instructions + (n - 1) * insns;
         self.instructions += n * insns;
         self.hot[s.idx].executions += n;
-        let shown = n.min(RECENT_BLOCKS as u64) as usize;
-        self.recent_next = (self.recent_next + (n as usize - shown)) % RECENT_BLOCKS;
-        for _ in 0..shown {
-            self.recent[self.recent_next] = start;
-            self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
-        }
+        self.push_recent(start, n);
         self.access_cursor = 0;
         self.dyn_in_block = fetch as i64;
         if fetch > 0 {
@@ -231,22 +228,45 @@ impl State {
     /// time as `enter_steady` does it (but for the profiler and predictor, replayed
     /// above), each followed by the data accesses unicorn logged in it: the log stamps
     /// each with the loop's counter, `base` in the entry the hook timed, `base + i` in
-    /// iteration i.
+    /// iteration i. Once an iteration's fetch has been timed, the next ones are timed from
+    /// what it left (`LoopFetch`) as long as that can be done without the memory system,
+    /// and only the cycles and the data accesses are kept per iteration; the rest of the
+    /// entries' accounting is done once (`end_loop_fetch`). With `--stalls` every entry is
+    /// timed in full (the stall log orders its buckets by first wait).
     fn replay_timed_iterations(&mut self, s: &SkippedLoop, n: u64) {
-        let mut done = 0;
-        if let Some(logged) = self.take_logged() {
-            for e in logged.entries() {
-                let i = e.stamp.saturating_sub(s.base).min(n);
-                while done < i {
-                    self.replay_timed_entry(s.idx, s.edge);
-                    done += 1;
+        let logged = self.take_logged();
+        let (entries, ranges) = logged.as_ref().map_or((&[][..], &[][..]), |l| (l.entries(), l.ranges()));
+        let iteration = |e: &Entry| e.stamp.saturating_sub(s.base).min(n);
+        let (region, cycles) = (self.hot[s.idx].region as usize, self.hot[s.idx].cycles as u64);
+        let (mut done, mut next) = (0, 0);
+        let mut fast: Option<(LoopFetch, u64, u64)> = None;
+        while done < n {
+            while let Some(e) = entries.get(next).filter(|e| iteration(e) <= done) {
+                self.time_logged(e, ranges);
+                next += 1;
+            }
+            done += 1;
+            if let Some((lf, entered, stalls)) = fast.as_mut() {
+                let entry = self.cycles + s.edge;
+                if let Some(fetch) = lf.next(entry - self.block_entry) {
+                    self.block_entry = entry;
+                    self.cycles = entry + cycles + fetch as u64;
+                    self.dyn_in_block = fetch as i64;
+                    *entered += 1;
+                    *stalls += fetch as u64;
+                    continue;
                 }
-                self.time_logged(e, logged.ranges());
+                self.end_loop_fetch(s.idx, fast.take());
+            }
+            self.replay_timed_entry(s.idx, s.edge);
+            if self.stalls.is_none() && done < n {
+                let plan = &self.blocks[s.idx].fetch_plan;
+                fast = self.mem.loop_fetch(region, plan).map(|lf| (lf, 0, 0));
             }
         }
-        while done < n {
-            self.replay_timed_entry(s.idx, s.edge);
-            done += 1;
+        self.end_loop_fetch(s.idx, fast);
+        for e in &entries[next..] {
+            self.time_logged(e, ranges);
         }
     }
 
@@ -257,5 +277,33 @@ impl State {
         self.account_entry(idx);
         let fetch = self.timed_fetch(idx);
         self.charge_fetch(fetch);
+    }
+
+    /// The accounting of the `entered` entries of loop block `idx` that `lf` timed
+    /// (`replay_timed_iterations`; their cycles, block entry and dynamic stalls are
+    /// already counted), with `stalls` fetch stalls among them, and the memory system
+    /// left as their fetches would have.
+    fn end_loop_fetch(&mut self, idx: usize, fast: Option<(LoopFetch, u64, u64)>) {
+        let Some((lf, entered, stalls)) = fast else { return };
+        let b = &mut self.hot[idx];
+        b.executions += entered;
+        let (start, insns, region) = (b.start, b.insns as u64, b.region as usize);
+        self.deadline_countdown -= entered as u32;
+        self.instructions += entered * insns;
+        self.insns_before_block = self.instructions - insns;
+        self.regions[region].fetch_wait_cycles += stalls;
+        self.push_recent(start, entered);
+        let plan = &mut self.blocks[idx].fetch_plan;
+        self.mem.end_loop_fetch(region, plan, &lf, self.block_entry);
+    }
+
+    /// `n` entries of the block at `start` in the recent-block ring.
+    fn push_recent(&mut self, start: u32, n: u64) {
+        let shown = n.min(RECENT_BLOCKS as u64) as usize;
+        self.recent_next = (self.recent_next + (n as usize - shown)) % RECENT_BLOCKS;
+        for _ in 0..shown {
+            self.recent[self.recent_next] = start;
+            self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
+        }
     }
 }
