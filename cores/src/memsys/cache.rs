@@ -50,6 +50,7 @@ impl Cache {
 
     /// Look `addr` up; on a miss the line is allocated (replacing the least recently used
     /// way). Returns whether it hit.
+    #[inline]
     pub fn access(&mut self, addr: u32) -> bool {
         let line = addr >> self.line_shift;
         self.access_line(line)
@@ -66,6 +67,9 @@ impl Cache {
         }
     }
 
+    /// Inlined where the simulator accesses the caches on every fetch line and hooked data
+    /// access: the previous line's hit is the common case, the set search the rare one.
+    #[inline]
     fn access_line(&mut self, line: u32) -> bool {
         self.clock += 1;
         // Its last-use stamp is the newest of all, and stays newer than every line
@@ -75,6 +79,12 @@ impl Cache {
             self.hits += 1;
             return true;
         }
+        self.search_line(line)
+    }
+
+    /// `access_line` for a line other than the previous one.
+    #[inline(never)]
+    fn search_line(&mut self, line: u32) -> bool {
         self.last = line;
         let set = self.set_of(line);
         let ways = self.ways as usize;

@@ -3,6 +3,17 @@
 use super::{Accelerator, Fidelity, MemorySystem, RegionTiming};
 use crate::board::RegionKind;
 
+/// The data accesses of a region that `MemorySystem::data` times without its general
+/// checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DataPath {
+    General,
+    /// Through the L1 D-cache, where the MPU marks nothing non-cacheable.
+    DCache,
+    /// Reads through the flash accelerator's data lines.
+    AcceleratorReads,
+}
+
 impl MemorySystem {
     /// Whether data accesses to `region` cost anything, so the simulator must hook them.
     pub fn needs_data_hook(&self, region: usize) -> bool {
@@ -32,10 +43,60 @@ impl MemorySystem {
             || (r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(Accelerator::data_side_on))
     }
 
-    /// Wait cycles of one data access. Inlined into the data hook and the drain of the
-    /// access log, which call it for every hooked access.
-    #[inline]
+    /// The short path of `region`'s data accesses now, if any (`update_paths`).
+    pub(super) fn data_path(&self, region: usize) -> DataPath {
+        let Some(r) = self.regions.get(region) else {
+            return DataPath::General;
+        };
+        if self.fidelity == Fidelity::Fast {
+            return DataPath::General;
+        }
+        if r.cacheable && self.dcache_on {
+            return DataPath::DCache;
+        }
+        let icache_reads = r.cacheable && self.icache_data && self.icache_on;
+        if !icache_reads && r.kind == RegionKind::Flash && self.accel.as_ref().is_some_and(|a| a.data_side_on()) {
+            return DataPath::AcceleratorReads;
+        }
+        DataPath::General
+    }
+
+    /// Wait cycles of one data access. The two paths every hooked access of the boards'
+    /// flash and cached memory takes are short and inlined into the data hook and the
+    /// access log's drain; each is what `data_general` does for that region then.
+    #[inline(always)]
     pub fn data(&mut self, region: usize, addr: u32, write: bool) -> u32 {
+        match self.data_paths.get(region) {
+            Some(DataPath::AcceleratorReads) if !write => {
+                let fill = self.regions[region].fill;
+                self.accel.as_mut().map_or(0, |a| a.data_read(addr, fill))
+            }
+            Some(DataPath::DCache) if self.uncached.is_empty() => self.dcache_access(region, addr),
+            _ => self.data_general(region, addr, write),
+        }
+    }
+
+    /// A data access through the L1 D-cache: write-back, write-allocate (the Armv7-M
+    /// default attributes of the SRAM and code regions), so a miss fills the line, reads
+    /// and writes alike.
+    #[inline]
+    fn dcache_access(&mut self, region: usize, addr: u32) -> u32 {
+        let fill = self.regions[region].fill;
+        let hit = self.dcache.as_mut().is_none_or(|c| c.access(addr));
+        if hit {
+            return 0;
+        }
+        let line_shift = self.dcache.as_ref().map_or(5, |c| c.line_bytes().trailing_zeros());
+        match self.stream.as_mut().filter(|s| s.region == region) {
+            // The data side's time is not known here: a streamed line costs its transfer.
+            Some(s) => s.fill(addr >> line_shift, None, fill),
+            None => fill,
+        }
+    }
+
+    /// `data` for any region and state.
+    #[inline(never)]
+    fn data_general(&mut self, region: usize, addr: u32, write: bool) -> u32 {
         let Some(r) = self.regions.get(region) else {
             return 0;
         };
@@ -49,17 +110,7 @@ impl MemorySystem {
             };
         }
         if r.cacheable && self.dcache_on && !self.uncached.iter().any(|&(s, e)| addr >= s && (addr as u64) < e) {
-            // Write-back, write-allocate (the Armv7-M default attributes of the SRAM and
-            // code regions): a miss fills the line, reads and writes alike.
-            let fill = r.fill;
-            let hit = self.dcache.as_mut().is_none_or(|c| c.access(addr));
-            let line_shift = self.dcache.as_ref().map_or(5, |c| c.line_bytes().trailing_zeros());
-            return match self.stream.as_mut().filter(|s| s.region == region) {
-                _ if hit => 0,
-                // The data side's time is not known here: a streamed line costs its transfer.
-                Some(s) => s.fill(addr >> line_shift, None, fill),
-                None => fill,
-            };
+            return self.dcache_access(region, addr);
         }
         if write {
             return r.write_wait;
@@ -82,8 +133,47 @@ impl MemorySystem {
 
 #[cfg(test)]
 mod tests {
+    use crate::board::{AcceleratorPart, Board, PRESETS};
     use crate::memsys::test_support::board;
     use crate::memsys::{Fidelity, MemorySystem};
+
+    #[test]
+    fn the_short_data_paths_wait_what_the_general_rules_do() {
+        // Every preset board in each switch state the firmware can reach (L1 caches, SoC
+        // cache, accelerator data lines, MPU non-cacheable ranges): one memory system
+        // times a walk of reads and writes through `data`, a copy through `data_general`;
+        // both must wait the same and end with the same cache counters.
+        // Also a board whose SoC cache serves flash data reads in front of an accelerator.
+        let both = board(
+            "[icache]\nsize_bytes=1024\nways=2\nline_bytes=16\nsoc=true\ndata_reads=true\n[accelerator]\nline_bytes=16\ninstruction_lines=1\ndata_lines=1",
+            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\ncacheable=true\nread_wait=5",
+        );
+        let boards = PRESETS.iter().map(|(name, _)| (*name, Board::preset(name).unwrap())).chain([("soc cache and accelerator", both)]);
+        let mut short_paths = 0;
+        for (name, b) in boards {
+            for state in 0..16u32 {
+                let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+                m.set_caches_enabled(state & 1 != 0, state & 2 != 0);
+                m.set_soc_cache_enabled(state & 4 != 0);
+                m.set_accelerator_part(AcceleratorPart::DataCache, state & 8 == 0);
+                if state == 15 {
+                    m.set_uncached_ranges(vec![(b.regions[0].base, b.regions[0].base as u64 + 0x100)]);
+                }
+                short_paths += m.data_paths.iter().filter(|p| **p != super::DataPath::General).count();
+                let mut general = m.clone();
+                for (ri, r) in b.regions.iter().enumerate() {
+                    for i in 0..200u32 {
+                        let addr = r.base + (i * 52) % r.size.min(0x4000);
+                        let write = i % 7 == 3;
+                        let (a, g) = (m.data(ri, addr, write), general.data_general(ri, addr, write));
+                        assert_eq!(a, g, "{name} state {state}: {} {addr:#x} write {write}", r.name);
+                    }
+                }
+                assert_eq!(format!("{:?}", (m.icache_stats(), m.dcache_stats())), format!("{:?}", (general.icache_stats(), general.dcache_stats())));
+            }
+        }
+        assert!(short_paths > 0, "no preset takes a short path");
+    }
 
     #[test]
     fn mpu_non_cacheable_ranges_bypass_the_data_cache() {

@@ -85,6 +85,7 @@ impl FetchPlan {
 impl MemorySystem {
     pub(super) fn update_paths(&mut self) {
         self.paths = (0..self.regions.len()).map(|r| self.fetch_path(r)).collect();
+        self.data_paths = (0..self.regions.len()).map(|r| self.data_path(r)).collect();
     }
 
     /// How fetches from `region` are timed now (out-of-range regions are free). Asked on

@@ -110,6 +110,8 @@ pub struct MemorySystem {
     uncached: Vec<(u32, u64)>,
     /// How each region's fetches are timed, recomputed when the caches are switched.
     paths: Vec<FetchPath>,
+    /// Each region's data accesses that take a short path, recomputed with `paths`.
+    data_paths: Vec<data::DataPath>,
     /// The read buffer in front of an XIP region, if the board has one.
     stream: Option<ReadStream>,
 }
@@ -134,6 +136,7 @@ impl MemorySystem {
                 .any(|e| matches!(e, RegisterEffect::AcceleratorEnable { .. } | RegisterEffect::CacheEnable { .. })),
             uncached: Vec::new(),
             paths: Vec::new(),
+            data_paths: Vec::new(),
             stream: board.xip_buffer.as_ref().and_then(|x| {
                 let (i, r) = board.regions.iter().enumerate().find(|(_, r)| r.name == x.region)?;
                 let line = board.icache.as_ref().or(board.dcache.as_ref()).map_or(32, |c| c.line_bytes);
