@@ -6,8 +6,8 @@
 //! `UC_CTL_ACCESS_LOG` unicorn appends a naturally aligned access on such a page to this
 //! log and performs it without the hooks; `State::catch_up`, first thing in every
 //! callback, times the logged accesses in their order through `State::data_timed`, the
-//! data hook's own accounting. Any access unicorn does not log (unaligned, the first on a
-//! page after a TLB fill, a store to read-only memory, a full log) reaches the data hook
+//! data hook's own accounting. Any access unicorn does not log (unaligned, a store to
+//! read-only memory, a full log) reaches the data hook
 //! as before, after the catch-up has timed everything logged before it, so the order of
 //! the accesses, and every report, stays that of the hooks.
 
