@@ -34,7 +34,7 @@ pub enum FetchMode {
 pub enum LoopFetch {
     /// Through the I-cache with every line of the block present: each fetch hits them
     /// all and leaves their LRU order as it is.
-    Hits { lines: u64, repeats: u64 },
+    Hits { lines: u64 },
     /// Through an accelerator, from the block's memoised outcomes.
     Accelerator(LoopOutcomes),
 }
@@ -45,10 +45,7 @@ impl LoopFetch {
     #[inline]
     pub fn next(&mut self, since: u64) -> Option<u32> {
         match self {
-            LoopFetch::Hits { repeats, .. } => {
-                *repeats += 1;
-                Some(0)
-            }
+            LoopFetch::Hits { .. } => Some(0),
             LoopFetch::Accelerator(o) => o.next(since),
         }
     }
@@ -174,20 +171,20 @@ impl MemorySystem {
         match self.paths.get(region)? {
             FetchPath::ICache if !self.icache_data => {
                 let (c, shift) = (self.icache.as_ref()?, plan.shift?);
-                plan.lines.iter().all(|&(line, _)| c.contains(line << shift)).then_some(LoopFetch::Hits { lines: plan.lines.len() as u64, repeats: 0 })
+                plan.lines.iter().all(|&(line, _)| c.contains(line << shift)).then_some(LoopFetch::Hits { lines: plan.lines.len() as u64 })
             }
             FetchPath::Accelerator => Accelerator::loop_outcomes(&plan.accel_memo).map(LoopFetch::Accelerator),
             _ => None,
         }
     }
 
-    /// Leave the memory system as the fetches `lf` timed would have, the last entered at
-    /// cycle `entry`: the I-cache's hits, the accelerator's state.
-    pub fn end_loop_fetch(&mut self, region: usize, plan: &mut FetchPlan, lf: &LoopFetch, entry: u64) {
+    /// Leave the memory system as the `fetches` that `lf` timed would have, the last
+    /// entered at cycle `entry`: the I-cache's hits, the accelerator's state.
+    pub fn end_loop_fetch(&mut self, region: usize, plan: &mut FetchPlan, lf: &LoopFetch, fetches: u64, entry: u64) {
         match (self.paths.get(region), lf) {
-            (Some(FetchPath::ICache), LoopFetch::Hits { lines, repeats }) => {
+            (Some(FetchPath::ICache), LoopFetch::Hits { lines }) => {
                 if let Some(c) = self.icache.as_mut() {
-                    c.repeat_hits(lines * repeats);
+                    c.repeat_hits(lines * fetches);
                 }
             }
             (Some(FetchPath::Accelerator), LoopFetch::Accelerator(o)) => {
@@ -215,18 +212,19 @@ mod tests {
         let mut timed = m.clone();
         let offsets: Vec<u32> = (0..addrs.len() as u32).collect();
         let (mut plan, mut timed_plan) = (FetchPlan::default(), FetchPlan::default());
-        let (mut t, mut lf, mut entry, mut by_loop) = (0u64, None::<LoopFetch>, 0u64, 0);
+        let (mut t, mut lf, mut entry, mut by_loop, mut since_timed) = (0u64, None::<LoopFetch>, 0u64, 0, 0);
         let mut stalls = Vec::new();
         for pass in 0..passes {
             let want = timed.fetch_planned(0, &mut timed_plan, addrs, end, &offsets, t);
             let got = match lf.as_mut().and_then(|l| l.next(t - entry)) {
                 Some(s) => {
                     by_loop += 1;
+                    since_timed += 1;
                     s
                 }
                 None => {
                     if let Some(l) = lf.take() {
-                        m.end_loop_fetch(0, &mut plan, &l, entry);
+                        m.end_loop_fetch(0, &mut plan, &l, std::mem::take(&mut since_timed), entry);
                     }
                     let s = m.fetch_planned(0, &mut plan, addrs, end, &offsets, t);
                     lf = m.loop_fetch(0, &plan);
@@ -239,7 +237,7 @@ mod tests {
             t += offsets.len() as u64 + got as u64 + data[pass % data.len()];
         }
         if let Some(l) = lf.take() {
-            m.end_loop_fetch(0, &mut plan, &l, entry);
+            m.end_loop_fetch(0, &mut plan, &l, since_timed, entry);
         }
         // Left in the same state: a block elsewhere and the loop again fetch alike.
         let other: Vec<u32> = addrs.iter().map(|a| a + 0x400).collect();

@@ -190,7 +190,7 @@ impl State {
         if n == 0 {
             return;
         }
-        let (start, end, insns, cycles, region) = (b.start, b.end, b.insns as u64, b.cycles as u64, b.region as usize);
+        let (start, end, insns, cycles) = (b.start, b.end, b.insns as u64, b.cycles as u64);
         let branch = (b.flags & ENDS_IN_CONTROL != 0).then(|| b.last_insn_addr());
         self.block_entries_replayed += n;
         if let Some(p) = self.profiler.as_mut() {
@@ -206,18 +206,13 @@ impl State {
             return;
         };
         // What n more `enter_steady` calls for this block from itself do.
-        self.deadline_countdown -= n as u32;
         let step = s.edge + cycles + fetch as u64;
         self.block_entry = self.cycles + (n - 1) * step + s.edge;
         self.cycles += n * step;
-        self.insns_before_block = self.instructions + (n - 1) * insns;
-        self.instructions += n * insns;
-        self.hot[s.idx].executions += n;
-        self.push_recent(start, n);
+        self.count_entries(s.idx, n, n * fetch as u64);
         self.access_cursor = 0;
         self.dyn_in_block = fetch as i64;
         if fetch > 0 {
-            self.regions[region].fetch_wait_cycles += n * fetch as u64;
             if let Some(st) = self.stalls.as_mut() {
                 st.fetch(self.blocks[s.idx].bucket, n * fetch as u64);
             }
@@ -285,20 +280,22 @@ impl State {
     /// left as their fetches would have.
     fn end_loop_fetch(&mut self, idx: usize, fast: Option<(LoopFetch, u64, u64)>) {
         let Some((lf, entered, stalls)) = fast else { return };
-        let b = &mut self.hot[idx];
-        b.executions += entered;
-        let (start, insns, region) = (b.start, b.insns as u64, b.region as usize);
-        self.deadline_countdown -= entered as u32;
-        self.instructions += entered * insns;
-        self.insns_before_block = self.instructions - insns;
-        self.regions[region].fetch_wait_cycles += stalls;
-        self.push_recent(start, entered);
-        let plan = &mut self.blocks[idx].fetch_plan;
-        self.mem.end_loop_fetch(region, plan, &lf, self.block_entry);
+        self.count_entries(idx, entered, stalls);
+        let (region, plan) = (self.hot[idx].region as usize, &mut self.blocks[idx].fetch_plan);
+        self.mem.end_loop_fetch(region, plan, &lf, entered, self.block_entry);
     }
 
-    /// `n` entries of the block at `start` in the recent-block ring.
-    fn push_recent(&mut self, start: u32, n: u64) {
+    /// The counts of `n` more entries of block `idx` whose cycles are accounted already
+    /// (both replays): executions, instructions, the deadline countdown, the recent-block
+    /// ring and the region's `fetch_waits`.
+    fn count_entries(&mut self, idx: usize, n: u64, fetch_waits: u64) {
+        let b = &mut self.hot[idx];
+        b.executions += n;
+        let (start, insns, region) = (b.start, b.insns as u64, b.region as usize);
+        self.deadline_countdown -= n as u32;
+        self.instructions += n * insns;
+        self.insns_before_block = self.instructions - insns;
+        self.regions[region].fetch_wait_cycles += fetch_waits;
         let shown = n.min(RECENT_BLOCKS as u64) as usize;
         self.recent_next = (self.recent_next + (n as usize - shown)) % RECENT_BLOCKS;
         for _ in 0..shown {
