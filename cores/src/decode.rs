@@ -7,13 +7,16 @@
 use crate::insn::{Class, Insn, MemOperand, RegSet, COND_ALWAYS, REG_FLAGS, REG_PC, REG_S0, REG_SP};
 use capstone::arch::arm::{ArchExtraMode, ArchMode, ArmCC, ArmInsnDetail, ArmOperandType, ArmShift};
 use capstone::arch::{BuildsCapstone, BuildsCapstoneExtraMode, DetailsArchInsn};
-use capstone::{Capstone, RegId};
+use capstone::{Capstone, InsnId, RegId};
 
 /// Decodes Thumb code for M-profile cores.
 pub struct Decoder {
     cs: Capstone,
     /// capstone register id → simbench register number (see `insn.rs`), 255 = ignored.
     reg_map: Vec<u8>,
+    /// capstone instruction id → name, looked up once rather than allocated per
+    /// instruction.
+    names: Vec<String>,
 }
 
 /// Why a byte sequence could not be decoded.
@@ -38,16 +41,22 @@ impl Decoder {
                 *slot = reg_number(&name);
             }
         }
-        Ok(Decoder { cs, reg_map })
+        // Ids run up to capstone's ARM_INS_ENDING (472 in capstone 5); a later id is
+        // looked up when met.
+        let names = (0..512).map(|id| cs.insn_name(InsnId(id)).unwrap_or_default()).collect();
+        Ok(Decoder { cs, reg_map, names })
     }
 
     /// Decode up to `max` instructions from `code` (located at `addr`). Stops early at
     /// bytes that do not decode; an empty result for non-empty input is an error.
     pub fn decode(&self, code: &[u8], addr: u32, max: usize) -> Result<Vec<Insn>, DecodeError> {
-        let insns = self.cs.disasm_count(code, addr as u64, max).map_err(|e| DecodeError { addr, message: e.to_string() })?;
-        let mut out = Vec::with_capacity(insns.len());
-        for i in insns.iter() {
-            out.push(self.convert(i));
+        // One instruction at a time into capstone's one reusable buffer: `cs_disasm`
+        // allocates every instruction's detail separately.
+        let mut insns = self.cs.disasm_iter(code, addr as u64).map_err(|e| DecodeError { addr, message: e.to_string() })?;
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(i) = insns.next() else { break };
+            out.push(self.convert(&i));
         }
         if out.is_empty() && !code.is_empty() {
             return Err(DecodeError { addr, message: "no valid Thumb instruction".into() });
@@ -82,7 +91,14 @@ impl Decoder {
     }
 
     fn convert(&self, i: &capstone::Insn) -> Insn {
-        let name = self.cs.insn_name(i.id()).unwrap_or_default();
+        let looked_up;
+        let name = match self.names.get(i.id().0 as usize) {
+            Some(n) => n.as_str(),
+            None => {
+                looked_up = self.cs.insn_name(i.id()).unwrap_or_default();
+                looked_up.as_str()
+            }
+        };
         let mnemonic = i.mnemonic().unwrap_or("").to_string();
         let addr = i.address() as u32;
         let size = i.bytes().len() as u8;

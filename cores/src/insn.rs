@@ -35,6 +35,16 @@ impl RegSet {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+    /// The registers in ascending order: one step per member rather than per possible
+    /// register (block schedules walk these for every instruction they decode).
+    pub fn iter(self) -> impl Iterator<Item = u8> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let r = bits.trailing_zeros();
+            bits &= bits.wrapping_sub(1);
+            (r < 64).then_some(r as u8)
+        })
+    }
 }
 
 /// What an instruction does, at the granularity the timing tables distinguish.
@@ -293,5 +303,19 @@ impl Insn {
     /// Address of the next sequential instruction.
     pub fn next_addr(&self) -> u32 {
         self.addr.wrapping_add(self.size as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_register_set_iterates_its_members_in_ascending_order() {
+        let regs = [0, 3, 13, 15, REG_FLAGS, REG_S0, REG_S0 + 31];
+        assert_eq!(RegSet::of(&regs).iter().collect::<Vec<_>>(), regs);
+        assert_eq!(RegSet::EMPTY.iter().count(), 0);
+        // Bit 63, the last a u64 holds, is a member like any other.
+        assert_eq!(RegSet(1 << 63).iter().collect::<Vec<_>>(), [63]);
     }
 }

@@ -131,7 +131,7 @@ impl CoreModel for CortexM33 {
             // result from accumulate stage in 1 cycle" [TR §2 jnk0le bullets].
             let data = RegSet(insn.store_data().0 & !acc.0);
             let others = RegSet(insn.reads.0 & !acc.0 & !data.0);
-            let at = |set: RegSet, table: &[u32; 64]| (0..64u8).filter(|&r| set.contains(r)).map(|r| table[r as usize]).max().unwrap_or(0);
+            let at = |set: RegSet, table: &[u32; 64]| set.iter().map(|r| table[r as usize]).max().unwrap_or(0);
             let mut begin = t.max(at(others, &ready)).max(at(acc, &acc_ready)).max(at(data, &store_ready));
             if insn.class.is_fp() {
                 begin = begin.max(fp_free_at);
@@ -148,13 +148,11 @@ impl CoreModel for CortexM33 {
                 (Class::LoadMultiple, Some(b)) => RegSet::EMPTY.with(b),
                 _ => RegSet::EMPTY,
             };
-            for r in 0..64u8 {
-                if insn.writes.contains(r) {
-                    let early = base_set.contains(r);
-                    ready[r as usize] = if early { t } else { done };
-                    acc_ready[r as usize] = if early { t } else { acc_done };
-                    store_ready[r as usize] = t;
-                }
+            for r in insn.writes.iter() {
+                let early = base_set.contains(r);
+                ready[r as usize] = if early { t } else { done };
+                acc_ready[r as usize] = if early { t } else { acc_done };
+                store_ready[r as usize] = t;
             }
             edges.write(RegSet(insn.writes.0 & !base_set.0), [done, done, acc_done, done, t]);
             edges.write(RegSet(insn.writes.0 & base_set.0), [t; uses::KINDS]);

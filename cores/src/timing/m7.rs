@@ -209,7 +209,7 @@ fn schedule(insns: &[Insn], after_branch: bool) -> (Vec<u32>, bool, EdgeRecorder
         let reads = read_kinds(insn);
         let operands_ready = reads
             .iter()
-            .map(|&(regs, kind)| (0..64u8).filter(|&r| regs.contains(r)).map(|r| ready[r as usize][kind as usize]).max().unwrap_or(0))
+            .map(|&(regs, kind)| regs.iter().map(|r| ready[r as usize][kind as usize]).max().unwrap_or(0))
             .max()
             .unwrap_or(0);
         let paired = match open_slot {
@@ -241,35 +241,33 @@ fn schedule(insns: &[Insn], after_branch: bool) -> (Vec<u32>, bool, EdgeRecorder
         // cycle after the late ALU.
         // It runs there only if its operands reach the early ALU in time ("can't source
         // from late ALU of previous cycle"); otherwise the late ALU computes it.
-        let early_operands = (0..64u8).filter(|&r| insn.reads.contains(r)).all(|r| ready[r as usize][uses::EARLY as usize] <= begin);
+        let early_operands = insn.reads.iter().all(|r| ready[r as usize][uses::EARLY as usize] <= begin);
         let early_producer = early_operands && ((!last_paired && early_alu(insn)) || early_shift(insn));
         let writeback = insn.mem.filter(|m| m.writeback).map(|m| m.base);
         // [TR §3 jnk0le bullet] a multiplier operand cannot come from a load of the
         // previous cycle: two cycles after the load at the earliest.
         let mul_floor = if insn.class.is_load() { begin + 2 } else { 0 };
-        for r in 0..64u8 {
-            if insn.writes.contains(r) {
-                let early = if early_producer || writeback == Some(r) { begin + 1 } else { late + 1 };
-                // An early-ALU result reaches the late ALU of the same cycle (so a dependent
-                // younger op may pair with it) [TR §3 jnk0le early-ALU bullet, Mastodon
-                // 'ADD.W; ADD.W dependent pair can issue together'].
-                let late_r = if writeback == Some(r) {
-                    begin + 1
-                } else if early_producer {
-                    begin
-                } else {
-                    late
-                };
-                // Accumulators are read a stage after the late ALU: a MAC result, or a
-                // byte load's, is usable as the next MAC's accumulator a cycle early.
-                let acc = (late_r.saturating_sub(1)).max(begin + 1);
-                let mul = if writeback == Some(r) { late_r } else { late_r.max(mul_floor).max(begin + 1) };
-                // Store data is read two stages after the late ALU: any result from the
-                // same cycle on (a later one only for longer latencies, e.g. FP).
-                let store = late_r.saturating_sub(2).max(begin);
-                ready[r as usize] = [late_r, early, acc, mul, store];
-                edges.write(RegSet::EMPTY.with(r), ready[r as usize]);
-            }
+        for r in insn.writes.iter() {
+            let early = if early_producer || writeback == Some(r) { begin + 1 } else { late + 1 };
+            // An early-ALU result reaches the late ALU of the same cycle (so a dependent
+            // younger op may pair with it) [TR §3 jnk0le early-ALU bullet, Mastodon
+            // 'ADD.W; ADD.W dependent pair can issue together'].
+            let late_r = if writeback == Some(r) {
+                begin + 1
+            } else if early_producer {
+                begin
+            } else {
+                late
+            };
+            // Accumulators are read a stage after the late ALU: a MAC result, or a
+            // byte load's, is usable as the next MAC's accumulator a cycle early.
+            let acc = (late_r.saturating_sub(1)).max(begin + 1);
+            let mul = if writeback == Some(r) { late_r } else { late_r.max(mul_floor).max(begin + 1) };
+            // Store data is read two stages after the late ALU: any result from the
+            // same cycle on (a later one only for longer latencies, e.g. FP).
+            let store = late_r.saturating_sub(2).max(begin);
+            ready[r as usize] = [late_r, early, acc, mul, store];
+            edges.write(RegSet::EMPTY.with(r), ready[r as usize]);
         }
     }
     start.push(next_free);

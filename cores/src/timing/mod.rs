@@ -177,21 +177,19 @@ pub(crate) struct EdgeRecorder {
 impl EdgeRecorder {
     /// Instruction issuing at `at` reads `regs` as `kind`.
     pub(crate) fn read(&mut self, regs: RegSet, at: u32, kind: u8) {
-        for r in 0..64u8 {
-            if regs.contains(r) && !self.written.contains(r) && !self.needs.iter().any(|&(x, _, k)| x == r && k == kind) {
+        for r in RegSet(regs.0 & !self.written.0).iter() {
+            if !self.needs.iter().any(|&(x, _, k)| x == r && k == kind) {
                 self.needs.push((r, at, kind));
             }
         }
     }
     /// `regs` are written, usable by each kind of consumer at the given absolute cycles.
     pub(crate) fn write(&mut self, regs: RegSet, ready: [u32; uses::KINDS]) {
-        for r in 0..64u8 {
-            if regs.contains(r) {
-                self.written = self.written.with(r);
-                match self.ready.iter_mut().find(|(x, _)| *x == r) {
-                    Some(e) => e.1 = ready,
-                    None => self.ready.push((r, ready)),
-                }
+        for r in regs.iter() {
+            self.written = self.written.with(r);
+            match self.ready.iter_mut().find(|(x, _)| *x == r) {
+                Some(e) => e.1 = ready,
+                None => self.ready.push((r, ready)),
             }
         }
     }
