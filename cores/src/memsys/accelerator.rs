@@ -63,13 +63,20 @@ impl WordLines {
 
 /// What decides an accelerator's instruction fetch timing from a block entry on: the
 /// one instruction line (tag, valid words; `u32::MAX` with no line), the word being
-/// prefetched with its cycles to completion, and which parts are on.
+/// prefetched (`NO_PREFETCH` with none) with its cycles to completion (0 with none), and
+/// which parts are on. Plain words, without `Option`s, as every block entry compares
+/// two or three of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FetchState {
     line: (u32, u32),
-    prefetched: Option<(u32, u64)>,
+    prefetch_word: u32,
+    prefetch_rel: u64,
     parts: (bool, bool),
 }
+
+/// `FetchState::prefetch_word` with no prefetch: flash words are at least 4 bytes
+/// (`Board` validation), so word numbers, and the next word after any, stay below 2^30.
+const NO_PREFETCH: u32 = u32::MAX;
 
 /// One block's fetch through the accelerator: the state it was entered in, the state
 /// it left, and the stall (see [`Accelerator::fetch_lines`]).
@@ -109,7 +116,7 @@ impl LoopOutcomes {
     #[inline]
     pub(super) fn next(&mut self, since: u64) -> Option<u32> {
         let after = self.outcomes[self.latest].as_ref()?.after;
-        let before = FetchState { prefetched: after.prefetched.map(|(w, rel)| (w, rel.saturating_sub(since))), ..after };
+        let before = FetchState { prefetch_rel: after.prefetch_rel.saturating_sub(since), ..after };
         let i = self.outcomes.iter().position(|o| o.as_ref().is_some_and(|o| o.before == before))?;
         self.latest = i;
         self.outcomes[i].as_ref().map(|o| o.stall)
@@ -246,23 +253,23 @@ impl Accelerator {
     /// back in time.
     #[inline]
     fn fetch_state(&self, t: u64) -> Option<FetchState> {
-        let line = match &self.instr {
+        let line = match self.instr.as_ref().map(|c| c.lines.as_slice()) {
             None => (u32::MAX, 0),
-            Some(c) if c.lines.len() == 1 => (c.lines[0].0, c.lines[0].1),
+            Some(&[(tag, valid, _)]) => (tag, valid),
             Some(_) => return None,
         };
-        let prefetched = self.prefetched.map(|(w, ready)| (w, ready.saturating_sub(t)));
-        Some(FetchState { line, prefetched, parts: (self.prefetch_on, self.icache_on) })
+        let (prefetch_word, prefetch_rel) = self.prefetched.map_or((NO_PREFETCH, 0), |(w, ready)| (w, ready.saturating_sub(t)));
+        Some(FetchState { line, prefetch_word, prefetch_rel, parts: (self.prefetch_on, self.icache_on) })
     }
 
     /// Put back a state `fetch_state(t)` returned.
     #[inline]
     fn set_fetch_state(&mut self, s: &FetchState, t: u64) {
-        if let Some(c) = self.instr.as_mut() {
-            c.lines[0].0 = s.line.0;
-            c.lines[0].1 = s.line.1;
+        if let Some([line]) = self.instr.as_mut().map(|c| c.lines.as_mut_slice()) {
+            line.0 = s.line.0;
+            line.1 = s.line.1;
         }
-        self.prefetched = s.prefetched.map(|(w, rel)| (w, t + rel));
+        self.prefetched = (s.prefetch_word != NO_PREFETCH).then_some((s.prefetch_word, t + s.prefetch_rel));
     }
 
     /// Wait cycles to fetch one execution of a block that requests flash words `lines`

@@ -10,6 +10,9 @@ use crate::board::CacheConfig;
 pub struct Cache {
     line_shift: u32,
     sets: u32,
+    /// `sets - 1` where the set count is a power of two (every preset): a mask then
+    /// replaces the division, and the test for it is not redone per access.
+    set_mask: Option<u32>,
     ways: u32,
     /// `tags[set * ways + way]` = line number, or `u32::MAX` when invalid.
     tags: Vec<u32>,
@@ -34,6 +37,7 @@ impl Cache {
         Cache {
             line_shift: line_bytes.trailing_zeros(),
             sets,
+            set_mask: sets.is_power_of_two().then(|| sets - 1),
             ways,
             tags: vec![u32::MAX; (sets * ways) as usize],
             used: vec![0; (sets * ways) as usize],
@@ -65,10 +69,9 @@ impl Cache {
     /// mask replaces the division (it showed in profiles of every access).
     #[inline]
     fn set_of(&self, line: u32) -> usize {
-        if self.sets.is_power_of_two() {
-            (line & (self.sets - 1)) as usize
-        } else {
-            (line % self.sets) as usize
+        match self.set_mask {
+            Some(mask) => (line & mask) as usize,
+            None => (line % self.sets) as usize,
         }
     }
 
@@ -98,17 +101,25 @@ impl Cache {
     fn search_line(&mut self, line: u32) -> bool {
         self.prev = self.last;
         self.last = line;
-        let set = self.set_of(line);
         let ways = self.ways as usize;
-        let slots = set * ways..set * ways + ways;
-        if let Some(w) = slots.clone().find(|&i| self.tags[i] == line) {
-            self.used[w] = self.clock;
+        let first = self.set_of(line) * ways;
+        // The set's ways as slices: one bounds check per set rather than per way (this
+        // search runs on every new line of straight-line code and strided data).
+        let (tags, used) = (&mut self.tags[first..first + ways], &mut self.used[first..first + ways]);
+        if let Some(w) = tags.iter().position(|&t| t == line) {
+            used[w] = self.clock;
             self.hits += 1;
             return true;
         }
-        let victim = slots.min_by_key(|&i| (self.tags[i] != u32::MAX, self.used[i])).unwrap_or(set * ways);
-        self.tags[victim] = line;
-        self.used[victim] = self.clock;
+        // The first invalid way, else the least recently used (the first of equals).
+        let mut victim = 0;
+        for w in 1..ways {
+            if (tags[w] != u32::MAX, used[w]) < (tags[victim] != u32::MAX, used[victim]) {
+                victim = w;
+            }
+        }
+        tags[victim] = line;
+        used[victim] = self.clock;
         self.misses += 1;
         false
     }
@@ -215,36 +226,40 @@ mod tests {
 
     #[test]
     fn repeated_and_interleaved_accesses_hit_and_miss_as_true_lru_does() {
-        // 4 sets x 2 ways of 16-byte lines; a pseudo-random walk that often repeats the
-        // previous line or the one before it (the shortcuts), revisits recent ones and now
-        // and then invalidates.
-        let mut c = Cache::new(128, 2, 16);
-        let mut r = Reference { sets: vec![Vec::new(); 4], ways: 2 };
-        let (mut x, mut line, mut before) = (12345u32, 0u32, 0u32);
-        let (mut hits, mut repeats, mut returns, mut accesses) = (0u64, 0, 0, 0u64);
-        for i in 0..20_000 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            match (x >> 16) % 10 {
-                0..=1 => repeats += 1,
-                2..=3 => {
-                    std::mem::swap(&mut line, &mut before);
-                    returns += 1;
+        // 4 sets of 2 or 4 ways of 16-byte lines, over 4 lines per way of a set; a
+        // pseudo-random walk that often repeats the previous line or the one before it
+        // (the shortcuts), revisits recent ones and now and then invalidates. With 4 ways
+        // the victim search weighs more than two candidates.
+        for ways in [2u32, 4] {
+            let lines = 8 * ways;
+            let mut c = Cache::new(4 * ways * 16, ways, 16);
+            let mut r = Reference { sets: vec![Vec::new(); 4], ways: ways as usize };
+            let (mut x, mut line, mut before) = (12345u32, 0u32, 0u32);
+            let (mut hits, mut repeats, mut returns, mut accesses) = (0u64, 0, 0, 0u64);
+            for i in 0..20_000 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                match (x >> 16) % 10 {
+                    0..=1 => repeats += 1,
+                    2..=3 => {
+                        std::mem::swap(&mut line, &mut before);
+                        returns += 1;
+                    }
+                    4 => {
+                        let victim = (x >> 8) % lines;
+                        c.invalidate_addr(victim << 4);
+                        r.sets[(victim % 4) as usize].retain(|&l| l != victim);
+                        continue;
+                    }
+                    _ => before = std::mem::replace(&mut line, (x >> 20) % lines),
                 }
-                4 => {
-                    let victim = (x >> 8) % 16;
-                    c.invalidate_addr(victim << 4);
-                    r.sets[(victim % 4) as usize].retain(|&l| l != victim);
-                    continue;
-                }
-                _ => before = std::mem::replace(&mut line, (x >> 20) % 16),
+                let hit = c.access(line << 4);
+                assert_eq!(hit, r.access(line), "{ways} ways: access {i} to line {line}");
+                hits += u64::from(hit);
+                accesses += 1;
             }
-            let hit = c.access(line << 4);
-            assert_eq!(hit, r.access(line), "access {i} to line {line}");
-            hits += u64::from(hit);
-            accesses += 1;
+            assert!(repeats > 3_000 && returns > 3_000 && hits > 8_000 && accesses - hits > 2_000, "{ways} ways: {repeats} repeats, {returns} returns, {hits} hits of {accesses}");
+            assert_eq!((c.hits, c.misses), (hits, accesses - hits), "{ways} ways: the report's counters");
         }
-        assert!(repeats > 3_000 && returns > 3_000 && hits > 8_000, "{repeats} repeats, {returns} returns, {hits} hits");
-        assert_eq!((c.hits, c.misses), (hits, accesses - hits), "the report's counters");
     }
 
     #[test]

@@ -123,9 +123,17 @@ impl MemorySystem {
     }
 
     /// `fetch`, with the block's lines kept in `plan` between executions (rebuilt when
-    /// the line size in use changes): the simulator calls this on every block entry.
-    #[inline]
+    /// the line size in use changes).
     pub fn fetch_planned(&mut self, region: usize, plan: &mut FetchPlan, addrs: &[u32], end: u32, offsets: &[u32], entry: u64) -> u32 {
+        self.fetch_with_plan(region, plan, || (addrs, end, offsets), entry)
+    }
+
+    /// `fetch_planned` with the block's instructions (`addrs`, `end`, `offsets`) asked of
+    /// `block` only when the plan must be built: the simulator calls this on every block
+    /// entry, and its plans sit apart from the rest of what it knows about a block, which
+    /// then stays out of the host's caches.
+    #[inline]
+    pub fn fetch_with_plan<'a>(&mut self, region: usize, plan: &mut FetchPlan, block: impl FnOnce() -> (&'a [u32], u32, &'a [u32]), entry: u64) -> u32 {
         let path = self.paths.get(region).copied().unwrap_or(FetchPath::Free);
         let line_bytes = match path {
             FetchPath::Free => return 0,
@@ -135,6 +143,7 @@ impl MemorySystem {
         };
         let shift = line_bytes.trailing_zeros();
         if plan.shift != Some(shift) {
+            let (addrs, end, offsets) = block();
             *plan = FetchPlan::new(addrs, end, offsets, shift);
         }
         let r = &self.regions[region];

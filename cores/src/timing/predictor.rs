@@ -85,7 +85,9 @@ impl BranchPredictor {
     #[inline(always)]
     fn find(&self, pc: u32) -> Option<usize> {
         let s = self.set_start(pc);
-        (s..s + self.ways).find(|&i| self.entries[i].valid && self.entries[i].pc == pc)
+        // The set as one slice: a bounds check per lookup, not per way (every block
+        // entry after a branch asks).
+        self.entries[s..s + self.ways].iter().position(|e| e.valid && e.pc == pc).map(|w| s + w)
     }
 
     pub fn predict(&self, pc: u32) -> Option<Prediction> {

@@ -255,7 +255,7 @@ impl State {
             }
             self.replay_timed_entry(s.idx, s.edge);
             if self.stalls.is_none() && done < n {
-                let plan = &self.blocks[s.idx].fetch_plan;
+                let plan = &self.plans[s.idx];
                 fast = self.mem.loop_fetch(region, plan).map(|lf| (lf, 0, 0));
             }
         }
@@ -281,7 +281,7 @@ impl State {
     fn end_loop_fetch(&mut self, idx: usize, fast: Option<(LoopFetch, u64, u64)>) {
         let Some((lf, entered, stalls)) = fast else { return };
         self.count_entries(idx, entered, stalls);
-        let (region, plan) = (self.hot[idx].region as usize, &mut self.blocks[idx].fetch_plan);
+        let (region, plan) = (self.hot[idx].region as usize, &mut self.plans[idx]);
         self.mem.end_loop_fetch(region, plan, &lf, entered, self.block_entry);
     }
 

@@ -92,8 +92,6 @@ pub(super) struct Block {
     pub(super) hints: simbench_cores::BranchHints,
     /// See `BlockTiming::edges`: results in flight and open issue slots at the boundaries.
     pub(super) edges: simbench_cores::BlockEdges,
-    /// The lines the block fetches, when fetches are timed per execution.
-    pub(super) fetch_plan: FetchPlan,
     /// Addresses of SDIV/UDIV instructions (timed from operands in detailed mode).
     pub(super) divides: Box<[u32]>,
     /// How the block hands over control (calls, returns, tail calls), for the profiler.
@@ -175,6 +173,9 @@ pub(super) struct State {
     pub(super) blocks: Vec<Block>,
     /// `HotBlock`s, indexed like `blocks`.
     pub(super) hot: Vec<HotBlock>,
+    /// Per block (same index), the lines it fetches when fetches are timed per
+    /// execution: apart from `blocks`, as the block entry reads nothing else of those.
+    pub(super) plans: Vec<FetchPlan>,
     pub(super) index: BlockIndex,
     pub(super) cur: usize,
     pub(super) cycles: u64,
@@ -295,6 +296,7 @@ impl State {
             image,
             blocks: Vec::new(),
             hot: Vec::new(),
+            plans: Vec::new(),
             index: BlockIndex::default(),
             cur: NO_BLOCK,
             cycles: 0,
@@ -386,7 +388,6 @@ impl State {
             last: insns.last().cloned(),
             hints,
             edges,
-            fetch_plan: FetchPlan::default(),
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             accesses: accesses(&insns),
             exit: insns.last().map_or(Exit::Plain, exit_of),
@@ -430,6 +431,7 @@ impl State {
             executions: 0,
         });
         self.blocks.push(block);
+        self.plans.push(FetchPlan::default());
         self.index.insert(addr, idx);
         self.blocks_decoded += 1;
         idx
@@ -532,8 +534,8 @@ impl State {
     /// accelerator (`FetchMode::Dynamic`).
     #[inline]
     pub(super) fn timed_fetch(&mut self, idx: usize) -> u32 {
-        let (b, hot) = (&mut self.blocks[idx], &self.hot[idx]);
-        self.mem.fetch_planned(hot.region as usize, &mut b.fetch_plan, &b.addrs, hot.end, &b.offsets, self.block_entry)
+        let (b, hot) = (&self.blocks[idx], &self.hot[idx]);
+        self.mem.fetch_with_plan(hot.region as usize, &mut self.plans[idx], || (&b.addrs, hot.end, &b.offsets), self.block_entry)
     }
 
     /// The common case of the block hook, for speed: a known block entered with nothing
