@@ -257,7 +257,10 @@ mod tests {
                 hits += u64::from(hit);
                 accesses += 1;
             }
-            assert!(repeats > 3_000 && returns > 3_000 && hits > 8_000 && accesses - hits > 2_000, "{ways} ways: {repeats} repeats, {returns} returns, {hits} hits of {accesses}");
+            assert!(
+                repeats > 3_000 && returns > 3_000 && hits > 8_000 && accesses - hits > 2_000,
+                "{ways} ways: {repeats} repeats, {returns} returns, {hits} hits of {accesses}"
+            );
             assert_eq!((c.hits, c.misses), (hits, accesses - hits), "{ways} ways: the report's counters");
         }
     }

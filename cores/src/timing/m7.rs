@@ -207,11 +207,7 @@ fn schedule(insns: &[Insn], after_branch: bool) -> (Vec<u32>, bool, EdgeRecorder
     for (i, insn) in insns.iter().enumerate() {
         let (issue, latency) = issue_and_latency(insn);
         let reads = read_kinds(insn);
-        let operands_ready = reads
-            .iter()
-            .map(|&(regs, kind)| regs.iter().map(|r| ready[r as usize][kind as usize]).max().unwrap_or(0))
-            .max()
-            .unwrap_or(0);
+        let operands_ready = reads.iter().map(|&(regs, kind)| regs.iter().map(|r| ready[r as usize][kind as usize]).max().unwrap_or(0)).max().unwrap_or(0);
         let paired = match open_slot {
             Some((j, c)) if can_pair(&insns[j], insn) && operands_ready <= c => Some(c),
             None if i == 0 && after_branch && pairs_after_branch(insn) => Some(0),
