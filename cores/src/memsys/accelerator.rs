@@ -64,14 +64,15 @@ impl WordLines {
 /// What decides an accelerator's instruction fetch timing from a block entry on: the
 /// one instruction line (tag, valid words; `u32::MAX` with no line), the word being
 /// prefetched (`NO_PREFETCH` with none) with its cycles to completion (0 with none), and
-/// which parts are on. Plain words, without `Option`s, as every block entry compares
-/// two or three of these.
+/// which parts are on. Packed into three words, as every block entry compares one or two
+/// of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FetchState {
-    line: (u32, u32),
-    prefetch_word: u32,
+    /// The line's tag (low half) and valid words (high half).
+    line: u64,
+    /// The prefetched word (low half); bit 32 prefetch on, bit 33 instruction lines on.
+    prefetch_word: u64,
     prefetch_rel: u64,
-    parts: (bool, bool),
 }
 
 /// `FetchState::prefetch_word` with no prefetch: flash words are at least 4 bytes
@@ -253,23 +254,25 @@ impl Accelerator {
     /// back in time.
     #[inline]
     fn fetch_state(&self, t: u64) -> Option<FetchState> {
-        let line = match self.instr.as_ref().map(|c| c.lines.as_slice()) {
+        let (tag, valid) = match self.instr.as_ref().map(|c| c.lines.as_slice()) {
             None => (u32::MAX, 0),
             Some(&[(tag, valid, _)]) => (tag, valid),
             Some(_) => return None,
         };
-        let (prefetch_word, prefetch_rel) = self.prefetched.map_or((NO_PREFETCH, 0), |(w, ready)| (w, ready.saturating_sub(t)));
-        Some(FetchState { line, prefetch_word, prefetch_rel, parts: (self.prefetch_on, self.icache_on) })
+        let (word, prefetch_rel) = self.prefetched.map_or((NO_PREFETCH, 0), |(w, ready)| (w, ready.saturating_sub(t)));
+        let parts = u64::from(self.prefetch_on) | u64::from(self.icache_on) << 1;
+        Some(FetchState { line: u64::from(tag) | u64::from(valid) << 32, prefetch_word: u64::from(word) | parts << 32, prefetch_rel })
     }
 
     /// Put back a state `fetch_state(t)` returned.
     #[inline]
     fn set_fetch_state(&mut self, s: &FetchState, t: u64) {
         if let Some([line]) = self.instr.as_mut().map(|c| c.lines.as_mut_slice()) {
-            line.0 = s.line.0;
-            line.1 = s.line.1;
+            line.0 = s.line as u32;
+            line.1 = (s.line >> 32) as u32;
         }
-        self.prefetched = (s.prefetch_word != NO_PREFETCH).then_some((s.prefetch_word, t + s.prefetch_rel));
+        let word = s.prefetch_word as u32;
+        self.prefetched = (word != NO_PREFETCH).then_some((word, t + s.prefetch_rel));
     }
 
     /// Wait cycles to fetch one execution of a block that requests flash words `lines`
@@ -285,7 +288,14 @@ impl Accelerator {
     pub(super) fn fetch_lines(&mut self, memo: &mut FetchMemo, lines: &[(u32, u32)], entry: u64, fill: u32) -> u32 {
         let before = self.fetch_state(entry);
         if let Some(b) = before.as_ref() {
-            if let Some(i) = memo.outcomes.iter().position(|m| m.as_ref().is_some_and(|m| m.fill == fill && m.before == *b)) {
+            // The latest outcome first: a block usually repeats it. (Outcomes never
+            // share a `before` and `fill`: one is memoised only when none matched.)
+            let hit = |m: &Option<FetchOutcome>| m.as_ref().is_some_and(|m| m.fill == fill && m.before == *b);
+            let found = match memo.latest {
+                Some(l) if hit(&memo.outcomes[l]) => Some(l),
+                _ => memo.outcomes.iter().position(hit),
+            };
+            if let Some(i) = found {
                 let m = memo.outcomes[i].as_ref().expect("just found");
                 let (after, stall) = (m.after, m.stall);
                 memo.latest = Some(i);
@@ -371,38 +381,87 @@ mod tests {
 
     #[test]
     fn a_block_replaying_its_memoised_fetch_waits_exactly_what_walking_its_words_does() {
-        // LPC55S69-like flash (12-cycle reads, one 16-byte line, prefetch that completes):
-        // a 3-line loop body and a 1-line block between passes, entered after 0–13
+        // A 3-line loop body and a 1-line block between passes, entered after 0–13
         // cycles of data stalls in a repeating pattern, so that each block meets the
         // same entry states again (memo hits) and different ones (memo misses). One
         // memory system keeps each block's plan and memo (as the simulator does), the
-        // other fetches with a fresh plan every time (walks every word).
-        let b = board(
+        // other fetches with a fresh plan every time (walks every word). Two flash
+        // fronts: LPC55S69-like (12-cycle reads, one 16-byte line, prefetch that
+        // completes), and one line of four 8-byte words filled word by word (the line's
+        // valid words are part of the state). Every 11th pass switches the prefetch or
+        // the instruction line off or on, in both systems: a memoised outcome must not
+        // stand for another set of parts.
+        let fronts = [
             "[accelerator]\nline_bytes=16\ninstruction_lines=1\nprefetch=true\nprefetch_completes=true",
+            "[accelerator]\nline_bytes=32\nword_bytes=8\ninstruction_lines=1\nprefetch=true",
+        ];
+        for front in fronts {
+            let b = board(front, "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11");
+            let (mut kept, mut walked) = (MemorySystem::new(&b, Fidelity::Detailed), MemorySystem::new(&b, Fidelity::Detailed));
+            let body: Vec<u32> = (0..24).map(|i| 0x100 + i * 2).collect();
+            let tail: Vec<u32> = (0..8).map(|i| 0x200 + i * 2).collect();
+            let (body_off, tail_off): (Vec<u32>, Vec<u32>) = ((0..24).collect(), (0..8).collect());
+            let (mut body_plan, mut tail_plan) = (FetchPlan::default(), FetchPlan::default());
+            let (mut t_kept, mut t_walked) = (0u64, 0u64);
+            let mut stalls = Vec::new();
+            for pass in 0..90u64 {
+                let data = [0, 13, 0, 2, 7][pass as usize % 5];
+                if pass % 11 == 10 {
+                    let (part, on) = [
+                        (AcceleratorPart::Prefetch, false),
+                        (AcceleratorPart::Prefetch, true),
+                        (AcceleratorPart::InstructionCache, false),
+                        (AcceleratorPart::InstructionCache, true),
+                    ][(pass / 11) as usize % 4];
+                    kept.set_accelerator_part(part, on);
+                    walked.set_accelerator_part(part, on);
+                }
+                for (addrs, offsets, end, plan) in [(&body, &body_off, 0x130, &mut body_plan), (&tail, &tail_off, 0x210, &mut tail_plan)] {
+                    let a = kept.fetch_planned(0, plan, addrs, end, offsets, t_kept);
+                    let w = walked.fetch(0, addrs, end, offsets, t_walked);
+                    assert_eq!(a, w, "{front}: pass {pass}, block at {:#x}: memoised fetch stalled {a}, walking {w}", addrs[0]);
+                    stalls.push(a);
+                    t_kept += offsets.len() as u64 + a as u64 + data;
+                    t_walked += offsets.len() as u64 + w as u64 + data;
+                }
+            }
+            // The pattern exercises more than one entry state per block.
+            stalls.sort_unstable();
+            stalls.dedup();
+            assert!(stalls.len() >= 3, "{front}: too few distinct stalls to exercise the memo: {stalls:?}");
+        }
+    }
+
+    #[test]
+    fn the_memo_tells_apart_entry_states_that_differ_only_in_the_lines_valid_words() {
+        // One line of four 8-byte words, filled word by word, and prefetch. X (the
+        // line's second word, entered by a jump) and Y (its first two words: the first
+        // a miss, the second from the prefetch, which is not copied into the line) both
+        // leave the line's tag at 0x200 and the prefetch on 0x210, complete after the
+        // 30-cycle gap, but X leaves word 1 valid and Y word 0. Z then reads the line
+        // from word 0: a hit after Y, a miss after X. Its memo must not replay one for
+        // the other.
+        let b = board(
+            "[accelerator]\nline_bytes=32\nword_bytes=8\ninstruction_lines=1\nprefetch=true",
             "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
         );
         let (mut kept, mut walked) = (MemorySystem::new(&b, Fidelity::Detailed), MemorySystem::new(&b, Fidelity::Detailed));
-        let body: Vec<u32> = (0..24).map(|i| 0x100 + i * 2).collect();
-        let tail: Vec<u32> = (0..8).map(|i| 0x200 + i * 2).collect();
-        let (body_off, tail_off): (Vec<u32>, Vec<u32>) = ((0..24).collect(), (0..8).collect());
-        let (mut body_plan, mut tail_plan) = (FetchPlan::default(), FetchPlan::default());
-        let (mut t_kept, mut t_walked) = (0u64, 0u64);
-        let mut stalls = Vec::new();
-        for pass in 0..60u64 {
-            let data = [0, 13, 0, 2, 7][pass as usize % 5];
-            for (addrs, offsets, end, plan) in [(&body, &body_off, 0x130, &mut body_plan), (&tail, &tail_off, 0x210, &mut tail_plan)] {
-                let a = kept.fetch_planned(0, plan, addrs, end, offsets, t_kept);
-                let w = walked.fetch(0, addrs, end, offsets, t_walked);
-                assert_eq!(a, w, "pass {pass}, block at {:#x}: memoised fetch stalled {a}, walking {w}", addrs[0]);
-                stalls.push(a);
-                t_kept += offsets.len() as u64 + a as u64 + data;
-                t_walked += offsets.len() as u64 + w as u64 + data;
-            }
+        let insns = |from: u32, to: u32| -> (Vec<u32>, Vec<u32>) { ((from..to).step_by(2).collect(), (0..(to - from) / 2).collect()) };
+        let (x, y, z) = (insns(0x208, 0x210), insns(0x200, 0x210), insns(0x200, 0x218));
+        let mut z_plan = FetchPlan::default();
+        let (mut t, mut z_stalls) = (0u64, Vec::new());
+        for pass in 0..8 {
+            let (before, end) = if pass % 2 == 0 { (&x, 0x210) } else { (&y, 0x210) };
+            let w = kept.fetch(0, &before.0, end, &before.1, t);
+            assert_eq!(w, walked.fetch(0, &before.0, end, &before.1, t));
+            t += before.1.len() as u64 + w as u64 + 30;
+            let a = kept.fetch_planned(0, &mut z_plan, &z.0, 0x218, &z.1, t);
+            let w = walked.fetch(0, &z.0, 0x218, &z.1, t);
+            assert_eq!(a, w, "pass {pass}: Z's memoised fetch stalled {a}, walking its words {w}");
+            z_stalls.push(a);
+            t += z.1.len() as u64 + a as u64 + 30;
         }
-        // The pattern exercises more than one entry state per block.
-        stalls.sort_unstable();
-        stalls.dedup();
-        assert!(stalls.len() >= 3, "too few distinct stalls to exercise the memo: {stalls:?}");
+        assert_ne!(z_stalls[0], z_stalls[1], "Z waits alike after X and after Y: {z_stalls:?}");
     }
 
     #[test]

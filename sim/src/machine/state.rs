@@ -532,7 +532,7 @@ impl State {
 
     /// Fetch stalls of the block just entered (`idx`), line by line through the cache or
     /// accelerator (`FetchMode::Dynamic`).
-    #[inline]
+    #[inline(always)]
     pub(super) fn timed_fetch(&mut self, idx: usize) -> u32 {
         let (b, hot) = (&self.blocks[idx], &self.hot[idx]);
         self.mem.fetch_with_plan(hot.region as usize, &mut self.plans[idx], || (&b.addrs, hot.end, &b.offsets), self.block_entry)
