@@ -123,7 +123,7 @@ impl Decoder {
             // capstone numbers the conditions from EQ = 1; the encoding from EQ = 0.
             insn.cond = (arm.cc() as u32).saturating_sub(1).min(COND_ALWAYS as u32) as u8;
         }
-        insn.class = classify(&name, conditional, &ops, &self.reg_map);
+        insn.class = classify(name, conditional, &ops, &self.reg_map);
         if insn.class == Class::Alu && size == 4 && !name.starts_with("movw") && !name.starts_with("movt") {
             insn.shifted_constant = ops.iter().any(|o| match o.op_type {
                 ArmOperandType::Imm(v) => !plain_constant(v as u32, name.starts_with("add") || name.starts_with("sub")),
@@ -131,11 +131,11 @@ impl Decoder {
             });
         }
         insn.double = matches!(insn.class, Class::FpAlu | Class::FpMul | Class::FpMac | Class::FpDiv | Class::FpSqrt) && insn.mnemonic.contains(".f64");
-        insn.nregs = register_list_len(&name, &insn.class, &ops, &self.reg_map);
+        insn.nregs = register_list_len(name, &insn.class, &ops, &self.reg_map);
         if matches!(insn.class, Class::LoadMultiple | Class::StoreMultiple | Class::FpLoadMultiple | Class::FpStoreMultiple) {
             insn.list_base = if name.contains("push") || name.contains("pop") { Some(REG_SP) } else { ops.first().and_then(|o| operand_reg(o, &self.reg_map)) };
         }
-        insn.mem = memory_operand(&name, arm, &ops, &self.reg_map);
+        insn.mem = memory_operand(name, arm, &ops, &self.reg_map);
         if let Some(m) = insn.mem {
             insn.reads = insn.reads.with(m.base);
             if let Some(ix) = m.index {
