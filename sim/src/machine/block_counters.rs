@@ -231,12 +231,14 @@ impl State {
     fn replay_timed_iterations(&mut self, s: &SkippedLoop, n: u64) {
         let logged = self.take_logged();
         let (entries, ranges) = logged.as_ref().map_or((&[][..], &[][..]), |l| (l.entries(), l.ranges()));
-        let iteration = |e: &Entry| e.stamp.saturating_sub(s.base).min(n);
+        // Entry e belongs to iteration e.stamp - base (0: the entry the hook timed); with
+        // done < n, `iteration <= done` is `stamp <= base + done`.
+        let in_done = |e: &&Entry, done: u64| e.stamp <= s.base + done;
         let (region, cycles) = (self.hot[s.idx].region as usize, self.hot[s.idx].cycles as u64);
         let (mut done, mut next) = (0, 0);
         let mut fast: Option<(LoopFetch, u64, u64)> = None;
         while done < n {
-            while let Some(e) = entries.get(next).filter(|e| iteration(e) <= done) {
+            while let Some(e) = entries.get(next).filter(|e| in_done(e, done)) {
                 self.time_logged(e, ranges);
                 next += 1;
             }
