@@ -102,12 +102,26 @@ pub struct FetchMemo {
     latest: Option<usize>,
 }
 
+/// Which of `outcomes` starts from `before` with flash reads of `fill` cycles, the
+/// `latest` tried first: a block usually repeats it. (Outcomes never share a `before` and
+/// `fill`: one is memoised only when none matched.)
+#[inline(always)]
+fn matching(outcomes: &[Option<FetchOutcome>; FETCH_MEMO_ENTRIES], latest: Option<usize>, before: &FetchState, fill: u32) -> Option<usize> {
+    let hit = |m: &Option<FetchOutcome>| m.as_ref().is_some_and(|m| m.fill == fill && m.before == *before);
+    match latest {
+        Some(l) if hit(&outcomes[l]) => Some(l),
+        _ => outcomes.iter().position(hit),
+    }
+}
+
 /// A loop body's fetches, replayed from its memo without the accelerator
-/// ([`Accelerator::loop_outcomes`]): the outcomes and which one the latest fetch had.
+/// ([`Accelerator::loop_outcomes`]): the outcomes, which one the latest fetch had and
+/// the flash latency they are replayed at (it cannot change while a loop is replayed).
 #[derive(Clone, Debug)]
 pub struct LoopOutcomes {
     outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES],
     latest: usize,
+    fill: u32,
 }
 
 impl LoopOutcomes {
@@ -118,7 +132,7 @@ impl LoopOutcomes {
     pub(super) fn next(&mut self, since: u64) -> Option<u32> {
         let after = self.outcomes[self.latest].as_ref()?.after;
         let before = FetchState { prefetch_rel: after.prefetch_rel.saturating_sub(since), ..after };
-        let i = self.outcomes.iter().position(|o| o.as_ref().is_some_and(|o| o.before == before))?;
+        let i = matching(&self.outcomes, Some(self.latest), &before, self.fill)?;
         self.latest = i;
         self.outcomes[i].as_ref().map(|o| o.stall)
     }
@@ -288,14 +302,7 @@ impl Accelerator {
     pub(super) fn fetch_lines(&mut self, memo: &mut FetchMemo, lines: &[(u32, u32)], entry: u64, fill: u32) -> u32 {
         let before = self.fetch_state(entry);
         if let Some(b) = before.as_ref() {
-            // The latest outcome first: a block usually repeats it. (Outcomes never
-            // share a `before` and `fill`: one is memoised only when none matched.)
-            let hit = |m: &Option<FetchOutcome>| m.as_ref().is_some_and(|m| m.fill == fill && m.before == *b);
-            let found = match memo.latest {
-                Some(l) if hit(&memo.outcomes[l]) => Some(l),
-                _ => memo.outcomes.iter().position(hit),
-            };
-            if let Some(i) = found {
+            if let Some(i) = matching(&memo.outcomes, memo.latest, b, fill) {
                 let m = memo.outcomes[i].as_ref().expect("just found");
                 let (after, stall) = (m.after, m.stall);
                 memo.latest = Some(i);
@@ -324,13 +331,11 @@ impl Accelerator {
     }
 
     /// A block's memoised fetches, to replay a loop of it from the state its latest fetch
-    /// left: `None` when that fetch was not memoised. Outcomes of another flash latency
-    /// are left out (the latency cannot change while a loop is replayed).
+    /// left, at that fetch's flash latency: `None` when that fetch was not memoised.
     pub(super) fn loop_outcomes(memo: &FetchMemo) -> Option<LoopOutcomes> {
         let latest = memo.latest?;
         let fill = memo.outcomes[latest].as_ref()?.fill;
-        let outcomes = memo.outcomes.map(|o| o.filter(|o| o.fill == fill));
-        Some(LoopOutcomes { outcomes, latest })
+        Some(LoopOutcomes { outcomes: memo.outcomes, latest, fill })
     }
 
     /// The state after the replayed loop's last fetch, entered at cycle `entry`.

@@ -289,7 +289,7 @@ impl State {
 
     /// The counts of `n` more entries of block `idx` whose cycles are accounted already
     /// (both replays): executions, instructions, the deadline countdown, the recent-block
-    /// ring and the region's `fetch_waits`.
+    /// ring and the region's fetch wait cycles.
     fn count_entries(&mut self, idx: usize, n: u64, fetch_waits: u64) {
         let b = &mut self.hot[idx];
         b.executions += n;
