@@ -321,7 +321,14 @@ pub(crate) mod tests {
             trace: vec![],
             placements: Vec::new(),
             stalls: None,
-            host: HostInfo { wall_seconds: 0.5, simulated_mips: 10.0, blocks_decoded: 42, block_entries_replayed: 0, data_accesses_logged: 0 },
+            host: HostInfo {
+                wall_seconds: 0.5,
+                simulated_mips: 10.0,
+                blocks_decoded: 42,
+                block_entries_replayed: 0,
+                data_accesses_logged: 0,
+                data_accesses_folded: 0,
+            },
         }
     }
 

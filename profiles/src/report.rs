@@ -301,6 +301,11 @@ pub struct HostInfo {
     /// (timed at the next callback, in order).
     #[serde(default)]
     pub data_accesses_logged: u64,
+    /// Of those, the accesses unicorn counted in the log entry of the access before them
+    /// (same cache line or flash word, same kind) instead of logging them: hits that
+    /// wait nothing, timed in bulk.
+    #[serde(default)]
+    pub data_accesses_folded: u64,
 }
 
 /// `0x` + 8 hex digits: addresses in reports.

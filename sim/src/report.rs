@@ -100,6 +100,7 @@ pub fn build(file_name: &str, bytes: &[u8], image: &Image, opts: &RunOptions, r:
             blocks_decoded: r.blocks_decoded,
             block_entries_replayed: r.block_entries_replayed,
             data_accesses_logged: r.data_accesses_logged,
+            data_accesses_folded: r.data_accesses_folded,
         },
     }
 }

@@ -50,6 +50,16 @@ impl WordLines {
         }
     }
 
+    /// `n` more lookups of `word` right after an access to it: hits that keep its line
+    /// the most recently used.
+    fn repeat(&mut self, word: u32, n: u64) {
+        self.clock += n;
+        let line = word >> self.words_shift;
+        if let Some(l) = self.lines.iter_mut().find(|l| l.0 == line) {
+            l.2 = self.clock;
+        }
+    }
+
     /// Look up and copy in on a miss; returns whether it hit.
     #[inline]
     fn access(&mut self, word: u32) -> bool {
@@ -343,6 +353,14 @@ impl Accelerator {
         if let Some(o) = lo.outcomes[lo.latest].as_ref() {
             self.set_fetch_state(&o.after, entry);
             memo.latest = Some(lo.latest);
+        }
+    }
+
+    /// `n` more data reads of the flash word `data_read` just read at `addr`: hits that
+    /// wait nothing.
+    pub(super) fn repeat_data_reads(&mut self, addr: u32, n: u64) {
+        if let Some(c) = self.data.as_mut() {
+            c.repeat(addr >> self.word_shift, n);
         }
     }
 

@@ -1,6 +1,6 @@
 //! How data accesses are timed: which regions need a hook and what each access waits.
 
-use super::{Accelerator, Fidelity, MemorySystem, RegionTiming};
+use super::{Accelerator, Cache, Fidelity, MemorySystem, RegionTiming};
 use crate::board::RegionKind;
 
 /// The data accesses of a region that `MemorySystem::data` times without its general
@@ -74,6 +74,37 @@ impl MemorySystem {
             Some(DataPath::DCache) if self.uncached.is_empty() => self.dcache_access(region, addr),
             _ => self.data_general(region, addr, write),
         }
+    }
+
+    /// The bytes of the aligned block within which a data access to `region` repeats the
+    /// outcome of the access just before it, when both are reads or both writes: a hit
+    /// that waits nothing and changes nothing but hit counts (`repeat_data`). That holds
+    /// on the short paths, whose cache that access left holding the line as its most
+    /// recently used; `None` on the general path (MPU ranges, wait states per access).
+    pub fn repeat_granule(&self, region: usize, write: bool) -> Option<u32> {
+        match self.data_paths.get(region)? {
+            DataPath::DCache if self.uncached.is_empty() => self.dcache.as_ref().map(Cache::line_bytes),
+            DataPath::AcceleratorReads if !write => self.accel.as_ref().map(Accelerator::word_bytes),
+            _ => None,
+        }
+    }
+
+    /// `n` more accesses of the kind and `repeat_granule` block of the one `data` just
+    /// timed at `addr` in `region`: what `n` more calls of `data` do, without a wait.
+    /// False, having changed nothing, where `repeat_granule` has none.
+    pub fn repeat_data(&mut self, region: usize, addr: u32, write: bool, n: u64) -> bool {
+        match self.data_paths.get(region) {
+            Some(DataPath::DCache) if self.uncached.is_empty() => match self.dcache.as_mut() {
+                Some(c) => c.repeat_hits(n),
+                None => return false,
+            },
+            Some(DataPath::AcceleratorReads) if !write => match self.accel.as_mut() {
+                Some(a) => a.repeat_data_reads(addr, n),
+                None => return false,
+            },
+            _ => return false,
+        }
+        true
     }
 
     /// A data access through the L1 D-cache: write-back, write-allocate (the Armv7-M
@@ -173,6 +204,65 @@ mod tests {
             }
         }
         assert!(short_paths > 0, "no preset takes a short path");
+    }
+
+    #[test]
+    fn repeats_of_an_access_wait_nothing_and_leave_what_single_accesses_do() {
+        // Every preset in each switch state, every region and kind of access that has a
+        // repeat granule: one memory system times each access of a walk and then 3
+        // repeats at once (`repeat_data`, as simbench does for accesses unicorn folded),
+        // the other times the access and 3 more at other addresses of its granule one by
+        // one. Those must all wait 0, and both must end in the same state (caches, flash
+        // data lines, LRU clocks), so that a walk after waits the same.
+        let mut repeated = 0;
+        for (name, text) in PRESETS {
+            let b = Board::from_toml(text).unwrap();
+            for state in 0..16u32 {
+                let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+                m.set_caches_enabled(state & 1 != 0, state & 2 != 0);
+                m.set_soc_cache_enabled(state & 4 != 0);
+                m.set_accelerator_part(AcceleratorPart::DataCache, state & 8 == 0);
+                for (ri, r) in b.regions.iter().enumerate() {
+                    for write in [false, true] {
+                        let Some(granule) = m.repeat_granule(ri, write) else { continue };
+                        assert!(granule.is_power_of_two() && granule >= 4, "{name}: granule {granule}");
+                        let mut single = m.clone();
+                        for i in 0..300u32 {
+                            let addr = r.base + (i * 52) % r.size.min(0x4000) / 4 * 4;
+                            let block = addr & !(granule - 1);
+                            assert_eq!(m.data(ri, addr, write), single.data(ri, addr, write), "{name} state {state}: {addr:#x}");
+                            assert!(m.repeat_data(ri, addr, write, 3), "{name}: repeats refused where a granule was given");
+                            for k in 1..=3 {
+                                let other = block + (addr - block + 4 * k) % granule;
+                                assert_eq!(single.data(ri, other, write), 0, "{name} state {state}: repeat at {other:#x} waited");
+                            }
+                            repeated += 1;
+                        }
+                        assert_eq!(format!("{m:?}"), format!("{single:?}"), "{name} state {state} {} write {write}", r.name);
+                    }
+                }
+            }
+        }
+        assert!(repeated > 0, "no preset has a repeat granule");
+    }
+
+    #[test]
+    fn nothing_repeats_where_every_access_waits() {
+        // Flash without data lines, SRAM with wait states, and the D-cache with an MPU
+        // non-cacheable range: each access waits, so none may be counted as a repeat.
+        let b = board("[accelerator]\nline_bytes=16\ninstruction_lines=1\ndata_lines=0", "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=5");
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        assert_eq!((m.repeat_granule(0, false), m.data(0, 0x100, false)), (None, 5));
+        assert!(!m.repeat_data(0, 0x100, false, 1));
+        let mut m = MemorySystem::new(
+            &board("[dcache]\nsize_bytes=1024\nways=2\nline_bytes=32", "name='ram'\nbase=0\nsize=0x10000\nkind='sram'\nread_wait=3\ncacheable=true"),
+            Fidelity::Detailed,
+        );
+        assert_eq!(m.repeat_granule(0, false), None, "D-cache off");
+        m.set_caches_enabled(false, true);
+        assert_eq!((m.repeat_granule(0, false), m.repeat_granule(0, true)), (Some(32), Some(32)));
+        m.set_uncached_ranges(vec![(0x1000, 0x2000)]);
+        assert_eq!(m.repeat_granule(0, false), None, "an MPU non-cacheable range");
     }
 
     #[test]

@@ -22,6 +22,9 @@ const UC_CTL_ACCESS_LOG: u32 = 17;
 /// (`block_counters.rs`) its iterations' accesses pile up; once the log is full, the next
 /// one reaches the data hook, whose catch-up ends the skipping.
 const CAPACITY: u32 = 4096;
+/// Timed entries a block hook leaves in the log before it moves the last one to the
+/// front (`settle_access_log`): few, so that the log's memory stays in the host's cache.
+const COMPACT_AFTER: usize = 64;
 /// `uc_mem_type`'s `UC_MEM_WRITE`.
 const UC_MEM_WRITE: u32 = 17;
 
@@ -36,7 +39,10 @@ pub(super) struct Entry {
     kind: u32,
     /// Part of the layout; the data hook does not use it either.
     #[allow(dead_code)]
-    size: u32,
+    size: u16,
+    /// Accesses after this one that unicorn counted here instead of logging them
+    /// (`Log::fold_mask`).
+    repeats: u16,
 }
 
 /// `uc_access_log`: unicorn appends at `entries[len]` while `len < cap`, stamping each
@@ -47,6 +53,9 @@ struct Log {
     len: u32,
     cap: u32,
     stamp: *const u64,
+    /// Nonzero: an access of the same kind as the last entry, to an address that agrees
+    /// with it in these bits, is counted in its `repeats` instead (`State::sync_access_fold`).
+    fold_mask: u64,
 }
 
 /// The log unicorn fills.
@@ -56,6 +65,10 @@ pub(super) struct AccessLog {
     entries: Box<[Entry]>,
     /// What `stamp` points at while no loop is skipped: 0.
     no_stamp: Box<u64>,
+    /// Entries timed already (`take_logged`), and the repeats of the last of them timed:
+    /// a block hook leaves them in the log (`settle_access_log`).
+    timed: usize,
+    timed_repeats: u16,
 }
 
 /// Turn the log on for the data hooks added so far (`State::data_hook_ranges`); false
@@ -64,27 +77,30 @@ pub(super) struct AccessLog {
 pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
     let mut entries = vec![Entry::default(); CAPACITY as usize].into_boxed_slice();
     let no_stamp = Box::new(0u64);
-    let mut log = Box::new(Log { entries: entries.as_mut_ptr(), len: 0, cap: CAPACITY, stamp: &*no_stamp });
+    let mut log = Box::new(Log { entries: entries.as_mut_ptr(), len: 0, cap: CAPACITY, stamp: &*no_stamp, fold_mask: 0 });
     let control = ControlType(UC_CTL_ACCESS_LOG | ControlType::IO_WRITE.0);
     let ptr: *mut Log = &mut *log;
     // SAFETY: a live engine handle; the control takes the log's address, which stays
     // valid while the engine exists (the boxes are owned by its State and never move).
     let ok = unsafe { uc_ctl(uc.get_handle(), control, ptr.cast::<c_void>()) == uc_error::OK };
     if ok {
-        uc.get_data_mut().access_log = Some(AccessLog { log, entries, no_stamp });
+        let st = uc.get_data_mut();
+        st.access_log = Some(AccessLog { log, entries, no_stamp, timed: 0, timed_repeats: 0 });
+        st.sync_access_fold();
     }
     ok
 }
 
 impl State {
-    /// Whether unicorn logged accesses since the last callback.
+    /// Whether unicorn logged accesses since the last callback. Accesses it folded into
+    /// the last entry timed wait until the next entry or `settle_access_log`: hits that
+    /// wait nothing, on a cache nothing else touches before that.
     #[inline(always)]
     pub(super) fn access_log_pending(&self) -> bool {
-        self.access_log.as_ref().is_some_and(|l| l.log.len != 0)
+        self.access_log.as_ref().is_some_and(|l| l.log.len as usize != l.timed)
     }
 
-    /// Time the logged accesses in their order, as the data hook would have, and empty
-    /// the log.
+    /// Time the logged accesses in their order, as the data hook would have.
     #[inline(never)]
     pub(super) fn drain_access_log(&mut self) {
         let Some(logged) = self.take_logged() else { return };
@@ -93,24 +109,118 @@ impl State {
         }
     }
 
-    /// The accesses logged since the last callback, and empty the log.
+    /// The accesses logged since the last callback, marked timed, after timing those
+    /// folded since into the last entry timed before.
     pub(super) fn take_logged(&mut self) -> Option<Logged> {
+        self.time_folded();
         let log = self.access_log.as_mut()?;
-        let n = std::mem::replace(&mut log.log.len, 0) as usize;
-        let logged = Logged { entries: &log.entries[..n], ranges: &self.data_hook_ranges[..] };
-        self.data_accesses_logged += n as u64;
-        Some(logged)
+        let (n, t) = (log.log.len as usize, log.timed);
+        log.timed = n;
+        log.timed_repeats = n.checked_sub(1).map_or(0, |last| log.entries[last].repeats);
+        self.data_accesses_logged += (n - t) as u64;
+        Some(Logged { entries: &log.entries[t..n], ranges: &self.data_hook_ranges[..] })
     }
 
-    /// Time one logged access: every data hook whose range holds the address, as unicorn
-    /// calls them.
+    /// Time the accesses unicorn folded into the last entry timed since it was timed.
+    fn time_folded(&mut self) {
+        let Some(l) = self.access_log.as_mut().filter(|l| l.timed > 0) else { return };
+        let last = l.entries[l.timed - 1];
+        let fresh = last.repeats - std::mem::replace(&mut l.timed_repeats, last.repeats);
+        if fresh != 0 {
+            self.time_repeats(&Entry { repeats: fresh, ..last });
+        }
+    }
+
+    /// Last thing of every catch-up, with everything logged timed: a block hook's
+    /// (`keep`) leaves the last entry in the log, so that unicorn goes on folding the
+    /// accesses that repeat it into it (`sync_access_fold`); loops that are not skipped
+    /// enter a block hook every few accesses, and most of their accesses repeat the line
+    /// of the access before, made in the block entered before. Any other callback may
+    /// change the data side (an access through the data hook, cache maintenance) or
+    /// report it: the folded accesses are timed and the log emptied, as before the block
+    /// hook applies the MPU's cacheability (`apply_protections`; exception entry and
+    /// return, its other work, write memory past the model).
+    #[inline(always)]
+    pub(super) fn settle_access_log(&mut self, keep: bool) {
+        let Some(l) = self.access_log.as_mut() else { return };
+        if keep && l.log.fold_mask != 0 {
+            if l.timed > COMPACT_AFTER {
+                l.entries[0] = l.entries[l.timed - 1];
+                l.log.len = 1;
+                l.timed = 1;
+            }
+            return;
+        }
+        self.time_folded();
+        if let Some(l) = self.access_log.as_mut() {
+            l.log.len = 0;
+            l.timed = 0;
+        }
+    }
+
+    /// Time one logged access and its repeats: every data hook whose range holds the
+    /// address, as unicorn calls them.
     #[inline(always)]
     pub(super) fn time_logged(&mut self, e: &Entry, ranges: &[(u32, u32, usize)]) {
-        let addr = e.address as u32;
+        let (addr, write) = (e.address as u32, e.kind == UC_MEM_WRITE);
         for &(begin, end, ri) in ranges {
             if (begin..=end).contains(&addr) {
-                self.data_timed(ri, e.kind == UC_MEM_WRITE, addr);
+                self.data_timed(ri, write, addr);
             }
+        }
+        if e.repeats != 0 {
+            self.time_repeats(e);
+        }
+    }
+
+    /// `time_logged` for the repeats of an access timed already.
+    fn time_repeats(&mut self, e: &Entry) {
+        let (addr, write) = (e.address as u32, e.kind == UC_MEM_WRITE);
+        self.data_accesses_logged += e.repeats as u64;
+        self.data_accesses_folded += e.repeats as u64;
+        for i in 0..self.data_hook_ranges.len() {
+            let (begin, end, ri) = self.data_hook_ranges[i];
+            if (begin..=end).contains(&addr) {
+                self.data_repeated(ri, write, addr, e.repeats as u64);
+            }
+        }
+    }
+
+    /// `n` accesses unicorn folded into the logged one at `addr` before them: hits that
+    /// wait nothing where the fold mask allowed folding (`sync_access_fold`), else each
+    /// timed like the logged one.
+    fn data_repeated(&mut self, ri: usize, write: bool, addr: u32, n: u64) {
+        if !self.placed.is_empty() || !self.mem.repeat_data(ri, addr, write, n) {
+            (0..n).for_each(|_| self.data_timed(ri, write, addr));
+            return;
+        }
+        let r = &mut self.regions[ri];
+        *(if write { &mut r.data_writes } else { &mut r.data_reads }) += n;
+    }
+
+    /// Let unicorn fold repeated accesses into the log's last entry where that changes
+    /// no timing: while every hooked region's short data path makes an access to the line
+    /// (or flash word) the access before it used, of the same kind, a hit that waits
+    /// nothing (`MemorySystem::repeat_granule`). Called whenever the data paths may have
+    /// changed (caches and accelerator switched, MPU ranges); a callback has drained the
+    /// log by then, so no entry straddles the change. Most hooked accesses of the
+    /// inference fixtures repeat the previous one's line (76–92 %).
+    pub(super) fn sync_access_fold(&mut self) {
+        let granule = |write| {
+            self.data_hook_ranges.iter().try_fold(u32::MAX, |g, &(_, _, ri)| {
+                // Unicorn logs stores only where the region is mapped writable.
+                if write && !self.board.regions[ri].kind.writable() {
+                    return Some(g);
+                }
+                self.mem.repeat_granule(ri, write).map(|r| g.min(r))
+            })
+        };
+        let fold = match (self.placed.is_empty(), granule(false), granule(true)) {
+            (true, Some(r), Some(w)) => !(r.min(w) as u64 - 1),
+            _ => 0,
+        };
+        if let Some(l) = self.access_log.as_mut() {
+            l.log.fold_mask = fold;
         }
     }
 

@@ -174,6 +174,7 @@ impl State {
         if self.access_log_pending() {
             self.drain_access_log();
         }
+        self.settle_access_log(entering.is_some());
     }
 
     #[inline(never)]

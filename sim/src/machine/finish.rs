@@ -47,6 +47,7 @@ pub(super) fn finish(
         blocks_decoded: st.blocks_decoded,
         block_entries_replayed: st.block_entries_replayed,
         data_accesses_logged: st.data_accesses_logged,
+        data_accesses_folded: st.data_accesses_folded,
         icache: st.mem.icache_stats(),
         dcache: st.mem.dcache_stats(),
         branch_predictor: st.predictor.as_ref().map(|p| (p.lookups, p.mispredictions)),

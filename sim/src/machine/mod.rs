@@ -215,6 +215,8 @@ pub struct RunResult {
     pub block_entries_replayed: u64,
     /// See `HostInfo::data_accesses_logged`.
     pub data_accesses_logged: u64,
+    /// See `HostInfo::data_accesses_folded`.
+    pub data_accesses_folded: u64,
     pub initial_sp: u32,
     pub initial_pc: u32,
     pub wall: Duration,

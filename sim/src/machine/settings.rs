@@ -58,6 +58,7 @@ pub(super) fn apply_setting(st: &mut State, addr: u32, setting: Setting, now: u6
             format!("FlexRAM ITCM {i} KiB, DTCM {d} KiB, OCRAM {o} KiB")
         }
     };
+    st.sync_access_fold();
     let register = st.periph.register_name(addr).unwrap_or("?").to_string();
     st.settings.push(ConfigChange { register, setting: text, cycle: now, clock_mhz });
 }
@@ -80,6 +81,8 @@ pub(super) fn set_region_latency(st: &mut State, ri: usize, read_wait: u32, line
 /// than a page changes nothing). Accesses they forbid then fail as protection faults,
 /// which become MemManage faults (MPU) or bus faults (unassigned memory).
 pub(super) fn apply_protections(uc: &mut Unicorn<State>) {
+    // Accesses folded under the data paths before the change are timed under them.
+    uc.get_data_mut().settle_access_log(false);
     let (mpu, regions, limits) = {
         let st = uc.get_data_mut();
         st.protections_dirty = false;
@@ -98,7 +101,9 @@ pub(super) fn apply_protections(uc: &mut Unicorn<State>) {
     } else {
         Vec::new()
     };
-    uc.get_data_mut().mem.set_uncached_ranges(uncached);
+    let st = uc.get_data_mut();
+    st.mem.set_uncached_ranges(uncached);
+    st.sync_access_fold();
     for (r, limit) in regions.iter().zip(&limits).filter(|(r, _)| r.kind.is_memory()) {
         let default = if r.kind.writable() { Prot::ALL } else { Prot::READ | Prot::EXEC };
         // Memory the firmware left unassigned (FlexRAM banks) is not there at all.

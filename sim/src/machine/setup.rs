@@ -203,7 +203,10 @@ pub(super) fn map_ppb(uc: &mut Unicorn<State>) -> Result<(), crate::error::SimEr
             match event {
                 PpbEvent::None => {}
                 PpbEvent::Text(bytes) => st.emit(1, &bytes),
-                PpbEvent::CacheControl { icache, dcache } => st.mem.set_caches_enabled(icache, dcache),
+                PpbEvent::CacheControl { icache, dcache } => {
+                    st.mem.set_caches_enabled(icache, dcache);
+                    st.sync_access_fold();
+                }
                 PpbEvent::Maintenance(op) => st.mem.maintain(op),
                 PpbEvent::MpuChanged => st.protections_changed(),
                 PpbEvent::Marker { port, value } => {

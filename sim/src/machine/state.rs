@@ -217,6 +217,7 @@ pub(super) struct State {
     /// Hooked loads and stores unicorn logged instead of calling the data hook
     /// (`access_log.rs`).
     pub(super) data_accesses_logged: u64,
+    pub(super) data_accesses_folded: u64,
     /// An invalid access seen by the unmapped/protection hook: (kind, address, size).
     pub(super) bad_access: Option<(MemType, u64, usize)>,
     /// The PC of the instruction behind `bad_access`.
@@ -324,6 +325,7 @@ impl State {
             blocks_decoded: 0,
             block_entries_replayed: 0,
             data_accesses_logged: 0,
+            data_accesses_folded: 0,
             bad_access: None,
             bad_access_pc: 0,
             access_cursor: 0,

@@ -88,7 +88,14 @@ pub(crate) fn report(file: &str, board: &str, clock_mhz: f64, ops: &[(&str, u64)
         trace: vec![],
         placements: Vec::new(),
         stalls: None,
-        host: HostInfo { wall_seconds: 0.0, simulated_mips: 0.0, blocks_decoded: 0, block_entries_replayed: 0, data_accesses_logged: 0 },
+        host: HostInfo {
+            wall_seconds: 0.0,
+            simulated_mips: 0.0,
+            blocks_decoded: 0,
+            block_entries_replayed: 0,
+            data_accesses_logged: 0,
+            data_accesses_folded: 0,
+        },
     }
 }
 
