@@ -118,6 +118,22 @@ fn inference_fixtures_replay_exactly_in_both_modes() {
     }
 }
 
+/// The TFLM reference kernels' inner loops span three blocks, each going on only to the
+/// next or out of the loop (docs/speed.md (m)): unicorn skips the hooks of all three,
+/// the counters give the order of the entries, and the replay must give the hook's
+/// report, fetch timed in closed form (`fast`) or per accelerator line (`detailed`).
+#[test]
+fn loops_of_several_blocks_replay_exactly() {
+    // Measured on this run (docs/speed.md (m)): 3-block loops take 6.46 M of the 10.2 M
+    // block entries the hook timed before they were skipped; self-loops alone had 8,311
+    // entries replayed, and with 3-block loops 6.33 M are.
+    for fidelity in [Fidelity::Fast, Fidelity::Detailed] {
+        let replayed =
+            assert_same_and_skipped("inference/tflm_kws_lpc55s69_O3.elf", Board::preset("lpc55s69").unwrap(), fidelity, |o| o.profile = ProfileMode::Auto);
+        assert!(replayed > 6_000_000, "{fidelity:?}: only {replayed} block entries replayed: are loops of several blocks skipped?");
+    }
+}
+
 /// `detailed` on the boards times every fetch per accelerator or cache line, and the AOT
 /// convolutions' one-block loops read a weight from flash in every iteration: the replay
 /// times each skipped entry's fetch in turn, and between them the flash reads unicorn
@@ -128,13 +144,14 @@ fn inference_fixtures_replay_exactly_in_both_modes() {
 fn loops_with_line_timed_fetch_and_logged_reads_replay_exactly() {
     // docs/speed.md (i) counted the entries of one-block loops with line-timed fetch in
     // these runs: 5.11 M (LPC55S69) and 5.10 M (RT1011). Each loop's first entry, and
-    // the one that arms the skipping, take the hook: most of the rest are replayed.
+    // the one that arms the skipping, take the hook: most of the rest are replayed, and
+    // on the LPC55S69 (no branch predictor) loops of several blocks add to them.
     for (elf, board, loop_entries) in
         [("inference/aot_ic_lpc55s69_O3.elf", "lpc55s69", 5_110_000), ("inference/aot_ic_mimxrt1011_O3.elf", "mimxrt1011", 5_100_000)]
     {
         let preset = Board::preset(board).unwrap();
         let replayed = assert_same_and_skipped(elf, preset.clone(), Fidelity::Detailed, |_| {});
-        assert!(replayed > loop_entries * 9 / 10 && replayed < loop_entries, "{elf}: {replayed} block entries replayed");
+        assert!(replayed > loop_entries * 9 / 10, "{elf}: {replayed} block entries replayed");
         let without_log = assert_same(elf, preset, Fidelity::Detailed, |o| o.access_log = false);
         assert!(without_log < replayed / 10, "{elf}: {without_log} entries replayed without the log, {replayed} with it");
     }

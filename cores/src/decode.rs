@@ -143,6 +143,13 @@ impl Decoder {
             }
         }
         insn.writes_pc = insn.class.is_branch() || insn.writes.contains(REG_PC);
+        if matches!(insn.class, Class::Branch | Class::BranchCond | Class::CompareBranch) {
+            // capstone gives a direct branch's destination as its last, immediate operand.
+            insn.target = match ops.last().map(|o| &o.op_type) {
+                Some(ArmOperandType::Imm(t)) => Some(*t as u32),
+                _ => None,
+            };
+        }
         insn
     }
 }
@@ -383,6 +390,24 @@ mod tests {
         // sdiv r0, r1, r2  (fb91 f0f2)
         let i = one(&[0x91, 0xfb, 0xf2, 0xf0]);
         assert_eq!(i.class, Class::Div);
+    }
+
+    #[test]
+    fn direct_branches_know_where_they_go() {
+        // Thumb branch offsets count from the instruction's address + 4 (Armv7-M ARM A7.7.12).
+        // bne.n (d100, imm8 0): on to 0x1002 or to 0x1004.
+        assert_eq!(one(&[0x00, 0xd1]).successors(), Some([0x1002, 0x1004]));
+        // b.n . (e7fe): only itself.
+        assert_eq!(one(&[0xfe, 0xe7]).successors(), Some([0x1000, 0x1000]));
+        // cbz r0 (b108, imm5 1: +2): 0x1002 or 0x1006.
+        assert_eq!(one(&[0x08, 0xb1]).successors(), Some([0x1002, 0x1006]));
+        // bl (f000 f800, offset 0): the callee at 0x1004 only.
+        assert_eq!(one(&[0x00, 0xf0, 0x00, 0xf8]).successors(), Some([0x1004, 0x1004]));
+        // adds r0, r1, r2 (1888): the next instruction.
+        assert_eq!(one(&[0x88, 0x18]).successors(), Some([0x1002, 0x1002]));
+        // bx lr (4770) and pop {r4, pc} (bd10): from a register or memory, unknown.
+        assert_eq!(one(&[0x70, 0x47]).successors(), None);
+        assert_eq!(one(&[0x10, 0xbd]).successors(), None);
     }
 
     #[test]

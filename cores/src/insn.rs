@@ -225,6 +225,9 @@ pub struct Insn {
     pub list_base: Option<u8>,
     /// The instruction can write the PC (branch, POP {pc}, LDR pc, MOV pc…).
     pub writes_pc: bool,
+    /// Where a direct branch (B, B<cc>, CBZ, CBNZ, BL) goes; None for every other
+    /// instruction, indirect branches included.
+    pub target: Option<u32>,
     /// Operand 2 is a shifted register (costs an early-ALU slot on M7, 2 cycles on M33).
     pub shifted_operand: bool,
     /// Operand 2 is an immediate made by rotating an 8-bit value, not a plain 8/12-bit
@@ -256,6 +259,7 @@ impl Insn {
             nregs: 0,
             list_base: None,
             writes_pc: class.is_branch(),
+            target: None,
             shifted_operand: false,
             shifted_constant: false,
             double: false,
@@ -303,6 +307,19 @@ impl Insn {
     /// Address of the next sequential instruction.
     pub fn next_addr(&self) -> u32 {
         self.addr.wrapping_add(self.size as u32)
+    }
+
+    /// Every address control can go to after this instruction, when that is known from
+    /// the instruction alone: the next one, a direct branch's target, or both for a
+    /// conditional branch. None when it writes the PC from a register or memory.
+    pub fn successors(&self) -> Option<[u32; 2]> {
+        let next = self.next_addr();
+        match (self.writes_pc, self.target) {
+            (false, _) => Some([next, next]),
+            (true, Some(t)) if self.cond == COND_ALWAYS && self.class == Class::Branch => Some([t, t]),
+            (true, Some(t)) => Some([next, t]),
+            (true, None) => None,
+        }
     }
 }
 

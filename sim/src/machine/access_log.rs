@@ -34,7 +34,8 @@ const UC_MEM_WRITE: u32 = 17;
 pub(super) struct Entry {
     address: u64,
     /// The log's stamp when the access was made: while the block counters skip a loop
-    /// whose fetch is timed per line, its counter's count, so the iteration it belongs to.
+    /// whose fetch is timed per line, the block sequence number, so the entry it belongs
+    /// to.
     pub(super) stamp: u64,
     kind: u32,
     /// Part of the layout; the data hook does not use it either.
@@ -234,11 +235,11 @@ impl State {
         }
     }
 
-    /// Stamp each logged access with `*count` (a skipped loop's counter) until
+    /// Stamp each logged access with `*sequence` (the block sequence number) until
     /// `pause_access_log`.
-    pub(super) fn stamp_access_log(&mut self, count: *const u64) {
+    pub(super) fn stamp_access_log(&mut self, sequence: *const u64) {
         if let Some(l) = self.access_log.as_mut() {
-            l.log.stamp = count;
+            l.log.stamp = sequence;
         }
     }
 }

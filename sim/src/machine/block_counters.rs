@@ -14,10 +14,14 @@
 //! hook would have left. Every callback simbench has (block, data, code, interrupt,
 //! invalid-access and MMIO) catches up first and so ends the skipping.
 //!
+//! Loops of up to `MAX_LOOP_BLOCKS` blocks are skipped the same way when each block can
+//! go on only to the next one or out of the loop: the counters then tell the order of
+//! every entry.
+//!
 //! A loop whose fetch is timed per cache or accelerator line (`detailed` on the boards)
-//! is skipped too when no deadline in cycles is due: its iterations are replayed one
-//! entry at a time, each followed by the data accesses unicorn logged in it
-//! (`access_log.rs` stamps each with the loop's counter).
+//! is skipped too when no deadline in cycles is due: its entries are replayed one at a
+//! time, each followed by the data accesses unicorn logged in it (`access_log.rs` stamps
+//! each with the patch's block sequence number, which every counted entry advances).
 
 use super::access_log::Entry;
 use super::*;
@@ -40,9 +44,10 @@ pub(super) struct Counter {
 
 /// Counters per block start address, handed to unicorn at translation. They never move
 /// or go away while the engine exists: translated code holds their addresses.
-#[derive(Default)]
 pub(super) struct BlockCounters {
     slots: FxHashMap<u32, *mut Counter>,
+    /// Unicorn's block sequence number: entries into counted blocks so far.
+    sequence: *const u64,
     chunks: Vec<Box<[Counter]>>,
     used_in_last: usize,
 }
@@ -82,7 +87,14 @@ unsafe extern "C" fn counter_for(_uc: *mut uc_engine, address: u64, user: *mut c
 /// Turn block counters on, before any code runs; false (nothing changed) when the linked
 /// unicorn lacks the patch.
 pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
-    let mut counters = Box::<BlockCounters>::default();
+    let mut sequence: *const u64 = std::ptr::null();
+    let read = ControlType(UC_CTL_BLOCK_COUNTERS | ControlType::IO_READ.0);
+    // SAFETY: a live engine handle; the read control writes one pointer, to a field of
+    // the engine that lives as long as it.
+    if unsafe { uc_ctl(uc.get_handle(), read, &mut sequence as *mut *const u64) } != uc_error::OK || sequence.is_null() {
+        return false;
+    }
+    let mut counters = Box::new(BlockCounters { slots: FxHashMap::default(), sequence, chunks: Vec::new(), used_in_last: 0 });
     let user: *mut BlockCounters = &mut *counters;
     let control = ControlType(UC_CTL_BLOCK_COUNTERS | ControlType::IO_WRITE.0);
     // SAFETY: a live engine handle; the control takes the callback and its user data,
@@ -94,72 +106,201 @@ pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
     ok
 }
 
-/// The self-loop whose block hooks unicorn is skipping, and what each iteration costs.
-pub(super) struct SkippedLoop {
+/// The most blocks a skipped loop may span. The TFLM reference kernels' inner loops take
+/// three (a bounds check, the multiply-accumulate, the increment): docs/speed.md (m).
+const MAX_LOOP_BLOCKS: usize = 4;
+
+/// One block of a loop whose block hooks unicorn is skipping, and what entering it costs.
+#[derive(Clone, Copy)]
+struct Member {
     idx: usize,
     counter: *mut Counter,
-    /// The counter when the skipping began (the entry then was timed by the hook).
+    /// The counter when the skipping began.
     base: u64,
-    /// The loop edge's cost (`HotBlock::taken_penalty`) and the block's fetch stalls;
-    /// `None`: timed per cache or accelerator line at each entry (`FetchMode::Dynamic`).
+    /// The memoised cost of the edge into it from the block before it in the loop
+    /// (`HotBlock::taken_penalty` or `fall_cost`).
     edge: u64,
+    /// Its static fetch stalls; `None`: timed per cache or accelerator line at each entry
+    /// (`FetchMode::Dynamic`).
     fetch: Option<u32>,
+}
+
+const NO_MEMBER: Member = Member { idx: 0, counter: std::ptr::null_mut(), base: 0, edge: 0, fetch: None };
+
+/// The loop whose block hooks unicorn is skipping: a self-loop, or a cycle of blocks each
+/// of which can go on only to the next one or out of the loop.
+pub(super) struct SkippedLoop {
+    /// Its blocks in the order the loop runs them; the first is the one whose entry the
+    /// hook timed when the skipping began, and the last goes back to it.
+    members: [Member; MAX_LOOP_BLOCKS],
+    len: usize,
+    /// The block sequence number after the entry the hook timed: skipped entry e runs
+    /// with `sequence + e`, which stamps the accesses it logs.
+    sequence: u64,
+}
+
+impl SkippedLoop {
+    fn members(&self) -> &[Member] {
+        &self.members[..self.len]
+    }
+
+    /// The member of skipped entry `e` (from 1: the entries after the one the hook timed).
+    fn member_of(&self, e: u64) -> &Member {
+        &self.members[(e % self.len as u64) as usize]
+    }
+
+    /// How many of the first `n` skipped entries are of member `j`.
+    fn entries_of(&self, j: usize, n: u64) -> u64 {
+        let (k, j) = (self.len as u64, j as u64);
+        match j {
+            0 => n / k,
+            j if j > n => 0,
+            j => (n - j) / k + 1,
+        }
+    }
 }
 
 impl State {
     /// After the shortcut entered block `idx` from itself, with `edge` the memoised cost
     /// of that edge (not issued as a pair) and `fetch` its static fetch stalls (`None`:
-    /// timed per line): let unicorn skip the hook on the next iterations, as many as can
-    /// run before the shortcut would refuse one (`enter_steady`'s deadline checks).
+    /// timed per line): let unicorn skip the hook on the next iterations.
     pub(super) fn skip_self_loop(&mut self, idx: usize, edge: i32, fetch: Option<u32>) {
         let Ok(edge) = u64::try_from(edge) else { return };
-        let b = &self.hot[idx];
-        let Some(counter) = self.counters.as_mut().and_then(|c| c.slots.get(&b.start).copied()) else {
-            return;
-        };
-        let insns = b.insns as u64;
-        // Iteration i (from 1) passes enter_steady's checks while the deadline countdown
-        // is still ≥ 2, its entry (cycles + (i-1)·step + edge) is before the next SysTick
-        // event, and its end is within the cycle and instruction limits.
-        let mut n = (self.deadline_countdown as u64).saturating_sub(1);
-        if let Some(fetch) = fetch {
-            let step = edge + b.cycles as u64 + fetch as u64;
-            let first_entry = self.cycles.saturating_add(edge);
-            if first_entry >= self.exc.next_systick {
+        self.skip_loop(&[(idx, edge, fetch)]);
+    }
+
+    /// After the shortcut entered block `idx` (not from itself): when the blocks entered
+    /// last show a loop of 2 to `MAX_LOOP_BLOCKS` blocks back to it, each of which the
+    /// shortcut would enter from the one before (memoised, unpaired edges with quiet
+    /// exits, no FP or parking block) and none of which can go to a block of the loop
+    /// other than the next (`Block::successors`), let unicorn skip their hooks: the
+    /// counters then tell the whole order of the entries. Not with a branch predictor
+    /// (its replay is per branch) or with `--stalls` (its buckets keep the order of the
+    /// first wait).
+    #[inline(never)]
+    pub(super) fn try_skip_cycle(&mut self, idx: usize) {
+        let start = self.hot[idx].start;
+        let r = |k: usize| self.recent[(self.recent_next + RECENT_BLOCKS - k) % RECENT_BLOCKS];
+        let Some(k) = (2..=MAX_LOOP_BLOCKS).find(|&k| r(k + 1) == start) else { return };
+        let mut starts = [u32::MAX; MAX_LOOP_BLOCKS];
+        let mut cycle = [(0usize, 0u64, None::<u32>); MAX_LOOP_BLOCKS];
+        for j in 0..k {
+            let s = if j == 0 { start } else { r(k + 1 - j) };
+            if starts[..j].contains(&s) {
                 return;
             }
-            // (A step of 0 cycles never reaches either.)
-            if let Some(to_systick) = (self.exc.next_systick - first_entry - 1).checked_div(step) {
-                n = n.min(to_systick + 1);
+            let Some(i) = self.index.get(s) else { return };
+            starts[j] = s;
+            cycle[j].0 = i;
+        }
+        let (starts, cycle) = (&starts[..k], &mut cycle[..k]);
+        for j in 0..k {
+            let (x, y) = (&self.hot[cycle[j].0], &self.hot[cycle[(j + 1) % k].0]);
+            if x.flags & (USES_FP | PARKS) != 0 || (self.profiler.is_some() && x.flags & QUIET_EXIT == 0) {
+                return;
             }
-            if let Some(to_limit) = self.max_cycles.saturating_sub(self.cycles).checked_div(step) {
-                n = n.min(to_limit);
+            let (next, cost, paired) = match y.start != x.end {
+                true => (x.taken_next, x.taken_penalty, x.taken_paired),
+                false => (x.fall_next, x.fall_cost, x.fall_paired),
+            };
+            if next as usize != cycle[(j + 1) % k].0 || paired {
+                return;
             }
-        } else if self.exc.next_systick != u64::MAX || self.max_cycles != u64::MAX {
-            // An iteration's cycles are known only once its fetch and data accesses are
-            // timed, so only without a deadline in cycles.
+            let Ok(cost) = u64::try_from(cost) else { return };
+            let Some(successors) = self.blocks[cycle[j].0].successors else { return };
+            if successors.iter().any(|&s| s != y.start && starts.contains(&s)) {
+                return;
+            }
+            cycle[j].2 = match self.mem.fetch_mode(x.region as usize) {
+                FetchMode::Free => Some(0),
+                FetchMode::Plain => Some(x.plain_fetch_wait),
+                FetchMode::Dynamic => None,
+            };
+            cycle[(j + 1) % k].1 = cost;
+        }
+        self.skip_loop(cycle);
+    }
+
+    /// Let unicorn skip the hooks of the loop `cycle` (block, edge into it, static fetch),
+    /// whose first block was just entered, for as many entries as can run before the
+    /// shortcut would refuse one (`enter_steady`'s deadline checks).
+    fn skip_loop(&mut self, cycle: &[(usize, u64, Option<u32>)]) {
+        let Some(counters) = self.counters.as_ref() else { return };
+        // SAFETY: the engine's field, valid while it exists; unicorn is not running.
+        let sequence = unsafe { *counters.sequence };
+        let stamp = counters.sequence;
+        let mut s = SkippedLoop { members: [NO_MEMBER; MAX_LOOP_BLOCKS], len: cycle.len(), sequence };
+        for (m, &(idx, edge, fetch)) in s.members.iter_mut().zip(cycle) {
+            let Some(&counter) = counters.slots.get(&self.hot[idx].start) else { return };
+            *m = Member { idx, counter, base: 0, edge, fetch };
+        }
+        let timed_per_line = s.members().iter().any(|m| m.fetch.is_none());
+        // An entry's cycles are known only once its fetch and data accesses are timed,
+        // so a loop timed per line is skipped only without a deadline in cycles.
+        if timed_per_line && (self.exc.next_systick != u64::MAX || self.max_cycles != u64::MAX) {
             return;
         }
-        n = n.min(self.max_instructions.saturating_sub(self.instructions) / insns.max(1));
+        let n = self.entries_before_deadlines(&s, timed_per_line);
         if n == 0 {
             return;
         }
-        // SAFETY: a counter from `BlockCounters`, alive as long as the engine; unicorn
-        // does not run while a hook runs.
-        let base = unsafe {
-            let base = (*counter).count;
-            (*counter).limit = base + n + 1;
-            base
-        };
-        self.skipping = Some(SkippedLoop { idx, counter, base, edge, fetch });
-        match fetch {
-            // Closed-form replay: a hooked access ends the skipping (its data waits
-            // would move the deadlines above).
-            Some(_) => self.pause_access_log(true),
-            // Replayed entry by entry, each with the accesses logged in it.
-            // SAFETY: as above; `count` stays where it is while the engine exists.
-            None => self.stamp_access_log(unsafe { std::ptr::addr_of!((*counter).count) }),
+        for j in 0..s.len {
+            let limit = s.entries_of(j, n) + 1;
+            let m = &mut s.members[j];
+            // SAFETY: a counter from `BlockCounters`, alive as long as the engine; unicorn
+            // does not run while a hook runs.
+            unsafe {
+                m.base = (*m.counter).count;
+                (*m.counter).limit = m.base + limit;
+            }
         }
+        self.skipping = Some(s);
+        match timed_per_line {
+            // Replayed entry by entry, each with the accesses logged in it.
+            true => self.stamp_access_log(stamp),
+            // Closed-form replay: a hooked access ends the skipping (its data waits
+            // would move the deadlines).
+            false => self.pause_access_log(true),
+        }
+    }
+
+    /// How many entries after the one just timed pass `enter_steady`'s checks: the
+    /// deadline countdown stays ≥ 2 before each, each entry is before the next SysTick
+    /// event and ends within the cycle limit (unless `timed_per_line`: none is due then),
+    /// and within the instruction limit.
+    fn entries_before_deadlines(&self, s: &SkippedLoop, timed_per_line: bool) -> u64 {
+        let n = (self.deadline_countdown as u64).saturating_sub(1);
+        let k = s.len as u64;
+        let cost = |m: &Member| {
+            let b = &self.hot[m.idx];
+            (m.edge + b.cycles as u64 + m.fetch.unwrap_or(0) as u64, b.insns as u64)
+        };
+        let (step, step_insns) = s.members().iter().map(cost).fold((0, 0), |(c, i), (mc, mi)| (c + mc, i + mi));
+        // Whole rounds of the loop that surely pass, then entry by entry.
+        let mut rounds = n / k;
+        if !timed_per_line {
+            rounds = match step {
+                0 => 0,
+                step => rounds.min(self.exc.next_systick.saturating_sub(self.cycles) / step).min(self.max_cycles.saturating_sub(self.cycles) / step),
+            };
+        }
+        if let Some(r) = self.max_instructions.saturating_sub(self.instructions).checked_div(step_insns) {
+            rounds = rounds.min(r);
+        }
+        let rounds = rounds.saturating_sub(1);
+        let (mut cycles, mut insns, mut e) = (self.cycles + rounds * step, self.instructions + rounds * step_insns, rounds * k);
+        while e < n {
+            let m = s.member_of(e + 1);
+            let (c, i) = cost(m);
+            let entry = cycles + m.edge;
+            if (!timed_per_line && (entry >= self.exc.next_systick || cycles + c > self.max_cycles)) || insns + i > self.max_instructions {
+                break;
+            }
+            cycles += c;
+            insns += i;
+            e += 1;
+        }
+        e
     }
 
     /// First thing in every callback: account the iterations unicorn ran without the
@@ -181,61 +322,86 @@ impl State {
     fn replay_skipped(&mut self, entering: Option<u32>) {
         let Some(s) = self.skipping.take() else { return };
         self.pause_access_log(false);
-        let b = &self.hot[s.idx];
-        // SAFETY: as in `skip_self_loop`.
-        let count = unsafe {
-            (*s.counter).limit = 0;
-            (*s.counter).count
-        };
-        let n = count - s.base - u64::from(entering == Some(b.start));
+        let mut n = 0;
+        for m in s.members() {
+            // SAFETY: as in `skip_loop`.
+            unsafe {
+                (*m.counter).limit = 0;
+                n += (*m.counter).count - m.base;
+            }
+        }
+        // Only a hook can enter the loop from outside, so an entering member came from the
+        // loop: its entry is counted but timed by the hook.
+        if entering.is_some_and(|a| s.members().iter().any(|m| self.hot[m.idx].start == a)) {
+            n -= 1;
+        }
         if n == 0 {
             return;
         }
-        let (start, end, insns, cycles) = (b.start, b.end, b.insns as u64, b.cycles as u64);
-        let branch = (b.flags & ENDS_IN_CONTROL != 0).then(|| b.last_insn_addr());
         self.block_entries_replayed += n;
         if let Some(p) = self.profiler.as_mut() {
-            p.block(n * insns, end);
+            for (j, m) in s.members().iter().enumerate() {
+                let (b, entries) = (&self.hot[m.idx], s.entries_of(j, n));
+                if entries > 0 {
+                    p.block(entries * b.insns as u64, b.end);
+                }
+            }
             self.sp_sample_due = false;
         }
-        if let (Some(p), Some(pc)) = (self.predictor.as_mut(), branch) {
-            let repeated = p.repeat_taken(pc, start, n);
-            debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
-        }
-        let Some(fetch) = s.fetch else {
-            self.replay_timed_iterations(&s, n);
-            return;
-        };
-        // What n more `enter_steady` calls for this block from itself do.
-        let step = s.edge + cycles + fetch as u64;
-        self.block_entry = self.cycles + (n - 1) * step + s.edge;
-        self.cycles += n * step;
-        self.count_entries(s.idx, n, n * fetch as u64);
-        self.access_cursor = 0;
-        self.dyn_in_block = fetch as i64;
-        if fetch > 0 {
-            if let Some(st) = self.stalls.as_mut() {
-                st.fetch(self.blocks[s.idx].bucket, n * fetch as u64);
+        if let Some(p) = self.predictor.as_mut() {
+            // Only self-loops are skipped with a predictor (`try_skip_cycle`).
+            let b = &self.hot[s.members[0].idx];
+            if b.flags & ENDS_IN_CONTROL != 0 {
+                let repeated = p.repeat_taken(b.last_insn_addr(), b.start, n);
+                debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
             }
         }
+        if s.members().iter().any(|m| m.fetch.is_none()) {
+            self.replay_timed_iterations(&s, n);
+            return;
+        }
+        // What n more `enter_steady` calls along the loop do.
+        for (j, m) in s.members().iter().enumerate() {
+            let entries = s.entries_of(j, n);
+            let fetch = m.fetch.unwrap_or(0) as u64;
+            self.cycles += entries * (m.edge + self.hot[m.idx].cycles as u64 + fetch);
+            if entries > 0 {
+                self.count_entries(m.idx, entries, entries * fetch);
+                if let Some(st) = self.stalls.as_mut().filter(|_| fetch > 0) {
+                    st.fetch(self.blocks[m.idx].bucket, entries * fetch);
+                }
+            }
+        }
+        let last = *s.member_of(n);
+        let (b, fetch) = (&self.hot[last.idx], last.fetch.unwrap_or(0));
+        self.block_entry = self.cycles - b.cycles as u64 - fetch as u64;
+        self.insns_before_block = self.instructions - b.insns as u64;
+        self.cur = last.idx;
+        self.access_cursor = 0;
+        self.dyn_in_block = fetch as i64;
+        let mut starts = [0; MAX_LOOP_BLOCKS];
+        for (start, m) in starts.iter_mut().zip(s.members()) {
+            *start = self.hot[m.idx].start;
+        }
+        self.note_recent(&starts[..s.len], n);
     }
 
-    /// The n skipped iterations of a loop whose fetch is timed per line, one entry at a
-    /// time as `enter_steady` does it (but for the profiler and predictor, replayed
-    /// above), each followed by the data accesses unicorn logged in it: the log stamps
-    /// each with the loop's counter, `base` in the entry the hook timed, `base + i` in
-    /// iteration i. Once an iteration's fetch has been timed, the next ones are timed from
-    /// what it left (`LoopFetch`) as long as that can be done without the memory system,
-    /// and only the cycles and the data accesses are kept per iteration; the rest of the
-    /// entries' accounting is done once (`end_loop_fetch`). With `--stalls` every entry is
-    /// timed in full (the stall log orders its buckets by first wait).
+    /// The n skipped entries of a loop with a block timed per line, one entry at a time
+    /// as `enter_steady` does it (but for the profiler and predictor, replayed above),
+    /// each followed by the data accesses unicorn logged in it: the log stamps each with
+    /// the block sequence number, `sequence` in the entry the hook timed and
+    /// `sequence + e` in skipped entry e. In a self-loop, once an iteration's fetch has
+    /// been timed, the next ones are timed from what it left (`LoopFetch`) as long as
+    /// that can be done without the memory system, and only the cycles and the data
+    /// accesses are kept per iteration; the rest of the entries' accounting is done once
+    /// (`end_loop_fetch`). With `--stalls` every entry is timed in full (the stall log
+    /// orders its buckets by first wait).
     fn replay_timed_iterations(&mut self, s: &SkippedLoop, n: u64) {
         let logged = self.take_logged();
         let (entries, ranges) = logged.as_ref().map_or((&[][..], &[][..]), |l| (l.entries(), l.ranges()));
-        // Entry e belongs to iteration e.stamp - base (0: the entry the hook timed); with
-        // done < n, `iteration <= done` is `stamp <= base + done`.
-        let in_done = |e: &&Entry, done: u64| e.stamp <= s.base + done;
-        let (region, cycles) = (self.hot[s.idx].region as usize, self.hot[s.idx].cycles as u64);
+        let in_done = |e: &&Entry, done: u64| e.stamp <= s.sequence + done;
+        let first = s.members[0];
+        let (region, cycles) = (self.hot[first.idx].region as usize, self.hot[first.idx].cycles as u64);
         let (mut done, mut next) = (0, 0);
         let mut fast: Option<(LoopFetch, u64, u64)> = None;
         while done < n {
@@ -245,7 +411,7 @@ impl State {
             }
             done += 1;
             if let Some((lf, entered, stalls)) = fast.as_mut() {
-                let entry = self.cycles + s.edge;
+                let entry = self.cycles + first.edge;
                 if let Some(fetch) = lf.next(entry - self.block_entry) {
                     self.block_entry = entry;
                     self.cycles = entry + cycles + fetch as u64;
@@ -254,26 +420,31 @@ impl State {
                     *stalls += fetch as u64;
                     continue;
                 }
-                self.end_loop_fetch(s.idx, fast.take());
+                self.end_loop_fetch(first.idx, fast.take());
             }
-            self.replay_timed_entry(s.idx, s.edge);
-            if self.stalls.is_none() && done < n {
-                let plan = &self.plans[s.idx];
+            let m = *s.member_of(done);
+            self.replay_timed_entry(m.idx, m.edge, m.fetch);
+            if s.len == 1 && self.stalls.is_none() && done < n {
+                let plan = &self.plans[first.idx];
                 fast = self.mem.loop_fetch(region, plan).map(|lf| (lf, 0, 0));
             }
         }
-        self.end_loop_fetch(s.idx, fast);
+        self.end_loop_fetch(first.idx, fast);
         for e in &entries[next..] {
             self.time_logged(e, ranges);
         }
     }
 
-    /// One entry of block `idx` from itself: `enter_steady` without its checks.
-    fn replay_timed_entry(&mut self, idx: usize, edge: u64) {
+    /// One entry of block `idx` from the loop block before it, over an edge costing
+    /// `edge`: `enter_steady` without its checks.
+    fn replay_timed_entry(&mut self, idx: usize, edge: u64, fetch: Option<u32>) {
         self.deadline_countdown -= 1;
         self.cycles += edge;
         self.account_entry(idx);
-        let fetch = self.timed_fetch(idx);
+        let fetch = match fetch {
+            Some(f) => f,
+            None => self.timed_fetch(idx),
+        };
         self.charge_fetch(fetch);
     }
 
@@ -284,25 +455,31 @@ impl State {
     fn end_loop_fetch(&mut self, idx: usize, fast: Option<(LoopFetch, u64, u64)>) {
         let Some((lf, entered, stalls)) = fast else { return };
         self.count_entries(idx, entered, stalls);
+        self.note_recent(&[self.hot[idx].start], entered);
         let (region, plan) = (self.hot[idx].region as usize, &mut self.plans[idx]);
         self.mem.end_loop_fetch(region, plan, &lf, entered, self.block_entry);
     }
 
     /// The counts of `n` more entries of block `idx` whose cycles are accounted already
-    /// (both replays): executions, instructions, the deadline countdown, the recent-block
-    /// ring and the region's fetch wait cycles.
+    /// (both replays): executions, instructions, the deadline countdown and the region's
+    /// fetch wait cycles.
     fn count_entries(&mut self, idx: usize, n: u64, fetch_waits: u64) {
         let b = &mut self.hot[idx];
         b.executions += n;
-        let (start, insns, region) = (b.start, b.insns as u64, b.region as usize);
+        let (insns, region) = (b.insns as u64, b.region as usize);
         self.deadline_countdown -= n as u32;
         self.instructions += n * insns;
         self.insns_before_block = self.instructions - insns;
         self.regions[region].fetch_wait_cycles += fetch_waits;
-        let shown = n.min(RECENT_BLOCKS as u64) as usize;
-        self.recent_next = (self.recent_next + (n as usize - shown)) % RECENT_BLOCKS;
-        for _ in 0..shown {
-            self.recent[self.recent_next] = start;
+    }
+
+    /// The recent-block ring after `n` more entries along a loop whose blocks start at
+    /// `starts`, entry e (from 1) being of block `e % starts.len()`.
+    fn note_recent(&mut self, starts: &[u32], n: u64) {
+        let shown = n.min(RECENT_BLOCKS as u64);
+        self.recent_next = (self.recent_next + ((n - shown) % RECENT_BLOCKS as u64) as usize) % RECENT_BLOCKS;
+        for e in n - shown + 1..=n {
+            self.recent[self.recent_next] = starts[(e % starts.len() as u64) as usize];
             self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         }
     }

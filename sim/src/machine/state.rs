@@ -103,6 +103,8 @@ pub(super) struct Block {
     /// Its memory instructions, to locate the instruction behind an MMIO access or a
     /// faulting access (`access_pc.rs`).
     pub(super) accesses: Box<[Access]>,
+    /// Where control can go after the block (`Insn::successors`); None: unknown.
+    pub(super) successors: Option<[u32; 2]>,
     pub(super) classes: Box<[(Class, u32)]>,
     /// `--stalls` bucket of the function holding the block (its fetch waits go there).
     pub(super) bucket: u32,
@@ -392,6 +394,7 @@ impl State {
             edges,
             divides: insns.iter().filter(|i| i.class == Class::Div).map(|i| i.addr).collect(),
             accesses: accesses(&insns),
+            successors: insns.last().map_or(Some([end, end]), |l| l.successors()),
             exit: insns.last().map_or(Exit::Plain, exit_of),
             writes_sp: insns.iter().any(|i| i.writes.contains(simbench_cores::insn::REG_SP)),
             entry_func: self
@@ -622,10 +625,15 @@ impl State {
             None => self.timed_fetch(idx),
         };
         self.charge_fetch(fetch);
-        // A block entered from itself: every further iteration does the same, so unicorn
-        // can run them without the hook (`block_counters.rs`).
-        if self_loop && !paired && self.counters.is_some() {
-            self.skip_self_loop(idx, cost, static_fetch);
+        // A block entered from itself, or closing a loop of a few blocks: every further
+        // round does the same, so unicorn can run them without the hook
+        // (`block_counters.rs`).
+        if !paired && self.counters.is_some() {
+            if self_loop {
+                self.skip_self_loop(idx, cost, static_fetch);
+            } else if self.predictor.is_none() && self.stalls.is_none() {
+                self.try_skip_cycle(idx);
+            }
         }
         true
     }
