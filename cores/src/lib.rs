@@ -15,4 +15,4 @@ pub use board::{Board, Region, RegionKind};
 pub use decode::Decoder;
 pub use insn::{Class, Insn};
 pub use memsys::{fast_mode_ignores, Fidelity, MemorySystem};
-pub use timing::{BlockEdges, BlockTiming, Boundary, BranchHints, BranchPredictor, CoreKind, CoreModel, Lookup, Prediction};
+pub use timing::{BlockEdges, BlockTiming, Boundary, BranchHints, BranchPredictor, CoreKind, CoreModel, Lookup, LoopBranch, Prediction};

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use m33::CortexM33;
 pub use m4::CortexM4;
 pub use m7::CortexM7;
-pub use predictor::{BranchPredictor, Lookup, Prediction};
+pub use predictor::{BranchPredictor, Lookup, LoopBranch, Prediction};
 
 /// The cores simbench models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -141,23 +141,45 @@ impl BranchPredictor {
         correct
     }
 
-    /// What `n` calls of [`BranchPredictor::update`] with a taken branch at `pc` to
-    /// `target` do when each is predicted correctly (the entry exists and predicts that
-    /// target): the simulator's replay of a loop whose block entries it skipped. False,
-    /// having changed nothing, when the prediction would not be correct.
-    pub fn repeat_taken(&mut self, pc: u32, target: u32, n: u64) -> bool {
-        let lookup = self.lookup(pc);
-        if !Prediction::correct(lookup.prediction, true, Some(target)) {
+    /// What `n` block entries along a loop of `branches.len()` blocks do when every
+    /// branch is predicted correctly: the simulator's replay of a loop whose block entries
+    /// it skipped. Block j's branch (`None`: the block does not end in one) is looked up
+    /// when the loop enters the block after it, so entry e (from 1) looks up block
+    /// `(e - 1) % k`'s. False, having changed nothing, when a branch is not predicted
+    /// correctly now; each correct outcome moves a counter further the same way, so all
+    /// then stay correct.
+    pub fn repeat_loop(&mut self, branches: &[Option<LoopBranch>], n: u64) -> bool {
+        let k = branches.len() as u64;
+        let correct = |b: &LoopBranch| Prediction::correct(self.predict(b.pc), b.taken, Some(b.target));
+        if k == 0 || !branches.iter().flatten().all(correct) {
             return false;
         }
-        let Some(i) = lookup.found else { return false };
-        self.lookups += n;
-        self.clock += n;
-        let e = &mut self.entries[i];
-        e.counter = (e.counter as u64 + n).min(3) as u8;
-        e.used = self.clock;
+        // Lookups among the edges x = 0..=last (edge x enters entry x + 1).
+        let looked_up = |last: u64| -> u64 { (0..k).filter(|&j| branches[j as usize].is_some() && j <= last).map(|j| (last - j) / k + 1).sum() };
+        for (j, b) in (0..k).zip(branches) {
+            let (Some(b), true) = (b, j < n) else { continue };
+            let times = (n - 1 - j) / k + 1;
+            let last = j + k * (times - 1);
+            if let Some(i) = self.find(b.pc) {
+                let e = &mut self.entries[i];
+                e.counter = if b.taken { (e.counter as u64 + times).min(3) as u8 } else { (e.counter as u64).saturating_sub(times) as u8 };
+                e.used = self.clock + looked_up(last);
+            }
+        }
+        let lookups = n.checked_sub(1).map_or(0, looked_up);
+        self.lookups += lookups;
+        self.clock += lookups;
         true
     }
+}
+
+/// A loop block's final branch, as [`BranchPredictor::repeat_loop`] replays it: at `pc`,
+/// `taken` to `target` or not, on every round.
+#[derive(Clone, Copy, Debug)]
+pub struct LoopBranch {
+    pub pc: u32,
+    pub taken: bool,
+    pub target: u32,
 }
 
 #[cfg(test)]
@@ -177,27 +199,40 @@ mod tests {
     }
 
     #[test]
-    fn repeated_taken_outcomes_match_single_updates() {
-        // Two predictors trained alike, with a second branch in the same set so that the
-        // LRU order matters; one then takes 5 correct updates one by one, the other at once.
-        let train = |p: &mut BranchPredictor| {
+    fn a_replayed_loop_matches_single_updates() {
+        // A loop of three blocks: the first ends in a branch at 0x120 that is not taken
+        // (its counter worn down to 0 after being taken once), the second in none, the
+        // third in the loop-closing branch at 0x100 back to 0x80; a fourth branch in
+        // 0x100's set makes the LRU stamps matter. Every count of entries, whole rounds
+        // and partial ones, must leave what updates one by one leave.
+        let branches = [Some(LoopBranch { pc: 0x120, taken: false, target: 0x200 }), None, Some(LoopBranch { pc: 0x100, taken: true, target: 0x80 })];
+        let train = || {
+            let mut p = BranchPredictor::new(128);
+            p.update(0x120, true, 0x200);
             for _ in 0..2 {
                 p.update(0x100, true, 0x80);
                 p.update(0x100 + 2 * 128, true, 0x40);
+                p.update(0x120, false, 0x200);
             }
+            p
         };
-        let (mut one, mut all) = (BranchPredictor::new(128), BranchPredictor::new(128));
-        train(&mut one);
-        train(&mut all);
-        for _ in 0..5 {
-            assert!(one.update(0x100, true, 0x80));
+        for n in 0..10u64 {
+            let (mut one, mut all) = (train(), train());
+            for e in 1..=n {
+                if let Some(b) = branches[((e - 1) % 3) as usize] {
+                    assert!(one.update(b.pc, b.taken, b.target));
+                }
+            }
+            assert!(all.repeat_loop(&branches, n));
+            assert_eq!(format!("{:?}", one.entries), format!("{:?}", all.entries), "{n} entries");
+            assert_eq!((one.clock, one.lookups, one.mispredictions), (all.clock, all.lookups, all.mispredictions), "{n} entries");
         }
-        assert!(all.repeat_taken(0x100, 0x80, 5));
-        assert_eq!(format!("{:?}", one.entries), format!("{:?}", all.entries));
-        assert_eq!((one.clock, one.lookups, one.mispredictions), (all.clock, all.lookups, all.mispredictions));
-        // A wrong target is not a correct prediction: nothing changes.
-        assert!(!all.repeat_taken(0x100, 0x90, 3));
-        assert_eq!(all.clock, one.clock);
+        // A wrong target or direction is not a correct prediction: nothing changes.
+        let mut p = train();
+        let before = format!("{:?}", p.entries);
+        assert!(!p.repeat_loop(&[Some(LoopBranch { pc: 0x100, taken: true, target: 0x90 })], 3));
+        assert!(!p.repeat_loop(&[None, Some(LoopBranch { pc: 0x120, taken: true, target: 0x200 })], 3));
+        assert_eq!((format!("{:?}", p.entries), p.clock), (before, train().clock));
     }
 
     #[test]

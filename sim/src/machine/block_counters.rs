@@ -27,6 +27,7 @@ use super::access_log::Entry;
 use super::*;
 use rustc_hash::FxHashMap;
 use simbench_cores::memsys::LoopFetch;
+use simbench_cores::{LoopBranch, Prediction};
 use std::ffi::c_void;
 use unicorn_engine::{uc_ctl, uc_engine, uc_error, ControlType};
 
@@ -174,9 +175,9 @@ impl State {
     /// shortcut would enter from the one before (memoised, unpaired edges with quiet
     /// exits, no FP or parking block) and none of which can go to a block of the loop
     /// other than the next (`Block::successors`), let unicorn skip their hooks: the
-    /// counters then tell the whole order of the entries. Not with a branch predictor
-    /// (its replay is per branch) or with `--stalls` (its buckets keep the order of the
-    /// first wait).
+    /// counters then tell the whole order of the entries. With a branch predictor, every
+    /// branch of the loop must be predicted correctly. Not with `--stalls` (its buckets
+    /// keep the order of the first wait).
     #[inline(never)]
     pub(super) fn try_skip_cycle(&mut self, idx: usize) {
         let start = self.hot[idx].start;
@@ -207,6 +208,11 @@ impl State {
                 return;
             }
             let Ok(cost) = u64::try_from(cost) else { return };
+            if let (Some(p), true) = (self.predictor.as_ref(), x.flags & ENDS_IN_CONTROL != 0) {
+                if !Prediction::correct(p.predict(x.last_insn_addr()), y.start != x.end, Some(y.start)) {
+                    return;
+                }
+            }
             let Some(successors) = self.blocks[cycle[j].0].successors else { return };
             if successors.iter().any(|&s| s != y.start && starts.contains(&s)) {
                 return;
@@ -348,13 +354,8 @@ impl State {
             }
             self.sp_sample_due = false;
         }
-        if let Some(p) = self.predictor.as_mut() {
-            // Only self-loops are skipped with a predictor (`try_skip_cycle`).
-            let b = &self.hot[s.members[0].idx];
-            if b.flags & ENDS_IN_CONTROL != 0 {
-                let repeated = p.repeat_taken(b.last_insn_addr(), b.start, n);
-                debug_assert!(repeated, "a skipped loop's branch was predicted correctly when the skipping began");
-            }
+        if self.predictor.is_some() {
+            self.replay_predictions(&s, n);
         }
         if s.members().iter().any(|m| m.fetch.is_none()) {
             self.replay_timed_iterations(&s, n);
@@ -384,6 +385,22 @@ impl State {
             *start = self.hot[m.idx].start;
         }
         self.note_recent(&starts[..s.len], n);
+    }
+
+    /// The branch predictor after `n` skipped entries, every branch of the loop predicted
+    /// correctly (`try_skip_cycle` checked).
+    fn replay_predictions(&mut self, s: &SkippedLoop, n: u64) {
+        let mut branches = [None; MAX_LOOP_BLOCKS];
+        for (j, m) in s.members().iter().enumerate() {
+            let (b, next) = (&self.hot[m.idx], &self.hot[s.members[(j + 1) % s.len].idx]);
+            if b.flags & ENDS_IN_CONTROL != 0 {
+                branches[j] = Some(LoopBranch { pc: b.last_insn_addr(), taken: next.start != b.end, target: next.start });
+            }
+        }
+        if let Some(p) = self.predictor.as_mut() {
+            let repeated = p.repeat_loop(&branches[..s.len], n);
+            debug_assert!(repeated, "a skipped loop's branches were predicted correctly when the skipping began");
+        }
     }
 
     /// The n skipped entries of a loop with a block timed per line, one entry at a time

@@ -631,7 +631,7 @@ impl State {
         if !paired && self.counters.is_some() {
             if self_loop {
                 self.skip_self_loop(idx, cost, static_fetch);
-            } else if self.predictor.is_none() && self.stalls.is_none() {
+            } else if self.stalls.is_none() {
                 self.try_skip_cycle(idx);
             }
         }
