@@ -140,11 +140,62 @@ impl LoopOutcomes {
     /// of their own) is one a memoised outcome starts from; `None` otherwise.
     #[inline]
     pub(super) fn next(&mut self, since: u64) -> Option<u32> {
-        let after = self.outcomes[self.latest].as_ref()?.after;
-        let before = FetchState { prefetch_rel: after.prefetch_rel.saturating_sub(since), ..after };
+        let after = self.latest_after()?;
+        self.next_from(&after, since)
+    }
+
+    /// The state the block's latest fetch left.
+    #[inline]
+    fn latest_after(&self) -> Option<FetchState> {
+        self.outcomes[self.latest].as_ref().map(|o| o.after)
+    }
+
+    /// The stall of the block's next fetch, entered `since` cycles after a fetch that
+    /// left `after`.
+    #[inline]
+    fn next_from(&mut self, after: &FetchState, since: u64) -> Option<u32> {
+        let before = FetchState { prefetch_rel: after.prefetch_rel.saturating_sub(since), ..*after };
         let i = matching(&self.outcomes, Some(self.latest), &before, self.fill)?;
         self.latest = i;
         self.outcomes[i].as_ref().map(|o| o.stall)
+    }
+}
+
+/// The fetches of a loop of several blocks, replayed from the blocks' memos without the
+/// accelerator: each block's fetch starts from the state the fetch before it, of
+/// whichever block, left.
+#[derive(Clone, Debug)]
+pub struct CycleOutcomes {
+    blocks: Vec<LoopOutcomes>,
+    /// The block whose fetch was the latest.
+    last: usize,
+}
+
+impl CycleOutcomes {
+    /// The loop's blocks' memos, the latest fetch being block `last`'s: `None` when a
+    /// block's latest fetch was not memoised or the blocks were fetched at different
+    /// flash latencies.
+    pub(super) fn new(memos: &[&FetchMemo], last: usize) -> Option<CycleOutcomes> {
+        let blocks: Vec<LoopOutcomes> = memos.iter().map(|m| Accelerator::loop_outcomes(m)).collect::<Option<_>>()?;
+        let fill = blocks.get(last)?.fill;
+        blocks.iter().all(|b| b.fill == fill).then_some(CycleOutcomes { blocks, last })
+    }
+
+    /// The stall of block `block`'s fetch, entered `since` cycles after the latest fetch;
+    /// `None` when its memo has no outcome from the state that fetch left.
+    #[inline]
+    pub(super) fn next(&mut self, block: usize, since: u64) -> Option<u32> {
+        let after = self.blocks[self.last].latest_after()?;
+        let stall = self.blocks.get_mut(block)?.next_from(&after, since)?;
+        self.last = block;
+        Some(stall)
+    }
+
+    /// Leave block `block`'s memo with the latest outcome replayed.
+    pub(super) fn leave_memo(&self, block: usize, memo: &mut FetchMemo) {
+        if let Some(b) = self.blocks.get(block) {
+            memo.latest = Some(b.latest);
+        }
     }
 }
 
@@ -353,6 +404,14 @@ impl Accelerator {
         if let Some(o) = lo.outcomes[lo.latest].as_ref() {
             self.set_fetch_state(&o.after, entry);
             memo.latest = Some(lo.latest);
+        }
+    }
+
+    /// The state after a replayed loop of several blocks, its last fetch entered at cycle
+    /// `entry` (the blocks' memos: `CycleOutcomes::leave_memo`).
+    pub(super) fn end_cycle(&mut self, co: &CycleOutcomes, entry: u64) {
+        if let Some(after) = co.blocks[co.last].latest_after() {
+            self.set_fetch_state(&after, entry);
         }
     }
 

@@ -1,6 +1,6 @@
 //! How instruction fetches are timed: the path per region and the lines a block requests.
 
-use super::accelerator::LoopOutcomes;
+use super::accelerator::{CycleOutcomes, LoopOutcomes};
 use super::{Accelerator, Cache, Fidelity, MemorySystem};
 use crate::board::RegionKind;
 
@@ -48,6 +48,28 @@ impl LoopFetch {
             LoopFetch::Hits { .. } => Some(0),
             LoopFetch::Accelerator(o) => o.next(since),
         }
+    }
+}
+
+/// The fetches of a loop of several blocks through a flash accelerator, timed from the
+/// blocks' memoised outcomes while nothing but data accesses comes between them
+/// ([`MemorySystem::cycle_fetch`]); [`MemorySystem::end_cycle_fetch`] then leaves the
+/// memory system as those fetches would have.
+#[derive(Clone, Debug)]
+pub struct CycleFetch(CycleOutcomes);
+
+impl CycleFetch {
+    /// The stall of the fetch of the loop's block `block` (its index in the loop),
+    /// entered `since` cycles after the previous fetch; `None` when that needs the memory
+    /// system.
+    #[inline]
+    pub fn next(&mut self, block: usize, since: u64) -> Option<u32> {
+        self.0.next(block, since)
+    }
+
+    /// Leave the plan of the loop's block `block` as its replayed fetches would have.
+    pub fn leave_plan(&self, block: usize, plan: &mut FetchPlan) {
+        self.0.leave_memo(block, &mut plan.accel_memo);
     }
 }
 
@@ -187,6 +209,25 @@ impl MemorySystem {
         }
     }
 
+    /// `loop_fetch` for a loop of several blocks in `region` with the fetch `plans` of its
+    /// blocks in loop order, the latest fetch being block `last`'s: only through a flash
+    /// accelerator (an I-cache's LRU order would change from block to block).
+    pub fn cycle_fetch(&self, region: usize, plans: &[&FetchPlan], last: usize) -> Option<CycleFetch> {
+        if self.paths.get(region) != Some(&FetchPath::Accelerator) {
+            return None;
+        }
+        let memos: Vec<_> = plans.iter().map(|p| &p.accel_memo).collect();
+        CycleOutcomes::new(&memos, last).map(CycleFetch)
+    }
+
+    /// Leave the accelerator as the fetches that `cf` timed would have, the last entered
+    /// at cycle `entry` (the blocks' plans: [`CycleFetch::leave_plan`]).
+    pub fn end_cycle_fetch(&mut self, cf: &CycleFetch, entry: u64) {
+        if let Some(a) = self.accel.as_mut() {
+            a.end_cycle(&cf.0, entry);
+        }
+    }
+
     /// Leave the memory system as the `fetches` that `lf` timed would have, the last
     /// entered at cycle `entry`: the I-cache's hits, the accelerator's state.
     pub fn end_loop_fetch(&mut self, region: usize, plan: &mut FetchPlan, lf: &LoopFetch, fetches: u64, entry: u64) {
@@ -208,7 +249,7 @@ impl MemorySystem {
 
 #[cfg(test)]
 mod tests {
-    use super::{FetchPlan, LoopFetch};
+    use super::{CycleFetch, FetchPlan, LoopFetch};
     use crate::memsys::test_support::board;
     use crate::memsys::{Fidelity, MemorySystem};
 
@@ -290,5 +331,111 @@ mod tests {
         let body: Vec<u32> = (0..16).map(|i| 0x3C + i * 2).collect();
         let (stalls, by_loop) = replay(&mut m, &body, 0x5C, &[0, 7], 20);
         assert_eq!((stalls[0], stalls[1..].iter().sum::<u32>(), by_loop), (40, 0, 19));
+    }
+
+    /// Entries along a loop of several blocks (`blocks`: addresses and end of each), with
+    /// `data` cycles of data waits after each: one memory system times every fetch, the
+    /// other times one and then the next through `CycleFetch` as long as it answers,
+    /// falling back as the simulator's replay does. Returns each entry's stall (both must
+    /// agree) and how many entries `CycleFetch` timed.
+    fn replay_cycle(m: &mut MemorySystem, blocks: &[(Vec<u32>, u32)], data: &[u64], entries: usize) -> (Vec<u32>, usize) {
+        let mut timed = m.clone();
+        let k = blocks.len();
+        let offsets: Vec<Vec<u32>> = blocks.iter().map(|(a, _)| (0..a.len() as u32).collect()).collect();
+        let (mut plans, mut timed_plans) = (vec![FetchPlan::default(); k], vec![FetchPlan::default(); k]);
+        let (mut t, mut cf, mut entry, mut by_loop) = (0u64, None::<CycleFetch>, 0u64, 0);
+        let mut stalls = Vec::new();
+        let end_run = |m: &mut MemorySystem, plans: &mut [FetchPlan], cf: CycleFetch, entry: u64| {
+            for (j, plan) in plans.iter_mut().enumerate() {
+                cf.leave_plan(j, plan);
+            }
+            m.end_cycle_fetch(&cf, entry);
+        };
+        for e in 0..entries {
+            let j = e % k;
+            let (addrs, end) = (&blocks[j].0, blocks[j].1);
+            let want = timed.fetch_planned(0, &mut timed_plans[j], addrs, end, &offsets[j], t);
+            let got = match cf.as_mut().and_then(|c| c.next(j, t - entry)) {
+                Some(s) => {
+                    by_loop += 1;
+                    s
+                }
+                None => {
+                    if let Some(c) = cf.take() {
+                        end_run(m, &mut plans, c, entry);
+                    }
+                    let s = m.fetch_planned(0, &mut plans[j], addrs, end, &offsets[j], t);
+                    let refs: Vec<&FetchPlan> = plans.iter().collect();
+                    cf = m.cycle_fetch(0, &refs, j);
+                    s
+                }
+            };
+            assert_eq!(got, want, "entry {e} (block {j}): the loop's replay stalled {got}, timing the fetch {want}");
+            stalls.push(got);
+            entry = t;
+            t += addrs.len() as u64 + got as u64 + data[e % data.len()];
+        }
+        if let Some(c) = cf.take() {
+            end_run(m, &mut plans, c, entry);
+        }
+        // Left in the same state: a block elsewhere and the loop's blocks again fetch alike.
+        let other: Vec<u32> = (0..4).map(|i| 0x800 + i * 2).collect();
+        let all = std::iter::once((&other, 0x808)).chain(blocks.iter().map(|(a, e)| (a, *e)));
+        for (a, e) in all {
+            let offs: Vec<u32> = (0..a.len() as u32).collect();
+            assert_eq!(m.fetch(0, a, e, &offs, t), timed.fetch(0, a, e, &offs, t), "after the loop, block at {:#x}", a[0]);
+            t += 40;
+        }
+        (stalls, by_loop)
+    }
+
+    #[test]
+    fn a_loop_of_several_blocks_replayed_from_their_memos_waits_exactly_what_timing_each_fetch_does() {
+        // The LPC55S69-like flash of the test above. A TFLM-style loop of three blocks: a
+        // check in one flash word, the multiply-accumulate in the next two words (reached
+        // by a branch, so the prefetch restarts), the increment in a word of its own, back
+        // to the check; data waits of 0, 12 or 24 cycles between entries, so each block is
+        // entered in more than one state.
+        let b = board(
+            "[accelerator]
+line_bytes=16
+instruction_lines=1
+data_lines=1
+prefetch=true
+prefetch_completes=true",
+            "name='flash'
+base=0
+size=0x10000
+kind='flash'
+read_wait=11",
+        );
+        let block = |from: u32, n: u32| ((0..n).map(|i| from + i * 2).collect::<Vec<u32>>(), from + n * 2);
+        let blocks = [block(0x100, 4), block(0x120, 12), block(0x144, 3)];
+        let (stalls, by_loop) = replay_cycle(&mut MemorySystem::new(&b, Fidelity::Detailed), &blocks, &[0, 0, 12, 0, 0, 0, 24, 12], 150);
+        let mut distinct = stalls.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 3, "too few distinct stalls: {distinct:?}");
+        assert!(by_loop >= 100, "only {by_loop} of 150 entries replayed");
+
+        // Through an I-cache there is no such replay (each block's hits would reorder the
+        // sets' LRU state).
+        let b = board(
+            "[icache]
+size_bytes=1024
+ways=2
+line_bytes=32",
+            "name='xip'
+base=0
+size=0x10000
+kind='xip'
+cacheable=true
+read_wait=5
+line_fill_cycles=20",
+        );
+        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+        m.set_caches_enabled(true, false);
+        let (_, by_loop) = replay_cycle(&mut m, &blocks, &[0], 30);
+        assert_eq!(by_loop, 0);
     }
 }

@@ -26,7 +26,7 @@
 use super::access_log::Entry;
 use super::*;
 use rustc_hash::FxHashMap;
-use simbench_cores::memsys::LoopFetch;
+use simbench_cores::memsys::{CycleFetch, LoopFetch};
 use simbench_cores::{LoopBranch, Prediction};
 use std::ffi::c_void;
 use unicorn_engine::{uc_ctl, uc_engine, uc_error, ControlType};
@@ -138,6 +138,21 @@ pub(super) struct SkippedLoop {
     /// The block sequence number after the entry the hook timed: skipped entry e runs
     /// with `sequence + e`, which stamps the accesses it logs.
     sequence: u64,
+}
+
+/// How a run of a loop's skipped entries is timed without the memory system.
+enum FastFetch {
+    One(LoopFetch),
+    Cycle(CycleFetch),
+}
+
+/// A run of skipped entries timed without the memory system: after entry `from`, with
+/// the entries and fetch stalls of each of the loop's blocks so far.
+struct FastRun {
+    fetch: FastFetch,
+    from: u64,
+    entered: [u64; MAX_LOOP_BLOCKS],
+    stalls: [u64; MAX_LOOP_BLOCKS],
 }
 
 impl SkippedLoop {
@@ -384,7 +399,7 @@ impl State {
         for (start, m) in starts.iter_mut().zip(s.members()) {
             *start = self.hot[m.idx].start;
         }
-        self.note_recent(&starts[..s.len], n);
+        self.note_recent(&starts[..s.len], 0, n);
     }
 
     /// The branch predictor after `n` skipped entries, every branch of the loop predicted
@@ -407,46 +422,49 @@ impl State {
     /// as `enter_steady` does it (but for the profiler and predictor, replayed above),
     /// each followed by the data accesses unicorn logged in it: the log stamps each with
     /// the block sequence number, `sequence` in the entry the hook timed and
-    /// `sequence + e` in skipped entry e. In a self-loop, once an iteration's fetch has
-    /// been timed, the next ones are timed from what it left (`LoopFetch`) as long as
-    /// that can be done without the memory system, and only the cycles and the data
-    /// accesses are kept per iteration; the rest of the entries' accounting is done once
-    /// (`end_loop_fetch`). With `--stalls` every entry is timed in full (the stall log
+    /// `sequence + e` in skipped entry e. Once an entry's fetch has been timed, the next
+    /// ones are timed from what it left (`LoopFetch`, `CycleFetch`) as long as that can be
+    /// done without the memory system, and only the cycles and the data accesses are kept
+    /// per entry; the rest of the entries' accounting is done once per such run
+    /// (`end_fast_run`). With `--stalls` every entry is timed in full (the stall log
     /// orders its buckets by first wait).
     fn replay_timed_iterations(&mut self, s: &SkippedLoop, n: u64) {
         let logged = self.take_logged();
         let (entries, ranges) = logged.as_ref().map_or((&[][..], &[][..]), |l| (l.entries(), l.ranges()));
         let in_done = |e: &&Entry, done: u64| e.stamp <= s.sequence + done;
-        let first = s.members[0];
-        let (region, cycles) = (self.hot[first.idx].region as usize, self.hot[first.idx].cycles as u64);
         let (mut done, mut next) = (0, 0);
-        let mut fast: Option<(LoopFetch, u64, u64)> = None;
+        let mut fast: Option<FastRun> = None;
         while done < n {
             while let Some(e) = entries.get(next).filter(|e| in_done(e, done)) {
                 self.time_logged(e, ranges);
                 next += 1;
             }
             done += 1;
-            if let Some((lf, entered, stalls)) = fast.as_mut() {
-                let entry = self.cycles + first.edge;
-                if let Some(fetch) = lf.next(entry - self.block_entry) {
+            let pos = (done % s.len as u64) as usize;
+            let m = s.members[pos];
+            if let Some(run) = fast.as_mut() {
+                let entry = self.cycles + m.edge;
+                let since = entry - self.block_entry;
+                let stall = match &mut run.fetch {
+                    FastFetch::One(lf) => lf.next(since),
+                    FastFetch::Cycle(cf) => cf.next(pos, since),
+                };
+                if let Some(fetch) = stall {
                     self.block_entry = entry;
-                    self.cycles = entry + cycles + fetch as u64;
+                    self.cycles = entry + self.hot[m.idx].cycles as u64 + fetch as u64;
                     self.dyn_in_block = fetch as i64;
-                    *entered += 1;
-                    *stalls += fetch as u64;
+                    run.entered[pos] += 1;
+                    run.stalls[pos] += fetch as u64;
                     continue;
                 }
-                self.end_loop_fetch(first.idx, fast.take());
+                self.end_fast_run(s, fast.take(), done - 1);
             }
-            let m = *s.member_of(done);
             self.replay_timed_entry(m.idx, m.edge, m.fetch);
-            if s.len == 1 && self.stalls.is_none() && done < n {
-                let plan = &self.plans[first.idx];
-                fast = self.mem.loop_fetch(region, plan).map(|lf| (lf, 0, 0));
+            if self.stalls.is_none() && done < n {
+                fast = self.start_fast_run(s, pos, done);
             }
         }
-        self.end_loop_fetch(first.idx, fast);
+        self.end_fast_run(s, fast, done);
         for e in &entries[next..] {
             self.time_logged(e, ranges);
         }
@@ -465,16 +483,53 @@ impl State {
         self.charge_fetch(fetch);
     }
 
-    /// The accounting of the `entered` entries of loop block `idx` that `lf` timed
-    /// (`replay_timed_iterations`; their cycles, block entry and dynamic stalls are
-    /// already counted), with `stalls` fetch stalls among them, and the memory system
+    /// After entry `done` (of the loop's block `pos`) was timed through the memory
+    /// system: time the next ones without it, if that can be done. A loop of several
+    /// blocks only when all are fetched through the same region's flash accelerator.
+    fn start_fast_run(&self, s: &SkippedLoop, pos: usize, done: u64) -> Option<FastRun> {
+        let region = self.hot[s.members[0].idx].region;
+        let fetch = match s.len {
+            1 => FastFetch::One(self.mem.loop_fetch(region as usize, &self.plans[s.members[0].idx])?),
+            _ => {
+                if s.members().iter().any(|m| m.fetch.is_some() || self.hot[m.idx].region != region) {
+                    return None;
+                }
+                let plans: Vec<_> = s.members().iter().map(|m| &self.plans[m.idx]).collect();
+                FastFetch::Cycle(self.mem.cycle_fetch(region as usize, &plans, pos)?)
+            }
+        };
+        Some(FastRun { fetch, from: done, entered: [0; MAX_LOOP_BLOCKS], stalls: [0; MAX_LOOP_BLOCKS] })
+    }
+
+    /// The accounting of the entries after `run.from` up to `to` that `run` timed (their
+    /// cycles, block entry and dynamic stalls are already counted), and the memory system
     /// left as their fetches would have.
-    fn end_loop_fetch(&mut self, idx: usize, fast: Option<(LoopFetch, u64, u64)>) {
-        let Some((lf, entered, stalls)) = fast else { return };
-        self.count_entries(idx, entered, stalls);
-        self.note_recent(&[self.hot[idx].start], entered);
-        let (region, plan) = (self.hot[idx].region as usize, &mut self.plans[idx]);
-        self.mem.end_loop_fetch(region, plan, &lf, entered, self.block_entry);
+    fn end_fast_run(&mut self, s: &SkippedLoop, run: Option<FastRun>, to: u64) {
+        let Some(run) = run else { return };
+        let mut starts = [0; MAX_LOOP_BLOCKS];
+        for (j, m) in s.members().iter().enumerate() {
+            starts[j] = self.hot[m.idx].start;
+            if run.entered[j] > 0 {
+                self.count_entries(m.idx, run.entered[j], run.stalls[j]);
+            }
+        }
+        self.note_recent(&starts[..s.len], run.from, to);
+        let last = s.member_of(to).idx;
+        self.cur = last;
+        self.insns_before_block = self.instructions - self.hot[last].insns as u64;
+        match run.fetch {
+            FastFetch::One(lf) => {
+                let idx = s.members[0].idx;
+                let (region, plan) = (self.hot[idx].region as usize, &mut self.plans[idx]);
+                self.mem.end_loop_fetch(region, plan, &lf, run.entered[0], self.block_entry);
+            }
+            FastFetch::Cycle(cf) => {
+                for (j, m) in s.members().iter().enumerate() {
+                    cf.leave_plan(j, &mut self.plans[m.idx]);
+                }
+                self.mem.end_cycle_fetch(&cf, self.block_entry);
+            }
+        }
     }
 
     /// The counts of `n` more entries of block `idx` whose cycles are accounted already
@@ -490,12 +545,13 @@ impl State {
         self.regions[region].fetch_wait_cycles += fetch_waits;
     }
 
-    /// The recent-block ring after `n` more entries along a loop whose blocks start at
-    /// `starts`, entry e (from 1) being of block `e % starts.len()`.
-    fn note_recent(&mut self, starts: &[u32], n: u64) {
+    /// The recent-block ring after the entries after `from` up to `to` along a loop whose
+    /// blocks start at `starts`, entry e being of block `e % starts.len()`.
+    fn note_recent(&mut self, starts: &[u32], from: u64, to: u64) {
+        let n = to - from;
         let shown = n.min(RECENT_BLOCKS as u64);
         self.recent_next = (self.recent_next + ((n - shown) % RECENT_BLOCKS as u64) as usize) % RECENT_BLOCKS;
-        for e in n - shown + 1..=n {
+        for e in to - shown + 1..=to {
             self.recent[self.recent_next] = starts[(e % starts.len() as u64) as usize];
             self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         }
