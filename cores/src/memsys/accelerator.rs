@@ -127,7 +127,7 @@ fn matching(outcomes: &[Option<FetchOutcome>; FETCH_MEMO_ENTRIES], latest: Optio
 /// A loop body's fetches, replayed from its memo without the accelerator
 /// ([`Accelerator::loop_outcomes`]): the outcomes, which one the latest fetch had and
 /// the flash latency they are replayed at (it cannot change while a loop is replayed).
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct LoopOutcomes {
     outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES],
     latest: usize,
@@ -166,34 +166,46 @@ impl LoopOutcomes {
 /// whichever block, left.
 #[derive(Clone, Debug)]
 pub struct CycleOutcomes {
-    blocks: Vec<LoopOutcomes>,
+    blocks: [Option<LoopOutcomes>; MAX_CYCLE_BLOCKS],
     /// The block whose fetch was the latest.
     last: usize,
 }
+
+/// The most blocks a [`CycleOutcomes`] holds (kept on the stack: one is made after every
+/// fetch a replayed loop times through the accelerator).
+pub const MAX_CYCLE_BLOCKS: usize = 4;
 
 impl CycleOutcomes {
     /// The loop's blocks' memos, the latest fetch being block `last`'s: `None` when a
     /// block's latest fetch was not memoised or the blocks were fetched at different
     /// flash latencies.
-    pub(super) fn new(memos: &[&FetchMemo], last: usize) -> Option<CycleOutcomes> {
-        let blocks: Vec<LoopOutcomes> = memos.iter().map(|m| Accelerator::loop_outcomes(m)).collect::<Option<_>>()?;
-        let fill = blocks.get(last)?.fill;
-        blocks.iter().all(|b| b.fill == fill).then_some(CycleOutcomes { blocks, last })
+    pub(super) fn new<'a>(memos: impl Iterator<Item = &'a FetchMemo>, last: usize) -> Option<CycleOutcomes> {
+        let mut blocks = [None; MAX_CYCLE_BLOCKS];
+        let mut fill = None;
+        for (i, memo) in memos.enumerate() {
+            let b = Accelerator::loop_outcomes(memo)?;
+            if *fill.get_or_insert(b.fill) != b.fill {
+                return None;
+            }
+            *blocks.get_mut(i)? = Some(b);
+        }
+        blocks.get(last)?.as_ref()?;
+        Some(CycleOutcomes { blocks, last })
     }
 
     /// The stall of block `block`'s fetch, entered `since` cycles after the latest fetch;
     /// `None` when its memo has no outcome from the state that fetch left.
     #[inline]
     pub(super) fn next(&mut self, block: usize, since: u64) -> Option<u32> {
-        let after = self.blocks[self.last].latest_after()?;
-        let stall = self.blocks.get_mut(block)?.next_from(&after, since)?;
+        let after = self.blocks[self.last].as_ref()?.latest_after()?;
+        let stall = self.blocks.get_mut(block)?.as_mut()?.next_from(&after, since)?;
         self.last = block;
         Some(stall)
     }
 
     /// Leave block `block`'s memo with the latest outcome replayed.
     pub(super) fn leave_memo(&self, block: usize, memo: &mut FetchMemo) {
-        if let Some(b) = self.blocks.get(block) {
+        if let Some(Some(b)) = self.blocks.get(block) {
             memo.latest = Some(b.latest);
         }
     }
@@ -410,7 +422,7 @@ impl Accelerator {
     /// The state after a replayed loop of several blocks, its last fetch entered at cycle
     /// `entry` (the blocks' memos: `CycleOutcomes::leave_memo`).
     pub(super) fn end_cycle(&mut self, co: &CycleOutcomes, entry: u64) {
-        if let Some(after) = co.blocks[co.last].latest_after() {
+        if let Some(after) = co.blocks[co.last].as_ref().and_then(LoopOutcomes::latest_after) {
             self.set_fetch_state(&after, entry);
         }
     }

@@ -1,5 +1,6 @@
 //! How instruction fetches are timed: the path per region and the lines a block requests.
 
+pub use super::accelerator::MAX_CYCLE_BLOCKS;
 use super::accelerator::{CycleOutcomes, LoopOutcomes};
 use super::{Accelerator, Cache, Fidelity, MemorySystem};
 use crate::board::RegionKind;
@@ -209,15 +210,19 @@ impl MemorySystem {
         }
     }
 
+    /// Whether `cycle_fetch` can time a loop of several blocks fetched from `region`.
+    pub fn cycle_fetch_possible(&self, region: usize) -> bool {
+        self.paths.get(region) == Some(&FetchPath::Accelerator)
+    }
+
     /// `loop_fetch` for a loop of several blocks in `region` with the fetch `plans` of its
     /// blocks in loop order, the latest fetch being block `last`'s: only through a flash
     /// accelerator (an I-cache's LRU order would change from block to block).
-    pub fn cycle_fetch(&self, region: usize, plans: &[&FetchPlan], last: usize) -> Option<CycleFetch> {
-        if self.paths.get(region) != Some(&FetchPath::Accelerator) {
+    pub fn cycle_fetch<'a>(&self, region: usize, plans: impl Iterator<Item = &'a FetchPlan>, last: usize) -> Option<CycleFetch> {
+        if !self.cycle_fetch_possible(region) {
             return None;
         }
-        let memos: Vec<_> = plans.iter().map(|p| &p.accel_memo).collect();
-        CycleOutcomes::new(&memos, last).map(CycleFetch)
+        CycleOutcomes::new(plans.map(|p| &p.accel_memo), last).map(CycleFetch)
     }
 
     /// Leave the accelerator as the fetches that `cf` timed would have, the last entered
@@ -365,8 +370,7 @@ mod tests {
                         end_run(m, &mut plans, c, entry);
                     }
                     let s = m.fetch_planned(0, &mut plans[j], addrs, end, &offsets[j], t);
-                    let refs: Vec<&FetchPlan> = plans.iter().collect();
-                    cf = m.cycle_fetch(0, &refs, j);
+                    cf = m.cycle_fetch(0, plans.iter(), j);
                     s
                 }
             };

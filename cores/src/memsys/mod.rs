@@ -32,7 +32,7 @@ mod xip_buffer;
 pub use accelerator::Accelerator;
 pub use cache::{Cache, CacheMaintenance, CacheStats};
 pub use fast_mode::fast_mode_ignores;
-pub use fetch::{CycleFetch, FetchMode, FetchPlan, LoopFetch};
+pub use fetch::{CycleFetch, FetchMode, FetchPlan, LoopFetch, MAX_CYCLE_BLOCKS};
 
 use crate::board::{AcceleratorPart, Board, CacheConfig, Region, RegionKind, RegisterEffect};
 use fetch::FetchPath;

@@ -150,6 +150,10 @@ impl BranchPredictor {
     /// then stay correct.
     pub fn repeat_loop(&mut self, branches: &[Option<LoopBranch>], n: u64) -> bool {
         let k = branches.len() as u64;
+        if let [Some(b)] = branches {
+            // A self-loop (most replays): every entry looks its branch up.
+            return self.repeat_one(b, n);
+        }
         let correct = |b: &LoopBranch| Prediction::correct(self.predict(b.pc), b.taken, Some(b.target));
         if k == 0 || !branches.iter().flatten().all(correct) {
             return false;
@@ -169,6 +173,24 @@ impl BranchPredictor {
         let lookups = n.checked_sub(1).map_or(0, looked_up);
         self.lookups += lookups;
         self.clock += lookups;
+        true
+    }
+}
+
+impl BranchPredictor {
+    /// `repeat_loop` for one block whose branch every entry looks up.
+    fn repeat_one(&mut self, b: &LoopBranch, n: u64) -> bool {
+        let lookup = self.lookup(b.pc);
+        if !Prediction::correct(lookup.prediction, b.taken, Some(b.target)) {
+            return false;
+        }
+        self.lookups += n;
+        self.clock += n;
+        if let Some(i) = lookup.found.filter(|_| n > 0) {
+            let e = &mut self.entries[i];
+            e.counter = if b.taken { (e.counter as u64 + n).min(3) as u8 } else { (e.counter as u64).saturating_sub(n) as u8 };
+            e.used = self.clock;
+        }
         true
     }
 }
@@ -227,6 +249,14 @@ mod tests {
             assert_eq!(format!("{:?}", one.entries), format!("{:?}", all.entries), "{n} entries");
             assert_eq!((one.clock, one.lookups, one.mispredictions), (all.clock, all.lookups, all.mispredictions), "{n} entries");
         }
+        // A self-loop: its one branch looked up at every entry.
+        let (mut one, mut all) = (train(), train());
+        for _ in 0..5 {
+            assert!(one.update(0x100, true, 0x80));
+        }
+        assert!(all.repeat_loop(&[branches[2]], 5));
+        assert_eq!(format!("{:?}", one.entries), format!("{:?}", all.entries));
+        assert_eq!((one.clock, one.lookups), (all.clock, all.lookups));
         // A wrong target or direction is not a correct prediction: nothing changes.
         let mut p = train();
         let before = format!("{:?}", p.entries);

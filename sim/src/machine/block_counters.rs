@@ -107,9 +107,10 @@ pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
     ok
 }
 
-/// The most blocks a skipped loop may span. The TFLM reference kernels' inner loops take
-/// three (a bounds check, the multiply-accumulate, the increment): docs/speed.md (m).
-const MAX_LOOP_BLOCKS: usize = 4;
+/// The most blocks a skipped loop may span (as many as the accelerator's replay takes).
+/// The TFLM reference kernels' inner loops take three (a bounds check, the
+/// multiply-accumulate, the increment): docs/speed.md (m).
+const MAX_LOOP_BLOCKS: usize = simbench_cores::memsys::MAX_CYCLE_BLOCKS;
 
 /// One block of a loop whose block hooks unicorn is skipping, and what entering it costs.
 #[derive(Clone, Copy)]
@@ -124,9 +125,11 @@ struct Member {
     /// Its static fetch stalls; `None`: timed per cache or accelerator line at each entry
     /// (`FetchMode::Dynamic`).
     fetch: Option<u32>,
+    /// Its static cost (`HotBlock::cycles`).
+    cycles: u64,
 }
 
-const NO_MEMBER: Member = Member { idx: 0, counter: std::ptr::null_mut(), base: 0, edge: 0, fetch: None };
+const NO_MEMBER: Member = Member { idx: 0, counter: std::ptr::null_mut(), base: 0, edge: 0, fetch: None, cycles: 0 };
 
 /// The loop whose block hooks unicorn is skipping: a self-loop, or a cycle of blocks each
 /// of which can go on only to the next one or out of the loop.
@@ -192,7 +195,17 @@ impl State {
     /// other than the next (`Block::successors`), let unicorn skip their hooks: the
     /// counters then tell the whole order of the entries. With a branch predictor, every
     /// branch of the loop must be predicted correctly. Not with `--stalls` (its buckets
-    /// keep the order of the first wait).
+    /// keep the order of the first wait), and not for blocks fetched through an I-cache
+    /// (only a flash accelerator's memos replay such a loop's fetches without the memory
+    /// system).
+    /// Whether the block starting at `start`, just entered, was also entered 2 to
+    /// `MAX_LOOP_BLOCKS` entries before: the cheap test, inlined into the shortcut, before
+    /// `try_skip_cycle`.
+    #[inline(always)]
+    pub(super) fn closes_short_loop(&self, start: u32) -> bool {
+        (3..=MAX_LOOP_BLOCKS + 1).any(|k| self.recent[(self.recent_next + RECENT_BLOCKS - k) % RECENT_BLOCKS] == start)
+    }
+
     #[inline(never)]
     pub(super) fn try_skip_cycle(&mut self, idx: usize) {
         let start = self.hot[idx].start;
@@ -228,13 +241,17 @@ impl State {
                     return;
                 }
             }
-            let Some(successors) = self.blocks[cycle[j].0].successors else { return };
-            if successors.iter().any(|&s| s != y.start && starts.contains(&s)) {
+            let successors = self.blocks[cycle[j].0].successors;
+            if successors.is_none_or(|ss| ss.iter().any(|&s| s != y.start && starts.contains(&s))) {
+                self.hot[idx].flags |= NO_SHORT_LOOP;
                 return;
             }
             cycle[j].2 = match self.mem.fetch_mode(x.region as usize) {
                 FetchMode::Free => Some(0),
                 FetchMode::Plain => Some(x.plain_fetch_wait),
+                // Replayed entry by entry through an I-cache, such a loop costs more than
+                // its hooks (docs/speed.md (m)).
+                FetchMode::Dynamic if !self.mem.cycle_fetch_possible(x.region as usize) => return,
                 FetchMode::Dynamic => None,
             };
             cycle[(j + 1) % k].1 = cost;
@@ -253,7 +270,7 @@ impl State {
         let mut s = SkippedLoop { members: [NO_MEMBER; MAX_LOOP_BLOCKS], len: cycle.len(), sequence };
         for (m, &(idx, edge, fetch)) in s.members.iter_mut().zip(cycle) {
             let Some(&counter) = counters.slots.get(&self.hot[idx].start) else { return };
-            *m = Member { idx, counter, base: 0, edge, fetch };
+            *m = Member { idx, counter, base: 0, edge, fetch, cycles: self.hot[idx].cycles as u64 };
         }
         let timed_per_line = s.members().iter().any(|m| m.fetch.is_none());
         // An entry's cycles are known only once its fetch and data accesses are timed,
@@ -380,7 +397,7 @@ impl State {
         for (j, m) in s.members().iter().enumerate() {
             let entries = s.entries_of(j, n);
             let fetch = m.fetch.unwrap_or(0) as u64;
-            self.cycles += entries * (m.edge + self.hot[m.idx].cycles as u64 + fetch);
+            self.cycles += entries * (m.edge + m.cycles + fetch);
             if entries > 0 {
                 self.count_entries(m.idx, entries, entries * fetch);
                 if let Some(st) = self.stalls.as_mut().filter(|_| fetch > 0) {
@@ -429,10 +446,20 @@ impl State {
     /// (`end_fast_run`). With `--stalls` every entry is timed in full (the stall log
     /// orders its buckets by first wait).
     fn replay_timed_iterations(&mut self, s: &SkippedLoop, n: u64) {
+        // Compiled twice: self-loops are most of the entries replayed on AOT fixtures.
+        match s.len {
+            1 => self.replay_timed::<true>(s, n),
+            _ => self.replay_timed::<false>(s, n),
+        }
+    }
+
+    /// `replay_timed_iterations`, for a self-loop if `SELF_LOOP`.
+    fn replay_timed<const SELF_LOOP: bool>(&mut self, s: &SkippedLoop, n: u64) {
         let logged = self.take_logged();
         let (entries, ranges) = logged.as_ref().map_or((&[][..], &[][..]), |l| (l.entries(), l.ranges()));
         let in_done = |e: &&Entry, done: u64| e.stamp <= s.sequence + done;
-        let (mut done, mut next) = (0, 0);
+        // Entry `done` is of the loop's block `pos`.
+        let (mut done, mut next, mut pos) = (0, 0, 0);
         let mut fast: Option<FastRun> = None;
         while done < n {
             while let Some(e) = entries.get(next).filter(|e| in_done(e, done)) {
@@ -440,18 +467,24 @@ impl State {
                 next += 1;
             }
             done += 1;
-            let pos = (done % s.len as u64) as usize;
-            let m = s.members[pos];
+            if !SELF_LOOP {
+                pos += 1;
+                if pos == s.len {
+                    pos = 0;
+                }
+            }
+            let m = &s.members[pos];
             if let Some(run) = fast.as_mut() {
                 let entry = self.cycles + m.edge;
                 let since = entry - self.block_entry;
                 let stall = match &mut run.fetch {
-                    FastFetch::One(lf) => lf.next(since),
-                    FastFetch::Cycle(cf) => cf.next(pos, since),
+                    FastFetch::One(lf) if SELF_LOOP => lf.next(since),
+                    FastFetch::Cycle(cf) if !SELF_LOOP => cf.next(pos, since),
+                    _ => None,
                 };
                 if let Some(fetch) = stall {
                     self.block_entry = entry;
-                    self.cycles = entry + self.hot[m.idx].cycles as u64 + fetch as u64;
+                    self.cycles = entry + m.cycles + fetch as u64;
                     self.dyn_in_block = fetch as i64;
                     run.entered[pos] += 1;
                     run.stalls[pos] += fetch as u64;
@@ -494,8 +527,8 @@ impl State {
                 if s.members().iter().any(|m| m.fetch.is_some() || self.hot[m.idx].region != region) {
                     return None;
                 }
-                let plans: Vec<_> = s.members().iter().map(|m| &self.plans[m.idx]).collect();
-                FastFetch::Cycle(self.mem.cycle_fetch(region as usize, &plans, pos)?)
+                let plans = s.members().iter().map(|m| &self.plans[m.idx]);
+                FastFetch::Cycle(self.mem.cycle_fetch(region as usize, plans, pos)?)
             }
         };
         Some(FastRun { fetch, from: done, entered: [0; MAX_LOOP_BLOCKS], stalls: [0; MAX_LOOP_BLOCKS] })

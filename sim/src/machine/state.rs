@@ -49,7 +49,8 @@ pub(super) struct HotBlock {
     pub(super) plain_fetch_wait: u32,
     /// Board region index (`u32::MAX`: none).
     pub(super) region: u32,
-    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`, `HAS_IT`, `LAST_WIDE`.
+    /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`, `HAS_IT`, `LAST_WIDE`,
+    /// `NO_SHORT_LOOP`.
     pub(super) flags: u32,
     pub(super) executions: u64,
 }
@@ -78,6 +79,10 @@ pub(super) const HAS_IT: u32 = 16;
 /// The block's last instruction is 32 bits wide: it starts at `end - 4`, else `end - 2`
 /// (the branch the BTAC is asked about, without reading `Block`).
 pub(super) const LAST_WIDE: u32 = 32;
+/// A loop of several blocks back to this one could not be skipped for what its blocks
+/// are (an exit that is not known, or that goes to another block of the loop):
+/// `try_skip_cycle` is not asked again.
+pub(super) const NO_SHORT_LOOP: u32 = 64;
 
 /// A decoded, costed translation block (what entering it needs is its `HotBlock`).
 pub(super) struct Block {
@@ -631,7 +636,11 @@ impl State {
         if !paired && self.counters.is_some() {
             if self_loop {
                 self.skip_self_loop(idx, cost, static_fetch);
-            } else if self.stalls.is_none() {
+            } else if self.stalls.is_none()
+                && self.hot[idx].flags & NO_SHORT_LOOP == 0
+                && (static_fetch.is_some() || self.mem.cycle_fetch_possible(self.hot[idx].region as usize))
+                && self.closes_short_loop(self.hot[idx].start)
+            {
                 self.try_skip_cycle(idx);
             }
         }
