@@ -144,6 +144,8 @@ pub(super) struct SkippedLoop {
 }
 
 /// How a run of a loop's skipped entries is timed without the memory system.
+// On the stack, one at a time: boxing the large variant would allocate per run.
+#[allow(clippy::large_enum_variant)]
 enum FastFetch {
     One(LoopFetch),
     Cycle(CycleFetch),
