@@ -190,6 +190,14 @@ impl State {
         self.skip_loop(&[(idx, edge, fetch)]);
     }
 
+    /// Whether the block starting at `start`, just entered, was also entered 2 to
+    /// `MAX_LOOP_BLOCKS` entries before: the cheap test, inlined into the shortcut, before
+    /// `try_skip_cycle`.
+    #[inline(always)]
+    pub(super) fn closes_short_loop(&self, start: u32) -> bool {
+        (3..=MAX_LOOP_BLOCKS + 1).any(|k| self.recent[(self.recent_next + RECENT_BLOCKS - k) % RECENT_BLOCKS] == start)
+    }
+
     /// After the shortcut entered block `idx` (not from itself): when the blocks entered
     /// last show a loop of 2 to `MAX_LOOP_BLOCKS` blocks back to it, each of which the
     /// shortcut would enter from the one before (memoised, unpaired edges with quiet
@@ -200,14 +208,6 @@ impl State {
     /// keep the order of the first wait), and not for blocks fetched through an I-cache
     /// (only a flash accelerator's memos replay such a loop's fetches without the memory
     /// system).
-    /// Whether the block starting at `start`, just entered, was also entered 2 to
-    /// `MAX_LOOP_BLOCKS` entries before: the cheap test, inlined into the shortcut, before
-    /// `try_skip_cycle`.
-    #[inline(always)]
-    pub(super) fn closes_short_loop(&self, start: u32) -> bool {
-        (3..=MAX_LOOP_BLOCKS + 1).any(|k| self.recent[(self.recent_next + RECENT_BLOCKS - k) % RECENT_BLOCKS] == start)
-    }
-
     #[inline(never)]
     pub(super) fn try_skip_cycle(&mut self, idx: usize) {
         let start = self.hot[idx].start;
@@ -311,10 +311,7 @@ impl State {
     fn entries_before_deadlines(&self, s: &SkippedLoop, timed_per_line: bool) -> u64 {
         let n = (self.deadline_countdown as u64).saturating_sub(1);
         let k = s.len as u64;
-        let cost = |m: &Member| {
-            let b = &self.hot[m.idx];
-            (m.edge + b.cycles as u64 + m.fetch.unwrap_or(0) as u64, b.insns as u64)
-        };
+        let cost = |m: &Member| (m.edge + m.cycles + m.fetch.unwrap_or(0) as u64, self.hot[m.idx].insns as u64);
         let (step, step_insns) = s.members().iter().map(cost).fold((0, 0), |(c, i), (mc, mi)| (c + mc, i + mi));
         // Whole rounds of the loop that surely pass, then entry by entry.
         let mut rounds = n / k;
