@@ -630,7 +630,7 @@ mod tests {
         assert_eq!((m.data(0, 0x0800_1000, false), m.data(0, 0x0800_1004, false)), (5, 0));
         // Switching the prefetch off leaves the I-cache on: still the accelerator path.
         m.set_accelerator_part(AcceleratorPart::Prefetch, false);
-        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic);
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic { loops: true });
         m.set_accelerator_part(AcceleratorPart::InstructionCache, false);
         assert_eq!(m.fetch_mode(0), FetchMode::Plain);
     }

@@ -23,8 +23,10 @@ pub enum FetchMode {
     Free,
     /// `read_wait` per line: a constant per block ([`Region::fetch_wait`]).
     Plain,
-    /// Ask [`MemorySystem::fetch`] on every execution.
-    Dynamic,
+    /// Ask [`MemorySystem::fetch`] on every execution. `loops`: whether a loop of
+    /// several blocks fetched this way can be timed without the memory system
+    /// ([`MemorySystem::cycle_fetch`]: through a flash accelerator, not an I-cache).
+    Dynamic { loops: bool },
 }
 
 /// The fetches of a loop body, one iteration after another, timed without the memory
@@ -114,7 +116,8 @@ impl MemorySystem {
     pub fn fetch_mode(&self, region: usize) -> FetchMode {
         match self.paths.get(region) {
             Some(FetchPath::Plain) => FetchMode::Plain,
-            Some(FetchPath::ICache | FetchPath::Accelerator) => FetchMode::Dynamic,
+            Some(FetchPath::ICache) => FetchMode::Dynamic { loops: false },
+            Some(FetchPath::Accelerator) => FetchMode::Dynamic { loops: true },
             Some(FetchPath::Free) | None => FetchMode::Free,
         }
     }
@@ -210,16 +213,11 @@ impl MemorySystem {
         }
     }
 
-    /// Whether `cycle_fetch` can time a loop of several blocks fetched from `region`.
-    pub fn cycle_fetch_possible(&self, region: usize) -> bool {
-        self.paths.get(region) == Some(&FetchPath::Accelerator)
-    }
-
     /// `loop_fetch` for a loop of several blocks in `region` with the fetch `plans` of its
     /// blocks in loop order, the latest fetch being block `last`'s: only through a flash
     /// accelerator (an I-cache's LRU order would change from block to block).
     pub fn cycle_fetch<'a>(&self, region: usize, plans: impl Iterator<Item = &'a FetchPlan>, last: usize) -> Option<CycleFetch> {
-        if !self.cycle_fetch_possible(region) {
+        if self.paths.get(region) != Some(&FetchPath::Accelerator) {
             return None;
         }
         CycleOutcomes::new(plans.map(|p| &p.accel_memo), last).map(CycleFetch)

@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 40);
         assert_eq!(m.data(0, 0x6000_1000, false), 20);
         m.set_caches_enabled(true, true);
-        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic);
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic { loops: false });
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 90); // one line fill
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 0);
         assert_eq!(m.data(0, 0x6000_1000, false), 90);

@@ -253,8 +253,8 @@ impl State {
                 FetchMode::Plain => Some(x.plain_fetch_wait),
                 // Replayed entry by entry through an I-cache, such a loop costs more than
                 // its hooks (docs/speed.md (m)).
-                FetchMode::Dynamic if !self.mem.cycle_fetch_possible(x.region as usize) => return,
-                FetchMode::Dynamic => None,
+                FetchMode::Dynamic { loops: false } => return,
+                FetchMode::Dynamic { loops: true } => None,
             };
             cycle[(j + 1) % k].1 = cost;
         }

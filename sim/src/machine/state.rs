@@ -535,13 +535,13 @@ impl State {
         let fetch = match self.mem.fetch_mode(hot.region as usize) {
             FetchMode::Free => 0,
             FetchMode::Plain => hot.plain_fetch_wait,
-            FetchMode::Dynamic => self.timed_fetch(idx),
+            FetchMode::Dynamic { .. } => self.timed_fetch(idx),
         };
         self.charge_fetch(fetch);
     }
 
     /// Fetch stalls of the block just entered (`idx`), line by line through the cache or
-    /// accelerator (`FetchMode::Dynamic`).
+    /// accelerator (`FetchMode::Dynamic`, either kind).
     #[inline(always)]
     pub(super) fn timed_fetch(&mut self, idx: usize) -> u32 {
         let (b, hot) = (&self.blocks[idx], &self.hot[idx]);
@@ -570,11 +570,12 @@ impl State {
         }
         // Per-line fetch timing (caches, accelerators) is known only after fetching, so
         // it takes the shortcut only when no cycle limit could stop the run there.
-        let fetch = match self.mem.fetch_mode(b.region as usize) {
-            FetchMode::Free => Some(0),
-            FetchMode::Plain => Some(b.plain_fetch_wait),
-            FetchMode::Dynamic if self.max_cycles == u64::MAX => None,
-            FetchMode::Dynamic => return false,
+        // `loops`: whether a loop of several blocks can be skipped (`try_skip_cycle`).
+        let (fetch, loops) = match self.mem.fetch_mode(b.region as usize) {
+            FetchMode::Free => (Some(0), true),
+            FetchMode::Plain => (Some(b.plain_fetch_wait), true),
+            FetchMode::Dynamic { loops } if self.max_cycles == u64::MAX => (None, loops),
+            FetchMode::Dynamic { .. } => return false,
         };
         let prev = self.hot.get(self.cur);
         if self.profiler.is_some() && prev.is_some_and(|p| p.flags & QUIET_EXIT == 0) {
@@ -636,11 +637,7 @@ impl State {
         if !paired && self.counters.is_some() {
             if self_loop {
                 self.skip_self_loop(idx, cost, static_fetch);
-            } else if self.stalls.is_none()
-                && self.hot[idx].flags & NO_SHORT_LOOP == 0
-                && (static_fetch.is_some() || self.mem.cycle_fetch_possible(self.hot[idx].region as usize))
-                && self.closes_short_loop(self.hot[idx].start)
-            {
+            } else if loops && self.stalls.is_none() && self.hot[idx].flags & NO_SHORT_LOOP == 0 && self.closes_short_loop(self.hot[idx].start) {
                 self.try_skip_cycle(idx);
             }
         }
