@@ -256,6 +256,23 @@ mod tests {
     use crate::memsys::test_support::board;
     use crate::memsys::{Fidelity, MemorySystem};
 
+    /// LPC55S69-like flash: 12-cycle reads, one 16-byte instruction line, prefetch that
+    /// completes.
+    fn flash_board() -> crate::Board {
+        board(
+            "[accelerator]\nline_bytes=16\ninstruction_lines=1\ndata_lines=1\nprefetch=true\nprefetch_completes=true",
+            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
+        )
+    }
+
+    /// XIP flash behind a 2-way, 1 KiB I-cache of 32-byte lines (fills of 20 cycles).
+    fn xip_board() -> crate::Board {
+        board(
+            "[icache]\nsize_bytes=1024\nways=2\nline_bytes=32",
+            "name='xip'\nbase=0\nsize=0x10000\nkind='xip'\ncacheable=true\nread_wait=5\nline_fill_cycles=20",
+        )
+    }
+
     /// Passes of a one-block loop with `data` cycles of data waits after each: one memory
     /// system times every fetch (`fetch_planned`), the other times the first and then
     /// the rest through `LoopFetch` as long as it answers, falling back as the
@@ -305,16 +322,12 @@ mod tests {
 
     #[test]
     fn a_loop_replayed_from_its_last_fetch_waits_exactly_what_timing_each_fetch_does() {
-        // LPC55S69-like flash: 12-cycle reads, one 16-byte instruction line, prefetch that
-        // completes. A loop over two flash words (its second word comes from the prefetch,
-        // which the branch back restarts), with data waits of 0 or 12 cycles between
-        // passes: the entry state alternates, as in the AOT convolution loops. The last
+        // The LPC55S69-like flash (`flash_board`). A loop over two flash words (its
+        // second word comes from the prefetch, which the branch back restarts), with data
+        // waits of 0 or 12 cycles between passes: the entry state alternates, as in the AOT convolution loops. The last
         // pass has no data wait, so the prefetch it restarts is still under way when the
         // checks after the loop fetch.
-        let b = board(
-            "[accelerator]\nline_bytes=16\ninstruction_lines=1\ndata_lines=1\nprefetch=true\nprefetch_completes=true",
-            "name='flash'\nbase=0\nsize=0x10000\nkind='flash'\nread_wait=11",
-        );
+        let b = flash_board();
         let body: Vec<u32> = (0..8).map(|i| 0x10C + i * 2).collect();
         let (stalls, by_loop) = replay(&mut MemorySystem::new(&b, Fidelity::Detailed), &body, 0x11C, &[0, 0, 0, 12, 0, 12, 24], 71);
         let mut distinct = stalls.clone();
@@ -325,10 +338,7 @@ mod tests {
 
         // Through a 2-way I-cache whose loop lines all stay present: every pass after the
         // first (two line fills of 20) hits.
-        let b = board(
-            "[icache]\nsize_bytes=1024\nways=2\nline_bytes=32",
-            "name='xip'\nbase=0\nsize=0x10000\nkind='xip'\ncacheable=true\nread_wait=5\nline_fill_cycles=20",
-        );
+        let b = xip_board();
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
         m.set_caches_enabled(true, false);
         let body: Vec<u32> = (0..16).map(|i| 0x3C + i * 2).collect();
@@ -398,19 +408,7 @@ mod tests {
         // by a branch, so the prefetch restarts), the increment in a word of its own, back
         // to the check; data waits of 0, 12 or 24 cycles between entries, so each block is
         // entered in more than one state.
-        let b = board(
-            "[accelerator]
-line_bytes=16
-instruction_lines=1
-data_lines=1
-prefetch=true
-prefetch_completes=true",
-            "name='flash'
-base=0
-size=0x10000
-kind='flash'
-read_wait=11",
-        );
+        let b = flash_board();
         let block = |from: u32, n: u32| ((0..n).map(|i| from + i * 2).collect::<Vec<u32>>(), from + n * 2);
         let blocks = [block(0x100, 4), block(0x120, 12), block(0x144, 3)];
         let (stalls, by_loop) = replay_cycle(&mut MemorySystem::new(&b, Fidelity::Detailed), &blocks, &[0, 0, 12, 0, 0, 0, 24, 12], 150);
@@ -422,19 +420,7 @@ read_wait=11",
 
         // Through an I-cache there is no such replay (each block's hits would reorder the
         // sets' LRU state).
-        let b = board(
-            "[icache]
-size_bytes=1024
-ways=2
-line_bytes=32",
-            "name='xip'
-base=0
-size=0x10000
-kind='xip'
-cacheable=true
-read_wait=5
-line_fill_cycles=20",
-        );
+        let b = xip_board();
         let mut m = MemorySystem::new(&b, Fidelity::Detailed);
         m.set_caches_enabled(true, false);
         let (_, by_loop) = replay_cycle(&mut m, &blocks, &[0], 30);

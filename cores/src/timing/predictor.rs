@@ -52,6 +52,14 @@ struct Entry {
     used: u64,
 }
 
+impl Entry {
+    /// `times` outcomes, all `taken` or all not, on the two-bit counter.
+    fn count(&mut self, taken: bool, times: u64) {
+        let c = self.counter as u64;
+        self.counter = if taken { (c + times).min(3) } else { c.saturating_sub(times) } as u8;
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct BranchPredictor {
     entries: Vec<Entry>,
@@ -124,6 +132,7 @@ impl BranchPredictor {
         match found {
             Some(i) => {
                 let e = &mut self.entries[i];
+                // `Entry::count(taken, 1)` in u8: this runs on every block entry.
                 e.counter = if taken { (e.counter + 1).min(3) } else { e.counter.saturating_sub(1) };
                 if taken {
                     e.target = target;
@@ -166,7 +175,7 @@ impl BranchPredictor {
             let last = j + k * (times - 1);
             if let Some(i) = self.find(b.pc) {
                 let e = &mut self.entries[i];
-                e.counter = if b.taken { (e.counter as u64 + times).min(3) as u8 } else { (e.counter as u64).saturating_sub(times) as u8 };
+                e.count(b.taken, times);
                 e.used = self.clock + looked_up(last);
             }
         }
@@ -175,9 +184,7 @@ impl BranchPredictor {
         self.clock += lookups;
         true
     }
-}
 
-impl BranchPredictor {
     /// `repeat_loop` for one block whose branch every entry looks up.
     fn repeat_one(&mut self, b: &LoopBranch, n: u64) -> bool {
         let lookup = self.lookup(b.pc);
@@ -188,7 +195,7 @@ impl BranchPredictor {
         self.clock += n;
         if let Some(i) = lookup.found.filter(|_| n > 0) {
             let e = &mut self.entries[i];
-            e.counter = if b.taken { (e.counter as u64 + n).min(3) as u8 } else { (e.counter as u64).saturating_sub(n) as u8 };
+            e.count(b.taken, n);
             e.used = self.clock;
         }
         true

@@ -190,12 +190,18 @@ impl State {
         self.skip_loop(&[(idx, edge, fetch)]);
     }
 
+    /// The start of the block entered `back` entries ago (1: the one just entered).
+    #[inline(always)]
+    fn entered_back(&self, back: usize) -> u32 {
+        self.recent[(self.recent_next + RECENT_BLOCKS - back) % RECENT_BLOCKS]
+    }
+
     /// Whether the block starting at `start`, just entered, was also entered 2 to
     /// `MAX_LOOP_BLOCKS` entries before: the cheap test, inlined into the shortcut, before
     /// `try_skip_cycle`.
     #[inline(always)]
     pub(super) fn closes_short_loop(&self, start: u32) -> bool {
-        (3..=MAX_LOOP_BLOCKS + 1).any(|k| self.recent[(self.recent_next + RECENT_BLOCKS - k) % RECENT_BLOCKS] == start)
+        (3..=MAX_LOOP_BLOCKS + 1).any(|back| self.entered_back(back) == start)
     }
 
     /// After the shortcut entered block `idx` (not from itself): when the blocks entered
@@ -211,12 +217,11 @@ impl State {
     #[inline(never)]
     pub(super) fn try_skip_cycle(&mut self, idx: usize) {
         let start = self.hot[idx].start;
-        let r = |k: usize| self.recent[(self.recent_next + RECENT_BLOCKS - k) % RECENT_BLOCKS];
-        let Some(k) = (2..=MAX_LOOP_BLOCKS).find(|&k| r(k + 1) == start) else { return };
+        let Some(k) = (2..=MAX_LOOP_BLOCKS).find(|&k| self.entered_back(k + 1) == start) else { return };
         let mut starts = [u32::MAX; MAX_LOOP_BLOCKS];
         let mut cycle = [(0usize, 0u64, None::<u32>); MAX_LOOP_BLOCKS];
         for j in 0..k {
-            let s = if j == 0 { start } else { r(k + 1 - j) };
+            let s = if j == 0 { start } else { self.entered_back(k + 1 - j) };
             if starts[..j].contains(&s) {
                 return;
             }
@@ -230,7 +235,8 @@ impl State {
             if x.flags & (USES_FP | PARKS) != 0 || (self.profiler.is_some() && x.flags & QUIET_EXIT == 0) {
                 return;
             }
-            let (next, cost, paired) = match y.start != x.end {
+            let taken = y.start != x.end;
+            let (next, cost, paired) = match taken {
                 true => (x.taken_next, x.taken_penalty, x.taken_paired),
                 false => (x.fall_next, x.fall_cost, x.fall_paired),
             };
@@ -239,7 +245,7 @@ impl State {
             }
             let Ok(cost) = u64::try_from(cost) else { return };
             if let (Some(p), true) = (self.predictor.as_ref(), x.flags & ENDS_IN_CONTROL != 0) {
-                if !Prediction::correct(p.predict(x.last_insn_addr()), y.start != x.end, Some(y.start)) {
+                if !Prediction::correct(p.predict(x.last_insn_addr()), taken, Some(y.start)) {
                     return;
                 }
             }
