@@ -324,9 +324,9 @@ mod tests {
     fn a_loop_replayed_from_its_last_fetch_waits_exactly_what_timing_each_fetch_does() {
         // The LPC55S69-like flash (`flash_board`). A loop over two flash words (its
         // second word comes from the prefetch, which the branch back restarts), with data
-        // waits of 0 or 12 cycles between passes: the entry state alternates, as in the AOT convolution loops. The last
-        // pass has no data wait, so the prefetch it restarts is still under way when the
-        // checks after the loop fetch.
+        // waits of 0 or 12 cycles between passes: the entry state alternates, as in the
+        // AOT convolution loops. The last pass has no data wait, so the prefetch it
+        // restarts is still under way when the checks after the loop fetch.
         let b = flash_board();
         let body: Vec<u32> = (0..8).map(|i| 0x10C + i * 2).collect();
         let (stalls, by_loop) = replay(&mut MemorySystem::new(&b, Fidelity::Detailed), &body, 0x11C, &[0, 0, 0, 12, 0, 12, 24], 71);
