@@ -25,7 +25,7 @@ pub enum FetchMode {
     Plain,
     /// Ask [`MemorySystem::fetch`] on every execution. `loops`: whether a loop of
     /// several blocks fetched this way can be timed without the memory system
-    /// ([`MemorySystem::cycle_fetch`]: through a flash accelerator, not an I-cache).
+    /// ([`MemorySystem::cycle_fetch`]: not where data reads share the I-cache).
     Dynamic { loops: bool },
 }
 
@@ -54,12 +54,28 @@ impl LoopFetch {
     }
 }
 
-/// The fetches of a loop of several blocks through a flash accelerator, timed from the
-/// blocks' memoised outcomes while nothing but data accesses comes between them
-/// ([`MemorySystem::cycle_fetch`]); [`MemorySystem::end_cycle_fetch`] then leaves the
-/// memory system as those fetches would have.
+/// The fetches of a loop of several blocks, timed without the memory system while
+/// nothing but data accesses comes between them ([`MemorySystem::cycle_fetch`]);
+/// [`MemorySystem::end_cycle_fetch`] then leaves the memory system as those fetches
+/// would have.
 #[derive(Clone, Debug)]
-pub struct CycleFetch(CycleOutcomes);
+pub enum CycleFetch {
+    /// Through the I-cache with every line of the loop's blocks present: each fetch hits.
+    Hits(CycleHits),
+    /// Through a flash accelerator, from the blocks' memoised outcomes.
+    Accelerator(CycleOutcomes),
+}
+
+/// What [`MemorySystem::end_cycle_fetch`] needs of a loop's I-cache hits: how many line
+/// accesses they were, and which block's fetch was the last.
+#[derive(Clone, Debug)]
+pub struct CycleHits {
+    /// Lines per fetch of each of the loop's blocks.
+    lines: [u32; MAX_CYCLE_BLOCKS],
+    last: usize,
+    fetches: u64,
+    accesses: u64,
+}
 
 impl CycleFetch {
     /// The stall of the fetch of the loop's block `block` (its index in the loop),
@@ -67,12 +83,22 @@ impl CycleFetch {
     /// system.
     #[inline]
     pub fn next(&mut self, block: usize, since: u64) -> Option<u32> {
-        self.0.next(block, since)
+        match self {
+            CycleFetch::Hits(h) => {
+                h.last = block;
+                h.fetches += 1;
+                h.accesses += h.lines[block] as u64;
+                Some(0)
+            }
+            CycleFetch::Accelerator(o) => o.next(block, since),
+        }
     }
 
     /// Leave the plan of the loop's block `block` as its replayed fetches would have.
     pub fn leave_plan(&self, block: usize, plan: &mut FetchPlan) {
-        self.0.leave_memo(block, &mut plan.accel_memo);
+        if let CycleFetch::Accelerator(o) = self {
+            o.leave_memo(block, &mut plan.accel_memo);
+        }
     }
 }
 
@@ -116,7 +142,7 @@ impl MemorySystem {
     pub fn fetch_mode(&self, region: usize) -> FetchMode {
         match self.paths.get(region) {
             Some(FetchPath::Plain) => FetchMode::Plain,
-            Some(FetchPath::ICache) => FetchMode::Dynamic { loops: false },
+            Some(FetchPath::ICache) => FetchMode::Dynamic { loops: !self.icache_data },
             Some(FetchPath::Accelerator) => FetchMode::Dynamic { loops: true },
             Some(FetchPath::Free) | None => FetchMode::Free,
         }
@@ -214,20 +240,64 @@ impl MemorySystem {
     }
 
     /// `loop_fetch` for a loop of several blocks in `region` with the fetch `plans` of its
-    /// blocks in loop order, the latest fetch being block `last`'s: only through a flash
-    /// accelerator (an I-cache's LRU order would change from block to block).
+    /// blocks in loop order, the latest fetch being block `last`'s. Through an I-cache
+    /// only while every line of the loop is present (the fetches then all hit) and not
+    /// where data reads share it.
     pub fn cycle_fetch<'a>(&self, region: usize, plans: impl Iterator<Item = &'a FetchPlan>, last: usize) -> Option<CycleFetch> {
-        if self.paths.get(region) != Some(&FetchPath::Accelerator) {
-            return None;
+        match self.paths.get(region)? {
+            FetchPath::ICache if !self.icache_data => {
+                let c = self.icache.as_ref()?;
+                let mut lines = [0; MAX_CYCLE_BLOCKS];
+                for (n, p) in lines.iter_mut().zip(plans) {
+                    let shift = p.shift?;
+                    if !p.lines.iter().all(|&(line, _)| c.contains(line << shift)) {
+                        return None;
+                    }
+                    *n = p.lines.len() as u32;
+                }
+                Some(CycleFetch::Hits(CycleHits { lines, last, fetches: 0, accesses: 0 }))
+            }
+            FetchPath::Accelerator => CycleOutcomes::new(plans.map(|p| &p.accel_memo), last).map(CycleFetch::Accelerator),
+            _ => None,
         }
-        CycleOutcomes::new(plans.map(|p| &p.accel_memo), last).map(CycleFetch)
     }
 
-    /// Leave the accelerator as the fetches that `cf` timed would have, the last entered
-    /// at cycle `entry` (the blocks' plans: [`CycleFetch::leave_plan`]).
-    pub fn end_cycle_fetch(&mut self, cf: &CycleFetch, entry: u64) {
-        if let Some(a) = self.accel.as_mut() {
-            a.end_cycle(&cf.0, entry);
+    /// Leave the memory system as the fetches that `cf` timed would have, the last entered
+    /// at cycle `entry`; `plans`: the loop's blocks' in loop order (the accelerator's
+    /// memos in them: [`CycleFetch::leave_plan`]).
+    ///
+    /// Through the I-cache every one of those line accesses hit, so the set of present
+    /// lines is as it was, and each set's LRU order is that of the lines' last accesses.
+    /// Once the loop has gone round, the last round (the last fetch of every block)
+    /// touches each of its lines, and decides their order alone: only that round is
+    /// accessed, after counting the hits before it.
+    pub fn end_cycle_fetch<'a>(&mut self, cf: &CycleFetch, plans: impl Iterator<Item = &'a FetchPlan>, entry: u64) {
+        match cf {
+            CycleFetch::Hits(h) => {
+                let Some(c) = self.icache.as_mut() else { return };
+                let mut blocks: [&[(u32, u32)]; MAX_CYCLE_BLOCKS] = [&[]; MAX_CYCLE_BLOCKS];
+                let mut k = 0;
+                for (b, p) in blocks.iter_mut().zip(plans) {
+                    *b = &p.lines;
+                    k += 1;
+                }
+                let round = h.fetches.min(k as u64) as usize;
+                let last_round = (0..round).map(|i| (h.last + k + 1 - round + i) % k);
+                let round_accesses: u64 = last_round.clone().map(|b| blocks[b].len() as u64).sum();
+                c.repeat_hits(h.accesses - round_accesses);
+                let shift = c.line_bytes().trailing_zeros();
+                for b in last_round {
+                    for &(line, _) in blocks[b] {
+                        let hit = c.access(line << shift);
+                        debug_assert!(hit, "a line of the replayed loop went missing");
+                    }
+                }
+            }
+            CycleFetch::Accelerator(o) => {
+                if let Some(a) = self.accel.as_mut() {
+                    a.end_cycle(o, entry);
+                }
+            }
         }
     }
 
@@ -362,7 +432,7 @@ mod tests {
             for (j, plan) in plans.iter_mut().enumerate() {
                 cf.leave_plan(j, plan);
             }
-            m.end_cycle_fetch(&cf, entry);
+            m.end_cycle_fetch(&cf, plans.iter(), entry);
         };
         for e in 0..entries {
             let j = e % k;
@@ -390,14 +460,16 @@ mod tests {
         if let Some(c) = cf.take() {
             end_run(m, &mut plans, c, entry);
         }
-        // Left in the same state: a block elsewhere and the loop's blocks again fetch alike.
-        let other: Vec<u32> = (0..4).map(|i| 0x800 + i * 2).collect();
-        let all = std::iter::once((&other, 0x808)).chain(blocks.iter().map(|(a, e)| (a, *e)));
+        // Left in the same state: a block elsewhere (in the I-cache set of 0x100 and 0x300)
+        // and the loop's blocks again fetch alike.
+        let other: Vec<u32> = (0..4).map(|i| 0x900 + i * 2).collect();
+        let all = std::iter::once((&other, 0x908)).chain(blocks.iter().map(|(a, e)| (a, *e)));
         for (a, e) in all {
             let offs: Vec<u32> = (0..a.len() as u32).collect();
             assert_eq!(m.fetch(0, a, e, &offs, t), timed.fetch(0, a, e, &offs, t), "after the loop, block at {:#x}", a[0]);
             t += 40;
         }
+        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), timed.icache_stats().map(|s| (s.hits, s.misses)));
         (stalls, by_loop)
     }
 
@@ -417,13 +489,24 @@ mod tests {
         distinct.dedup();
         assert!(distinct.len() >= 3, "too few distinct stalls: {distinct:?}");
         assert!(by_loop >= 100, "only {by_loop} of 150 entries replayed");
+    }
 
-        // Through an I-cache there is no such replay (each block's hits would reorder the
-        // sets' LRU state).
+    #[test]
+    fn a_loop_of_several_blocks_through_the_icache_leaves_its_lru_order_as_timing_each_fetch_does() {
+        // `xip_board`: 16 sets of two 32-byte lines. The check at 0x100 and the increment
+        // at 0x300 share set 8 (the body at 0x120 is in set 9), so after the loop the set's
+        // LRU way is whichever of the two the last round fetched first, and the block at
+        // 0x900 (set 8 too) evicts it: the checks after the loop miss differently for each
+        // block the loop ends on. The first round fills three lines (60 cycles); every
+        // later fetch hits.
         let b = xip_board();
-        let mut m = MemorySystem::new(&b, Fidelity::Detailed);
-        m.set_caches_enabled(true, false);
-        let (_, by_loop) = replay_cycle(&mut m, &blocks, &[0], 30);
-        assert_eq!(by_loop, 0);
+        let block = |from: u32, n: u32| ((0..n).map(|i| from + i * 2).collect::<Vec<u32>>(), from + n * 2);
+        let blocks = [block(0x100, 4), block(0x120, 12), block(0x300, 3)];
+        for entries in [30, 31, 32] {
+            let mut m = MemorySystem::new(&b, Fidelity::Detailed);
+            m.set_caches_enabled(true, false);
+            let (stalls, by_loop) = replay_cycle(&mut m, &blocks, &[0, 9], entries);
+            assert_eq!((stalls[..3].iter().sum::<u32>(), stalls[3..].iter().sum::<u32>(), by_loop), (60, 0, entries - 3), "{entries} entries");
+        }
     }
 }

@@ -253,7 +253,9 @@ mod tests {
         assert_eq!(m.caches_enabled(), (false, false));
         m.set_soc_cache_enabled(true);
         // One 16-byte line fill (12), then hits; data reads of the code region go
-        // through the same cache [TR §6 STM32L552 ICACHE row].
+        // through the same cache [TR §6 STM32L552 ICACHE row], so a loop of several
+        // blocks is not replayed from its fetches alone.
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic { loops: false });
         assert_eq!(loop_stalls(&mut m, 2, 9, 1), 12);
         assert_eq!(loop_stalls(&mut m, 2, 9, 1), 0);
         assert_eq!((m.data(0, 0x0800_2000, false), m.data(0, 0x0800_200C, false)), (12, 0));
@@ -273,7 +275,7 @@ mod tests {
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 40);
         assert_eq!(m.data(0, 0x6000_1000, false), 20);
         m.set_caches_enabled(true, true);
-        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic { loops: false });
+        assert_eq!(m.fetch_mode(0), FetchMode::Dynamic { loops: true });
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 90); // one line fill
         assert_eq!(m.fetch(0, &addrs, 0x6000_0008, &[0, 1], 0), 0);
         assert_eq!(m.data(0, 0x6000_1000, false), 90);

@@ -112,6 +112,12 @@ pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
 /// multiply-accumulate, the increment): docs/speed.md (m).
 const MAX_LOOP_BLOCKS: usize = simbench_cores::memsys::MAX_CYCLE_BLOCKS;
 
+/// Skipped entries of a loop of several blocks below which the skipping costs more than
+/// the hooks it saves (`note_run_length`).
+const SHORT_RUN: u64 = 8;
+/// Short runs in a row after which a loop is not skipped again.
+const SHORT_RUNS_LIMIT: u32 = 3;
+
 /// One block of a loop whose block hooks unicorn is skipping, and what entering it costs.
 #[derive(Clone, Copy)]
 struct Member {
@@ -141,6 +147,8 @@ pub(super) struct SkippedLoop {
     /// The block sequence number after the entry the hook timed: skipped entry e runs
     /// with `sequence + e`, which stamps the accesses it logs.
     sequence: u64,
+    /// How many entries may be skipped before a deadline (`entries_before_deadlines`).
+    allowed: u64,
 }
 
 /// How a run of a loop's skipped entries is timed without the memory system.
@@ -212,8 +220,8 @@ impl State {
     /// counters then tell the whole order of the entries. With a branch predictor, every
     /// branch of the loop must be predicted correctly. Not with `--stalls` (its buckets
     /// keep the order of the first wait), and not for blocks fetched through an I-cache
-    /// (only a flash accelerator's memos replay such a loop's fetches without the memory
-    /// system).
+    /// that data reads share (`FetchMode::Dynamic { loops: false }`: replayed entry by
+    /// entry, such a loop costs more than its hooks, docs/speed.md (m)).
     #[inline(never)]
     pub(super) fn try_skip_cycle(&mut self, idx: usize) {
         let start = self.hot[idx].start;
@@ -257,8 +265,6 @@ impl State {
             cycle[j].2 = match self.mem.fetch_mode(x.region as usize) {
                 FetchMode::Free => Some(0),
                 FetchMode::Plain => Some(x.plain_fetch_wait),
-                // Replayed entry by entry through an I-cache, such a loop costs more than
-                // its hooks (docs/speed.md (m)).
                 FetchMode::Dynamic { loops: false } => return,
                 FetchMode::Dynamic { loops: true } => None,
             };
@@ -275,7 +281,7 @@ impl State {
         // SAFETY: the engine's field, valid while it exists; unicorn is not running.
         let sequence = unsafe { *counters.sequence };
         let stamp = counters.sequence;
-        let mut s = SkippedLoop { members: [NO_MEMBER; MAX_LOOP_BLOCKS], len: cycle.len(), sequence };
+        let mut s = SkippedLoop { members: [NO_MEMBER; MAX_LOOP_BLOCKS], len: cycle.len(), sequence, allowed: 0 };
         for (m, &(idx, edge, fetch)) in s.members.iter_mut().zip(cycle) {
             let Some(&counter) = counters.slots.get(&self.hot[idx].start) else { return };
             *m = Member { idx, counter, base: 0, edge, fetch, cycles: self.hot[idx].cycles as u64 };
@@ -290,6 +296,7 @@ impl State {
         if n == 0 {
             return;
         }
+        s.allowed = n;
         for j in 0..s.len {
             let limit = s.entries_of(j, n) + 1;
             let m = &mut s.members[j];
@@ -382,6 +389,9 @@ impl State {
             return;
         }
         self.block_entries_replayed += n;
+        if s.len > 1 && n < s.allowed {
+            self.note_run_length(s.members[0].idx, n);
+        }
         if let Some(p) = self.profiler.as_mut() {
             for (j, m) in s.members().iter().enumerate() {
                 let (b, entries) = (&self.hot[m.idx], s.entries_of(j, n));
@@ -422,6 +432,24 @@ impl State {
             *start = self.hot[m.idx].start;
         }
         self.note_recent(&starts[..s.len], 0, n);
+    }
+
+    /// After a loop of several blocks back to block `idx` was skipped for `n` entries
+    /// and left (not stopped by a deadline):
+    /// after `SHORT_RUNS_LIMIT` runs in a row shorter than `SHORT_RUN`, the loop is not
+    /// skipped again (`NO_SHORT_LOOP`), its hooks costing less than setting the skipping
+    /// up and ending it.
+    fn note_run_length(&mut self, idx: usize, n: u64) {
+        let flags = &mut self.hot[idx].flags;
+        if n >= SHORT_RUN {
+            *flags &= !SHORT_RUNS;
+            return;
+        }
+        let runs = (*flags & SHORT_RUNS) / SHORT_RUNS_ONE + 1;
+        *flags = (*flags & !SHORT_RUNS) | runs.min(SHORT_RUNS_LIMIT) * SHORT_RUNS_ONE;
+        if runs >= SHORT_RUNS_LIMIT {
+            *flags |= NO_SHORT_LOOP;
+        }
     }
 
     /// The branch predictor after `n` skipped entries, every branch of the loop predicted
@@ -523,7 +551,7 @@ impl State {
 
     /// After entry `done` (of the loop's block `pos`) was timed through the memory
     /// system: time the next ones without it, if that can be done. A loop of several
-    /// blocks only when all are fetched through the same region's flash accelerator.
+    /// blocks only when all are fetched per line from the same region (`cycle_fetch`).
     fn start_fast_run(&self, s: &SkippedLoop, pos: usize, done: u64) -> Option<FastRun> {
         let region = self.hot[s.members[0].idx].region;
         let fetch = match s.len {
@@ -565,7 +593,7 @@ impl State {
                 for (j, m) in s.members().iter().enumerate() {
                     cf.leave_plan(j, &mut self.plans[m.idx]);
                 }
-                self.mem.end_cycle_fetch(&cf, self.block_entry);
+                self.mem.end_cycle_fetch(&cf, s.members().iter().map(|m| &self.plans[m.idx]), self.block_entry);
             }
         }
     }

@@ -83,6 +83,10 @@ pub(super) const LAST_WIDE: u32 = 32;
 /// are (an exit that is not known, or that goes to another block of the loop):
 /// `try_skip_cycle` is not asked again.
 pub(super) const NO_SHORT_LOOP: u32 = 64;
+/// Bits counting the short runs in a row of the loop skipped from this block
+/// (`note_run_length`), in units of `SHORT_RUNS_ONE`.
+pub(super) const SHORT_RUNS: u32 = 0x700;
+pub(super) const SHORT_RUNS_ONE: u32 = 0x100;
 
 /// A decoded, costed translation block (what entering it needs is its `HotBlock`).
 pub(super) struct Block {
@@ -585,9 +589,13 @@ impl State {
             return false;
         }
         let mut branch = None;
+        // Entered below the block before: every loop goes back somewhere, and is looked
+        // for only there (`closes_short_loop`).
+        let mut backward = false;
         let (cost, paired) = match prev {
             Some(prev) => {
                 let taken = b.start != prev.end;
+                backward = b.start < prev.start;
                 if let (Some(p), true) = (self.predictor.as_ref(), prev.flags & ENDS_IN_CONTROL != 0) {
                     // Only a correctly predicted branch, which costs nothing extra
                     // (`CoreModel::predicted_branch_penalty`): the case the memos hold.
@@ -637,7 +645,7 @@ impl State {
         if !paired && self.counters.is_some() {
             if self_loop {
                 self.skip_self_loop(idx, cost, static_fetch);
-            } else if loops && self.stalls.is_none() && self.hot[idx].flags & NO_SHORT_LOOP == 0 && self.closes_short_loop(self.hot[idx].start) {
+            } else if loops && backward && self.stalls.is_none() && self.hot[idx].flags & NO_SHORT_LOOP == 0 && self.closes_short_loop(self.hot[idx].start) {
                 self.try_skip_cycle(idx);
             }
         }
