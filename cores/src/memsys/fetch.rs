@@ -12,6 +12,8 @@ pub(super) enum FetchPath {
     /// `read_wait` per `fetch_line_bytes` line touched: static, precomputed per block.
     Plain,
     ICache,
+    /// Through an I-cache that data reads share: their accesses come between fetches.
+    SharedICache,
     Accelerator,
 }
 
@@ -142,7 +144,8 @@ impl MemorySystem {
     pub fn fetch_mode(&self, region: usize) -> FetchMode {
         match self.paths.get(region) {
             Some(FetchPath::Plain) => FetchMode::Plain,
-            Some(FetchPath::ICache) => FetchMode::Dynamic { loops: !self.icache_data },
+            Some(FetchPath::ICache) => FetchMode::Dynamic { loops: true },
+            Some(FetchPath::SharedICache) => FetchMode::Dynamic { loops: false },
             Some(FetchPath::Accelerator) => FetchMode::Dynamic { loops: true },
             Some(FetchPath::Free) | None => FetchMode::Free,
         }
@@ -160,6 +163,7 @@ impl MemorySystem {
         let fast_cached = cached && (!self.icache_soc || self.icache_on);
         match self.fidelity {
             Fidelity::Fast if fast_cached || accelerated => FetchPath::Free,
+            Fidelity::Detailed if cached && self.icache_on && self.icache_data => FetchPath::SharedICache,
             Fidelity::Detailed if cached && self.icache_on => FetchPath::ICache,
             Fidelity::Detailed if accelerated => FetchPath::Accelerator,
             _ if r.read_wait > 0 => FetchPath::Plain,
@@ -189,7 +193,7 @@ impl MemorySystem {
         let path = self.paths.get(region).copied().unwrap_or(FetchPath::Free);
         let line_bytes = match path {
             FetchPath::Free => return 0,
-            FetchPath::ICache => self.icache.as_ref().map_or(32, Cache::line_bytes),
+            FetchPath::ICache | FetchPath::SharedICache => self.icache.as_ref().map_or(32, Cache::line_bytes),
             FetchPath::Accelerator => self.accel.as_ref().map_or(16, Accelerator::word_bytes),
             FetchPath::Plain => self.regions[region].fetch_line_bytes,
         };
@@ -207,7 +211,7 @@ impl MemorySystem {
         for &(line, offset) in &plan.lines {
             let now = entry + offset as u64 + stall as u64;
             stall += match path {
-                FetchPath::ICache => {
+                FetchPath::ICache | FetchPath::SharedICache => {
                     let hit = self.icache.as_mut().is_none_or(|c| c.access(line << shift));
                     if hit {
                         0
@@ -230,7 +234,7 @@ impl MemorySystem {
     /// share the instruction cache.
     pub fn loop_fetch(&self, region: usize, plan: &FetchPlan) -> Option<LoopFetch> {
         match self.paths.get(region)? {
-            FetchPath::ICache if !self.icache_data => {
+            FetchPath::ICache => {
                 let (c, shift) = (self.icache.as_ref()?, plan.shift?);
                 plan.lines.iter().all(|&(line, _)| c.contains(line << shift)).then_some(LoopFetch::Hits { lines: plan.lines.len() as u64 })
             }
@@ -245,7 +249,7 @@ impl MemorySystem {
     /// where data reads share it.
     pub fn cycle_fetch<'a>(&self, region: usize, plans: impl Iterator<Item = &'a FetchPlan>, last: usize) -> Option<CycleFetch> {
         match self.paths.get(region)? {
-            FetchPath::ICache if !self.icache_data => {
+            FetchPath::ICache => {
                 let c = self.icache.as_ref()?;
                 let mut lines = [0; MAX_CYCLE_BLOCKS];
                 for (n, p) in lines.iter_mut().zip(plans) {

@@ -141,6 +141,7 @@ fn check_limits(uc: &mut Unicorn<State>, addr: u32) {
     st.deadline_countdown -= 1;
     let (over_time, signal) = if st.deadline_countdown == 0 {
         st.deadline_countdown = DEADLINE_CHECK_BLOCKS;
+        st.retry_short_runs();
         (st.deadline.is_some_and(|d| Instant::now() >= d), st.interrupt.as_ref().map_or(0, |f| f.load(std::sync::atomic::Ordering::Relaxed)))
     } else {
         (false, 0)

@@ -50,7 +50,7 @@ pub(super) struct HotBlock {
     /// Board region index (`u32::MAX`: none).
     pub(super) region: u32,
     /// `ENDS_IN_CONTROL`, `USES_FP`, `PARKS`, `QUIET_EXIT`, `HAS_IT`, `LAST_WIDE`,
-    /// `NO_SHORT_LOOP`.
+    /// `NO_SHORT_LOOP`, `SHORT_RUNS_OFF`, and the `SHORT_RUNS` count.
     pub(super) flags: u32,
     pub(super) executions: u64,
 }
@@ -83,8 +83,11 @@ pub(super) const LAST_WIDE: u32 = 32;
 /// are (an exit that is not known, or that goes to another block of the loop):
 /// `try_skip_cycle` is not asked again.
 pub(super) const NO_SHORT_LOOP: u32 = 64;
-/// Bits counting the short runs in a row of the loop skipped from this block
-/// (`note_run_length`), in units of `SHORT_RUNS_ONE`.
+/// The loop of several blocks back to this one ran only a few entries each of the last
+/// times it was skipped (`note_run_length`): not tried until the next wall-clock check.
+pub(super) const SHORT_RUNS_OFF: u32 = 128;
+/// Bits counting the short runs in a row of the loop skipped from this block, in units
+/// of `SHORT_RUNS_ONE`.
 pub(super) const SHORT_RUNS: u32 = 0x700;
 pub(super) const SHORT_RUNS_ONE: u32 = 0x100;
 
@@ -159,6 +162,8 @@ pub(super) struct State {
     /// The current block's first instruction issued with the previous block's branch
     /// (`CoreModel::boundary_cycles`).
     pub(super) entered_paired: bool,
+    /// The blocks marked `SHORT_RUNS_OFF` since the last wall-clock check.
+    pub(super) short_runs_off: Vec<usize>,
     /// Start addresses of the last blocks entered (ring buffer) and the next slot.
     pub(super) recent: [u32; RECENT_BLOCKS],
     pub(super) recent_next: usize,
@@ -292,6 +297,7 @@ impl State {
             entered_paired: false,
             recent: [u32::MAX; RECENT_BLOCKS],
             recent_next: 0,
+            short_runs_off: Vec::new(),
             predictor,
             model,
             fidelity: opts.fidelity,
@@ -589,13 +595,9 @@ impl State {
             return false;
         }
         let mut branch = None;
-        // Entered below the block before: every loop goes back somewhere, and is looked
-        // for only there (`closes_short_loop`).
-        let mut backward = false;
         let (cost, paired) = match prev {
             Some(prev) => {
                 let taken = b.start != prev.end;
-                backward = b.start < prev.start;
                 if let (Some(p), true) = (self.predictor.as_ref(), prev.flags & ENDS_IN_CONTROL != 0) {
                     // Only a correctly predicted branch, which costs nothing extra
                     // (`CoreModel::predicted_branch_penalty`): the case the memos hold.
@@ -645,7 +647,11 @@ impl State {
         if !paired && self.counters.is_some() {
             if self_loop {
                 self.skip_self_loop(idx, cost, static_fetch);
-            } else if loops && backward && self.stalls.is_none() && self.hot[idx].flags & NO_SHORT_LOOP == 0 && self.closes_short_loop(self.hot[idx].start) {
+            } else if loops
+                && self.stalls.is_none()
+                && self.hot[idx].flags & (NO_SHORT_LOOP | SHORT_RUNS_OFF) == 0
+                && self.closes_short_loop(self.hot[idx].start)
+            {
                 self.try_skip_cycle(idx);
             }
         }
