@@ -111,10 +111,6 @@ pub(super) fn enable(uc: &mut Unicorn<'static, State>) -> bool {
 /// The TFLM reference kernels' inner loops take three (a bounds check, the
 /// multiply-accumulate, the increment): docs/speed.md (m).
 const MAX_LOOP_BLOCKS: usize = simbench_cores::memsys::MAX_CYCLE_BLOCKS;
-/// The fewest blocks of a skipped loop other than a self-loop. Loops of two blocks had
-/// at most 1,294 entries replayed on any inference fixture, against the test for them
-/// on every hooked entry (docs/speed.md (n)).
-const MIN_LOOP_BLOCKS: usize = 3;
 
 /// Skipped entries of a loop of several blocks below which the skipping costs more than
 /// the hooks it saves (`note_run_length`).
@@ -208,16 +204,16 @@ impl State {
         self.recent[(self.recent_next + RECENT_BLOCKS - back) % RECENT_BLOCKS]
     }
 
-    /// Whether the block starting at `start`, just entered, was also entered
-    /// `MIN_LOOP_BLOCKS` to `MAX_LOOP_BLOCKS` entries before: the cheap test, inlined into
-    /// the shortcut, before `try_skip_cycle`.
+    /// Whether the block starting at `start`, just entered, was also entered 2 to
+    /// `MAX_LOOP_BLOCKS` entries before: the cheap test, inlined into the shortcut, before
+    /// `try_skip_cycle`.
     #[inline(always)]
     pub(super) fn closes_short_loop(&self, start: u32) -> bool {
-        (MIN_LOOP_BLOCKS + 1..=MAX_LOOP_BLOCKS + 1).any(|back| self.entered_back(back) == start)
+        (3..=MAX_LOOP_BLOCKS + 1).any(|back| self.entered_back(back) == start)
     }
 
     /// After the shortcut entered block `idx` (not from itself): when the blocks entered
-    /// last show a loop of `MIN_LOOP_BLOCKS` to `MAX_LOOP_BLOCKS` blocks back to it, each of which the
+    /// last show a loop of 2 to `MAX_LOOP_BLOCKS` blocks back to it, each of which the
     /// shortcut would enter from the one before (memoised, unpaired edges with quiet
     /// exits, no FP or parking block) and none of which can go to a block of the loop
     /// other than the next (`Block::successors`), let unicorn skip their hooks: the
@@ -229,7 +225,7 @@ impl State {
     #[inline(never)]
     pub(super) fn try_skip_cycle(&mut self, idx: usize) {
         let start = self.hot[idx].start;
-        let Some(k) = (MIN_LOOP_BLOCKS..=MAX_LOOP_BLOCKS).find(|&k| self.entered_back(k + 1) == start) else { return };
+        let Some(k) = (2..=MAX_LOOP_BLOCKS).find(|&k| self.entered_back(k + 1) == start) else { return };
         let mut starts = [u32::MAX; MAX_LOOP_BLOCKS];
         let mut cycle = [(0usize, 0u64, None::<u32>); MAX_LOOP_BLOCKS];
         for j in 0..k {
