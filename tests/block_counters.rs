@@ -141,7 +141,7 @@ fn loops_of_several_blocks_replay_exactly() {
     // The RT1011, `detailed`: the loops' fetches all hit the I-cache, whose LRU order
     // after them must be the hook's, and the BTAC's state (each branch's two-bit counter
     // and LRU stamp, lookups) too. Measured: 1.95 M entries replayed with self-loops
-    // alone, 2.16 M with these loops.
+    // alone, 2.15 M with these loops.
     let replayed = assert_same_and_skipped("inference/aot_kws_mimxrt1011_O3.elf", Board::preset("mimxrt1011").unwrap(), Fidelity::Detailed, |o| {
         o.profile = ProfileMode::Auto
     });
