@@ -60,6 +60,8 @@ impl LoopFetch {
 /// nothing but data accesses comes between them ([`MemorySystem::cycle_fetch`]);
 /// [`MemorySystem::end_cycle_fetch`] then leaves the memory system as those fetches
 /// would have.
+// On the stack, one at a time: boxing the accelerator's outcomes would allocate per run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum CycleFetch {
     /// Through the I-cache with every line of the loop's blocks present: each fetch hits.

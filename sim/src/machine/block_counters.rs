@@ -447,7 +447,7 @@ impl State {
         }
         let runs = (*flags & SHORT_RUNS) / SHORT_RUNS_ONE + 1;
         if runs < SHORT_RUNS_LIMIT {
-            *flags = (*flags & !SHORT_RUNS) | runs * SHORT_RUNS_ONE;
+            *flags = (*flags & !SHORT_RUNS) | (runs * SHORT_RUNS_ONE);
             return;
         }
         *flags = (*flags & !SHORT_RUNS) | SHORT_RUNS_OFF;
