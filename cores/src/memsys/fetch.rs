@@ -349,6 +349,30 @@ mod tests {
         )
     }
 
+    /// A block of `n` 16-bit instructions from `from`: their addresses and its end.
+    fn block(from: u32, n: u32) -> (Vec<u32>, u32) {
+        ((0..n).map(|i| from + i * 2).collect(), from + n * 2)
+    }
+
+    /// How many different values `stalls` holds.
+    fn distinct(stalls: &[u32]) -> usize {
+        let mut d = stalls.to_vec();
+        d.sort_unstable();
+        d.dedup();
+        d.len()
+    }
+
+    /// After a replay: `m` (replayed) and `timed` (every fetch timed) fetch `blocks` alike
+    /// from cycle `t` on, and their I-caches counted the same hits and misses.
+    fn assert_left_alike<'a>(m: &mut MemorySystem, timed: &mut MemorySystem, blocks: impl Iterator<Item = (&'a [u32], u32)>, mut t: u64) {
+        for (a, e) in blocks {
+            let offs: Vec<u32> = (0..a.len() as u32).collect();
+            assert_eq!(m.fetch(0, a, e, &offs, t), timed.fetch(0, a, e, &offs, t), "after the loop, block at {:#x}", a[0]);
+            t += 40;
+        }
+        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), timed.icache_stats().map(|s| (s.hits, s.misses)));
+    }
+
     /// Passes of a one-block loop with `data` cycles of data waits after each: one memory
     /// system times every fetch (`fetch_planned`), the other times the first and then
     /// the rest through `LoopFetch` as long as it answers, falling back as the
@@ -387,12 +411,7 @@ mod tests {
         }
         // Left in the same state: a block elsewhere and the loop again fetch alike.
         let other: Vec<u32> = addrs.iter().map(|a| a + 0x400).collect();
-        for (a, e) in [(&other[..], end + 0x400), (addrs, end)] {
-            let offs: Vec<u32> = (0..a.len() as u32).collect();
-            assert_eq!(m.fetch(0, a, e, &offs, t), timed.fetch(0, a, e, &offs, t), "after the loop, block at {:#x}", a[0]);
-            t += 40;
-        }
-        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), timed.icache_stats().map(|s| (s.hits, s.misses)));
+        assert_left_alike(m, &mut timed, [(&other[..], end + 0x400), (addrs, end)].into_iter(), t);
         (stalls, by_loop)
     }
 
@@ -406,10 +425,7 @@ mod tests {
         let b = flash_board();
         let body: Vec<u32> = (0..8).map(|i| 0x10C + i * 2).collect();
         let (stalls, by_loop) = replay(&mut MemorySystem::new(&b, Fidelity::Detailed), &body, 0x11C, &[0, 0, 0, 12, 0, 12, 24], 71);
-        let mut distinct = stalls.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        assert!(distinct.len() >= 2, "one entry state only: {distinct:?}");
+        assert!(distinct(&stalls) >= 2, "one entry state only: {stalls:?}");
         assert!(by_loop >= 50, "only {by_loop} of 71 passes replayed");
 
         // Through a 2-way I-cache whose loop lines all stay present: every pass after the
@@ -468,14 +484,9 @@ mod tests {
         }
         // Left in the same state: a block elsewhere (in the I-cache set of 0x100 and 0x300)
         // and the loop's blocks again fetch alike.
-        let other: Vec<u32> = (0..4).map(|i| 0x900 + i * 2).collect();
-        let all = std::iter::once((&other, 0x908)).chain(blocks.iter().map(|(a, e)| (a, *e)));
-        for (a, e) in all {
-            let offs: Vec<u32> = (0..a.len() as u32).collect();
-            assert_eq!(m.fetch(0, a, e, &offs, t), timed.fetch(0, a, e, &offs, t), "after the loop, block at {:#x}", a[0]);
-            t += 40;
-        }
-        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), timed.icache_stats().map(|s| (s.hits, s.misses)));
+        let other = block(0x900, 4);
+        let all = std::iter::once(&other).chain(blocks).map(|(a, e)| (&a[..], *e));
+        assert_left_alike(m, &mut timed, all, t);
         (stalls, by_loop)
     }
 
@@ -487,13 +498,9 @@ mod tests {
         // to the check; data waits of 0, 12 or 24 cycles between entries, so each block is
         // entered in more than one state.
         let b = flash_board();
-        let block = |from: u32, n: u32| ((0..n).map(|i| from + i * 2).collect::<Vec<u32>>(), from + n * 2);
         let blocks = [block(0x100, 4), block(0x120, 12), block(0x144, 3)];
         let (stalls, by_loop) = replay_cycle(&mut MemorySystem::new(&b, Fidelity::Detailed), &blocks, &[0, 0, 12, 0, 0, 0, 24, 12], 150);
-        let mut distinct = stalls.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        assert!(distinct.len() >= 3, "too few distinct stalls: {distinct:?}");
+        assert!(distinct(&stalls) >= 3, "too few distinct stalls: {stalls:?}");
         assert!(by_loop >= 100, "only {by_loop} of 150 entries replayed");
     }
 
@@ -506,7 +513,6 @@ mod tests {
         // block the loop ends on. The first round fills three lines (60 cycles); every
         // later fetch hits.
         let b = xip_board();
-        let block = |from: u32, n: u32| ((0..n).map(|i| from + i * 2).collect::<Vec<u32>>(), from + n * 2);
         let blocks = [block(0x100, 4), block(0x120, 12), block(0x300, 3)];
         for entries in [30, 31, 32] {
             let mut m = MemorySystem::new(&b, Fidelity::Detailed);

@@ -262,12 +262,11 @@ impl State {
                 self.hot[idx].flags |= NO_SHORT_LOOP;
                 return;
             }
-            cycle[j].2 = match self.mem.fetch_mode(x.region as usize) {
-                FetchMode::Free => Some(0),
-                FetchMode::Plain => Some(x.plain_fetch_wait),
-                FetchMode::Dynamic { loops: false } => return,
-                FetchMode::Dynamic { loops: true } => None,
-            };
+            let mode = self.mem.fetch_mode(x.region as usize);
+            if mode == (FetchMode::Dynamic { loops: false }) {
+                return;
+            }
+            cycle[j].2 = x.static_fetch(mode);
             cycle[(j + 1) % k].1 = cost;
         }
         self.skip_loop(cycle);
@@ -427,11 +426,7 @@ impl State {
         self.cur = last.idx;
         self.access_cursor = 0;
         self.dyn_in_block = fetch as i64;
-        let mut starts = [0; MAX_LOOP_BLOCKS];
-        for (start, m) in starts.iter_mut().zip(s.members()) {
-            *start = self.hot[m.idx].start;
-        }
-        self.note_recent(&starts[..s.len], 0, n);
+        self.note_recent(&s, 0, n);
     }
 
     /// After a loop of several blocks back to block `idx` was skipped for `n` entries
@@ -581,14 +576,12 @@ impl State {
     /// left as their fetches would have.
     fn end_fast_run(&mut self, s: &SkippedLoop, run: Option<FastRun>, to: u64) {
         let Some(run) = run else { return };
-        let mut starts = [0; MAX_LOOP_BLOCKS];
         for (j, m) in s.members().iter().enumerate() {
-            starts[j] = self.hot[m.idx].start;
             if run.entered[j] > 0 {
                 self.count_entries(m.idx, run.entered[j], run.stalls[j]);
             }
         }
-        self.note_recent(&starts[..s.len], run.from, to);
+        self.note_recent(s, run.from, to);
         let last = s.member_of(to).idx;
         self.cur = last;
         self.insns_before_block = self.instructions - self.hot[last].insns as u64;
@@ -620,14 +613,13 @@ impl State {
         self.regions[region].fetch_wait_cycles += fetch_waits;
     }
 
-    /// The recent-block ring after the entries after `from` up to `to` along a loop whose
-    /// blocks start at `starts`, entry e being of block `e % starts.len()`.
-    fn note_recent(&mut self, starts: &[u32], from: u64, to: u64) {
+    /// The recent-block ring after skipped entries `from + 1` to `to` of loop `s`.
+    fn note_recent(&mut self, s: &SkippedLoop, from: u64, to: u64) {
         let n = to - from;
         let shown = n.min(RECENT_BLOCKS as u64);
         self.recent_next = (self.recent_next + ((n - shown) % RECENT_BLOCKS as u64) as usize) % RECENT_BLOCKS;
         for e in to - shown + 1..=to {
-            self.recent[self.recent_next] = starts[(e % starts.len() as u64) as usize];
+            self.recent[self.recent_next] = self.hot[s.member_of(e).idx].start;
             self.recent_next = (self.recent_next + 1) % RECENT_BLOCKS;
         }
     }

@@ -61,6 +61,17 @@ impl HotBlock {
     pub(super) fn last_insn_addr(&self) -> u32 {
         self.end - if self.flags & LAST_WIDE != 0 { 4 } else { 2 }
     }
+
+    /// The block's fetch stalls where `mode` makes them static; `None`: timed per line at
+    /// each entry (`State::timed_fetch`).
+    #[inline(always)]
+    pub(super) fn static_fetch(&self, mode: FetchMode) -> Option<u32> {
+        match mode {
+            FetchMode::Free => Some(0),
+            FetchMode::Plain => Some(self.plain_fetch_wait),
+            FetchMode::Dynamic { .. } => None,
+        }
+    }
 }
 
 /// The block's last instruction can transfer control (else no branch penalty applies).
@@ -542,10 +553,9 @@ impl State {
         self.account_entry(idx);
         // Instruction fetch stalls, charged before the block's first instruction.
         let hot = &self.hot[idx];
-        let fetch = match self.mem.fetch_mode(hot.region as usize) {
-            FetchMode::Free => 0,
-            FetchMode::Plain => hot.plain_fetch_wait,
-            FetchMode::Dynamic { .. } => self.timed_fetch(idx),
+        let fetch = match hot.static_fetch(self.mem.fetch_mode(hot.region as usize)) {
+            Some(f) => f,
+            None => self.timed_fetch(idx),
         };
         self.charge_fetch(fetch);
     }
@@ -581,12 +591,12 @@ impl State {
         // Per-line fetch timing (caches, accelerators) is known only after fetching, so
         // it takes the shortcut only when no cycle limit could stop the run there.
         // `loops`: whether a loop of several blocks can be skipped (`try_skip_cycle`).
-        let (fetch, loops) = match self.mem.fetch_mode(b.region as usize) {
-            FetchMode::Free => (Some(0), true),
-            FetchMode::Plain => (Some(b.plain_fetch_wait), true),
-            FetchMode::Dynamic { loops } if self.max_cycles == u64::MAX => (None, loops),
-            FetchMode::Dynamic { .. } => return false,
-        };
+        let mode = self.mem.fetch_mode(b.region as usize);
+        let fetch = b.static_fetch(mode);
+        if fetch.is_none() && self.max_cycles != u64::MAX {
+            return false;
+        }
+        let loops = mode != FetchMode::Dynamic { loops: false };
         let prev = self.hot.get(self.cur);
         if self.profiler.is_some() && prev.is_some_and(|p| p.flags & QUIET_EXIT == 0) {
             return false;
