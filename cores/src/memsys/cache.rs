@@ -27,6 +27,9 @@ pub struct Cache {
     /// to another set than `last`, it is still the most recently used line of its own set
     /// (two streams interleaved, such as weights and activations, alternate between them).
     prev: u32,
+    /// Changes to the set of present lines (fills and invalidations): while it is what it
+    /// was, every line then present is still present, in the same way (`hit_slots`).
+    generation: u64,
     pub hits: u64,
     pub misses: u64,
 }
@@ -44,6 +47,7 @@ impl Cache {
             clock: 0,
             last: u32::MAX,
             prev: u32::MAX,
+            generation: 0,
             hits: 0,
             misses: 0,
         }
@@ -121,7 +125,38 @@ impl Cache {
         tags[victim] = line;
         used[victim] = self.clock;
         self.misses += 1;
+        self.generation += 1;
         false
+    }
+
+    /// What `hit_slots` needs to know is still true: see `generation`.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Where the line holding `addr` is (`set * ways + way`), if present.
+    pub(super) fn slot_of(&self, addr: u32) -> Option<u32> {
+        let line = addr >> self.line_shift;
+        let first = self.set_of(line) * self.ways as usize;
+        self.tags[first..first + self.ways as usize].iter().position(|&t| t == line).map(|w| (first + w) as u32)
+    }
+
+    /// `access` on each of `slots`' lines in order, each present in its slot (found at
+    /// the current `generation`), without searching their sets. Each access makes its line the most
+    /// recently used of its set, as `access_line` leaves it whether it restamps the line
+    /// or finds it already newest (`last`, `prev`), so every set's order, and with it
+    /// every later victim, is the same.
+    #[inline]
+    pub(super) fn hit_slots(&mut self, slots: &[(u32, u32)]) {
+        for &(line, slot) in slots {
+            self.clock += 1;
+            self.used[slot as usize] = self.clock;
+            if line != self.last {
+                self.prev = self.last;
+                self.last = line;
+            }
+        }
+        self.hits += slots.len() as u64;
     }
 
     /// `n` more hits on present lines touched again in the order of their last use,
@@ -140,6 +175,7 @@ impl Cache {
     }
 
     pub fn invalidate(&mut self) {
+        self.generation += 1;
         self.last = u32::MAX;
         self.prev = u32::MAX;
         self.tags.fill(u32::MAX);
@@ -147,6 +183,7 @@ impl Cache {
 
     /// Invalidate the line holding `addr` (ICIMVAU, DCIMVAC, DCCIMVAC).
     pub fn invalidate_addr(&mut self, addr: u32) {
+        self.generation += 1;
         self.last = u32::MAX;
         self.prev = u32::MAX;
         let line = addr >> self.line_shift;
@@ -162,6 +199,7 @@ impl Cache {
     /// Invalidate by set/way as DCISW/DCCISW encode it: the way in the top
     /// ceil(log2(ways)) bits, the set above the line-offset bits (Armv7-M ARM B2.2.7).
     pub fn invalidate_set_way(&mut self, value: u32) {
+        self.generation += 1;
         self.last = u32::MAX;
         self.prev = u32::MAX;
         let way_bits = (self.ways.max(1) - 1).checked_ilog2().map_or(0, |b| b + 1);

@@ -116,6 +116,11 @@ pub struct FetchPlan {
     lines: Vec<(u32, u32)>,
     /// Through a flash accelerator: the block's recent fetch outcomes.
     accel_memo: super::accelerator::FetchMemo,
+    /// Through an I-cache: `lines` and where each was after the block's last fetch, and
+    /// the cache's generation then. While it is the same, the next fetch hits them all
+    /// there (`Cache::hit_slots`); once code fits the cache, that is nearly every fetch.
+    icache_slots: Vec<(u32, u32)>,
+    icache_generation: Option<u64>,
 }
 
 impl FetchPlan {
@@ -130,7 +135,7 @@ impl FetchPlan {
                 }
             }
         }
-        FetchPlan { shift: Some(shift), lines, accel_memo: Default::default() }
+        FetchPlan { shift: Some(shift), lines, ..Default::default() }
     }
 }
 
@@ -193,6 +198,12 @@ impl MemorySystem {
     #[inline]
     pub fn fetch_with_plan<'a>(&mut self, region: usize, plan: &mut FetchPlan, block: impl FnOnce() -> (&'a [u32], u32, &'a [u32]), entry: u64) -> u32 {
         let path = self.paths.get(region).copied().unwrap_or(FetchPath::Free);
+        if let (Some(c), FetchPath::ICache | FetchPath::SharedICache) = (self.icache.as_mut(), path) {
+            if plan.icache_generation == Some(c.generation()) {
+                c.hit_slots(&plan.icache_slots);
+                return 0;
+            }
+        }
         let line_bytes = match path {
             FetchPath::Free => return 0,
             FetchPath::ICache | FetchPath::SharedICache => self.icache.as_ref().map_or(32, Cache::line_bytes),
@@ -226,6 +237,11 @@ impl MemorySystem {
                 }
                 _ => plain_wait,
             };
+        }
+        if let (Some(c), true) = (self.icache.as_ref(), path != FetchPath::Plain) {
+            plan.icache_slots.clear();
+            plan.icache_slots.extend(plan.lines.iter().map_while(|&(line, _)| Some((line, c.slot_of(line << shift)?))));
+            plan.icache_generation = (plan.icache_slots.len() == plan.lines.len()).then(|| c.generation());
         }
         stall
     }
@@ -520,5 +536,51 @@ mod tests {
             let (stalls, by_loop) = replay_cycle(&mut m, &blocks, &[0, 9], entries);
             assert_eq!((stalls[..3].iter().sum::<u32>(), stalls[3..].iter().sum::<u32>(), by_loop), (60, 0, entries - 3), "{entries} entries");
         }
+    }
+
+    #[test]
+    fn fetches_remembered_by_their_plans_hit_and_miss_as_fetches_timed_line_by_line() {
+        // `xip_board`: 16 sets of two 32-byte lines. Seven blocks, of one to three lines,
+        // five of them with a line in set 8, so the set's LRU order decides what misses.
+        // A pseudo-random walk over them that often repeats the block before or returns to
+        // the one before that, and now and then invalidates a line or the whole I-cache
+        // (CMSIS's SCB_InvalidateICache): one memory system keeps each block's plan, and
+        // with it where the block's lines were (`Cache::hit_slots`), the other times every
+        // fetch line by line with a new plan.
+        use crate::memsys::CacheMaintenance;
+        let b = xip_board();
+        let blocks = [block(0x100, 10), block(0x11C, 6), block(0x300, 4), block(0x500, 20), block(0x140, 48), block(0x700, 2), block(0x904, 8)];
+        let (mut m, mut timed) = (MemorySystem::new(&b, Fidelity::Detailed), MemorySystem::new(&b, Fidelity::Detailed));
+        m.set_caches_enabled(true, false);
+        timed.set_caches_enabled(true, false);
+        let mut plans = vec![FetchPlan::default(); blocks.len()];
+        let (mut x, mut j, mut before, mut t) = (777u32, 0usize, 1usize, 0u64);
+        let (mut remembered, mut misses) = (0, 0);
+        for i in 0..5_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            match (x >> 16) % 20 {
+                0..=5 => {}
+                6..=10 => std::mem::swap(&mut j, &mut before),
+                11 => {
+                    let op = match (x >> 8) % 3 {
+                        0 => CacheMaintenance::InvalidateICache,
+                        _ => CacheMaintenance::InvalidateICacheLine(blocks[(x >> 4) as usize % blocks.len()].0[0]),
+                    };
+                    m.maintain(op);
+                    timed.maintain(op);
+                    continue;
+                }
+                _ => before = std::mem::replace(&mut j, (x >> 20) as usize % blocks.len()),
+            }
+            let (a, e) = (&blocks[j].0, blocks[j].1);
+            let offsets: Vec<u32> = (0..a.len() as u32).collect();
+            remembered += usize::from(plans[j].icache_generation == m.icache.as_ref().map(|c| c.generation()));
+            let want = timed.fetch(0, a, e, &offsets, t);
+            misses += usize::from(want > 0);
+            assert_eq!(m.fetch_planned(0, &mut plans[j], a, e, &offsets, t), want, "fetch {i}, block at {:#x}", a[0]);
+            t += 50;
+        }
+        assert_eq!(m.icache_stats().map(|s| (s.hits, s.misses)), timed.icache_stats().map(|s| (s.hits, s.misses)));
+        assert!(remembered > 2_000 && misses > 300, "{remembered} fetches remembered, {misses} missed");
     }
 }
