@@ -38,6 +38,14 @@ pub struct Lookup {
     pub prediction: Option<Prediction>,
 }
 
+impl Lookup {
+    /// Where the branch's entry is, if it has one: a hint for its next lookup
+    /// ([`BranchPredictor::lookup_at`]).
+    pub fn slot(&self) -> Option<usize> {
+        self.found
+    }
+}
+
 /// Ways per set of the modelled BTAC [assumption, see the module text].
 pub const BTAC_WAYS: usize = 4;
 
@@ -96,6 +104,22 @@ impl BranchPredictor {
         // The set as one slice: a bounds check per lookup, not per way (every block
         // entry after a branch asks).
         self.entries[s..s + self.ways].iter().position(|e| e.valid && e.pc == pc).map(|w| s + w)
+    }
+
+    /// `lookup`, trying slot `hint` (where the branch was found last time, from
+    /// [`Lookup::slot`]) before searching the set: a branch has at most one entry, so
+    /// a valid entry for `pc` there is its entry.
+    #[inline(always)]
+    pub fn lookup_at(&self, pc: u32, hint: usize) -> Lookup {
+        let found = match self.entries.get(hint) {
+            Some(e) if e.valid && e.pc == pc => Some(hint),
+            _ => self.find(pc),
+        };
+        let prediction = found.map(|i| {
+            let e = self.entries[i];
+            Prediction { taken: e.counter >= 2, target: e.target }
+        });
+        Lookup { pc, found, prediction }
     }
 
     pub fn predict(&self, pc: u32) -> Option<Prediction> {
@@ -300,5 +324,33 @@ mod tests {
         assert!(p.update(0x200, true, 0x400));
         assert!(!p.update(0x200, true, 0x500)); // BX LR returning elsewhere
         assert_eq!(p.predict(0x200), Some(Prediction { taken: true, target: 0x500 }));
+    }
+
+    #[test]
+    fn a_lookup_from_a_stale_hint_finds_what_a_search_finds() {
+        // Seven branches over two 4-way sets of a 16-entry table (pc >> 1 picks the set,
+        // so 0x100 + 16k share one): taken branches that miss allocate, evicting the least
+        // recently used, so the slot each branch was last found in often holds another
+        // branch now. Each lookup starts from that slot and must agree with a search; the
+        // branch at address 0 starts from slot 0, whose empty entry also says pc 0.
+        let mut p = BranchPredictor::with_ways(16, 4);
+        let pcs = [0x100u32, 0x110, 0x120, 0x130, 0x140, 0x102, 0];
+        let mut hints = [0usize; 7];
+        for pc in pcs {
+            assert_eq!(p.lookup_at(pc, 0).slot(), None, "{pc:#x} in an empty table");
+        }
+        let (mut x, mut moved) = (99u32, 0);
+        for i in 0..4_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let b = (x >> 16) as usize % pcs.len();
+            let (hinted, searched) = (p.lookup_at(pcs[b], hints[b]), p.lookup(pcs[b]));
+            assert_eq!((hinted.slot(), hinted.prediction), (searched.slot(), searched.prediction), "lookup {i} of {:#x}", pcs[b]);
+            if let Some(s) = hinted.slot() {
+                moved += usize::from(s != hints[b]);
+                hints[b] = s;
+            }
+            p.update_looked_up(hinted, (x >> 8) % 3 != 0, 0x80 + (x >> 12) % 4 * 2);
+        }
+        assert!(p.mispredictions > 500 && moved > 100, "{} mispredictions, {moved} moves", p.mispredictions);
     }
 }

@@ -100,7 +100,7 @@ pub(super) fn on_block(uc: &mut Unicorn<State>, addr: u32, size: u32) {
 fn block_at(uc: &mut Unicorn<State>, addr: u32, size: u32) -> usize {
     let cached = {
         let st = uc.get_data();
-        st.index.get(addr).filter(|&i| st.hot[i].tb_size == size)
+        st.index.get(addr).filter(|&i| st.hot[i].tb_size as u32 == size)
     };
     match cached {
         Some(i) => i,

@@ -24,7 +24,10 @@ pub(super) struct HotBlock {
     pub(super) end: u32,
     /// Size unicorn gave for the translation block: a different size at the same address
     /// means the code there was rewritten and re-translated, so the cache entry is stale.
-    pub(super) tb_size: u32,
+    pub(super) tb_size: u16,
+    /// Where the BTAC held this block's branch when last looked up (a hint:
+    /// `BranchPredictor::lookup_at`).
+    pub(super) btac_hint: u16,
     /// Static cost in cycles (the last entry of `Block::offsets`).
     pub(super) cycles: u32,
     pub(super) insns: u32,
@@ -54,6 +57,9 @@ pub(super) struct HotBlock {
     pub(super) flags: u32,
     pub(super) executions: u64,
 }
+
+// The one line the doc comment above promises.
+const _: () = assert!(std::mem::size_of::<HotBlock>() <= 64);
 
 impl HotBlock {
     /// Address of the block's last instruction: the branch the BTAC is asked about.
@@ -443,7 +449,9 @@ impl State {
         self.hot.push(HotBlock {
             start: addr,
             end,
-            tb_size,
+            // A translation block holds at most 512 instructions (TCG_MAX_INSNS).
+            tb_size: tb_size as u16,
+            btac_hint: 0,
             cycles: total_cycles,
             insns: block.addrs.len() as u32,
             fall_through_penalty: insns.last().map_or(0, |l| self.model.hinted_branch_penalty(l, false, None, hints)),
@@ -481,8 +489,11 @@ impl State {
             let memo_ok = !prev_paired;
             let (cost, paired) = match (self.predictor.as_mut(), &prev.last) {
                 (Some(p), Some(last)) if control => {
-                    let lookup = p.lookup(last.addr);
+                    let lookup = p.lookup_at(last.addr, prev_hot.btac_hint as usize);
                     p.update_looked_up(lookup, taken, next_start);
+                    if let Some(slot) = lookup.slot() {
+                        self.hot[cur].btac_hint = slot as u16;
+                    }
                     let penalty = self.model.predicted_branch_penalty(last, taken, next.first.as_ref(), lookup.prediction, prev.hints);
                     // With a predictor, the memos of a control block hold the cost of a
                     // correctly predicted edge (no penalty), the steady state of a loop.
@@ -585,7 +596,7 @@ impl State {
             return false;
         };
         let b = &self.hot[idx];
-        if b.tb_size != size || b.flags & (USES_FP | PARKS) != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
+        if b.tb_size as u32 != size || b.flags & (USES_FP | PARKS) != 0 || self.ppb.nvic.check_due || self.deadline_countdown <= 1 {
             return false;
         }
         // Per-line fetch timing (caches, accelerators) is known only after fetching, so
@@ -611,7 +622,7 @@ impl State {
                 if let (Some(p), true) = (self.predictor.as_ref(), prev.flags & ENDS_IN_CONTROL != 0) {
                     // Only a correctly predicted branch, which costs nothing extra
                     // (`CoreModel::predicted_branch_penalty`): the case the memos hold.
-                    let lookup = p.lookup(prev.last_insn_addr());
+                    let lookup = p.lookup_at(prev.last_insn_addr(), prev.btac_hint as usize);
                     if !Prediction::correct(lookup.prediction, taken, Some(b.start)) {
                         return false;
                     }
@@ -634,6 +645,9 @@ impl State {
         }
         if let (Some(p), Some((lookup, taken, start))) = (self.predictor.as_mut(), branch) {
             p.update_looked_up(lookup, taken, start);
+            if let Some(slot) = lookup.slot() {
+                self.hot[self.cur].btac_hint = slot as u16;
+            }
         }
         let b = &self.hot[idx];
         let self_loop = self.cur == idx;
