@@ -46,12 +46,14 @@ impl Lookup {
     }
 }
 
+/// An empty entry's branch address: odd, so no Thumb instruction's.
+const NO_BRANCH: u32 = u32::MAX;
+
 /// Ways per set of the modelled BTAC [assumption, see the module text].
 pub const BTAC_WAYS: usize = 4;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Entry {
-    pc: u32,
     target: u32,
     /// 0–1 predict not taken, 2–3 predict taken.
     counter: u8,
@@ -71,6 +73,9 @@ impl Entry {
 #[derive(Clone, Debug)]
 pub struct BranchPredictor {
     entries: Vec<Entry>,
+    /// Each entry's branch address (`NO_BRANCH` while empty), apart from the entries so
+    /// that a set's search reads four words (every block entry after a branch asks).
+    pcs: Vec<u32>,
     ways: usize,
     /// Sets - 1 (a power of two).
     set_mask: usize,
@@ -90,7 +95,7 @@ impl BranchPredictor {
     pub fn with_ways(entries: usize, ways: usize) -> BranchPredictor {
         let entries = entries.next_power_of_two().max(1);
         let ways = ways.next_power_of_two().clamp(1, entries);
-        BranchPredictor { entries: vec![Entry::default(); entries], ways, set_mask: entries / ways - 1, clock: 0, lookups: 0, mispredictions: 0 }
+        BranchPredictor { entries: vec![Entry::default(); entries], pcs: vec![NO_BRANCH; entries], ways, set_mask: entries / ways - 1, clock: 0, lookups: 0, mispredictions: 0 }
     }
 
     #[inline]
@@ -101,9 +106,8 @@ impl BranchPredictor {
     #[inline(always)]
     fn find(&self, pc: u32) -> Option<usize> {
         let s = self.set_start(pc);
-        // The set as one slice: a bounds check per lookup, not per way (every block
-        // entry after a branch asks).
-        self.entries[s..s + self.ways].iter().position(|e| e.valid && e.pc == pc).map(|w| s + w)
+        // The set as one slice: a bounds check per lookup, not per way.
+        self.pcs[s..s + self.ways].iter().position(|&p| p == pc).map(|w| s + w)
     }
 
     /// `lookup`, trying slot `hint` (where the branch was found last time, from
@@ -111,8 +115,8 @@ impl BranchPredictor {
     /// a valid entry for `pc` there is its entry.
     #[inline(always)]
     pub fn lookup_at(&self, pc: u32, hint: usize) -> Lookup {
-        let found = match self.entries.get(hint) {
-            Some(e) if e.valid && e.pc == pc => Some(hint),
+        let found = match self.pcs.get(hint) {
+            Some(&p) if p == pc => Some(hint),
             _ => self.find(pc),
         };
         let prediction = found.map(|i| {
@@ -166,7 +170,8 @@ impl BranchPredictor {
             None if taken => {
                 let s = self.set_start(pc);
                 let victim = (s..s + self.ways).min_by_key(|&i| (self.entries[i].valid, self.entries[i].used)).unwrap_or(s);
-                self.entries[victim] = Entry { pc, target, counter: 2, valid: true, used: self.clock };
+                self.entries[victim] = Entry { target, counter: 2, valid: true, used: self.clock };
+                self.pcs[victim] = pc;
             }
             None => {}
         }
