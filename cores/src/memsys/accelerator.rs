@@ -132,16 +132,48 @@ pub struct LoopOutcomes {
     outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES],
     latest: usize,
     fill: u32,
+    /// Per outcome of the fetch before (of the loop's block `.1`): the `since` the
+    /// outcome after it was last found for (`u64::MAX`: none yet) and that outcome
+    /// (`.2`). The state a fetch starts from is a function of those three, so the same
+    /// three find the same outcome, without building and comparing the state again.
+    found: [(u64, usize, usize); FETCH_MEMO_ENTRIES],
 }
 
 impl LoopOutcomes {
+    fn new(outcomes: [Option<FetchOutcome>; FETCH_MEMO_ENTRIES], latest: usize, fill: u32) -> LoopOutcomes {
+        LoopOutcomes { outcomes, latest, fill, found: [(u64::MAX, 0, 0); FETCH_MEMO_ENTRIES] }
+    }
+
     /// The stall of the block's next fetch, entered `since` cycles after the latest one,
     /// when the state the latest left (nothing but data reads between, which use lines
     /// of their own) is one a memoised outcome starts from; `None` otherwise.
     #[inline]
     pub(super) fn next(&mut self, since: u64) -> Option<u32> {
+        let latest = self.latest;
+        if let Some(stall) = self.found_after(0, latest, since) {
+            return Some(stall);
+        }
         let after = self.latest_after()?;
-        self.next_from(&after, since)
+        self.find_after(0, latest, &after, since)
+    }
+
+    /// The stall of the fetch after one of the loop's block `block` with its outcome
+    /// `outcome`, entered `since` cycles after it, if found before (`found`).
+    #[inline]
+    fn found_after(&mut self, block: usize, outcome: usize, since: u64) -> Option<u32> {
+        let (s, b, i) = self.found[outcome];
+        if s != since || b != block {
+            return None;
+        }
+        self.latest = i;
+        self.outcomes[i].as_ref().map(|o| o.stall)
+    }
+
+    /// `found_after` when not found before: from the state that fetch left, `after`.
+    fn find_after(&mut self, block: usize, outcome: usize, after: &FetchState, since: u64) -> Option<u32> {
+        let stall = self.next_from(after, since)?;
+        self.found[outcome] = (since, block, self.latest);
+        Some(stall)
     }
 
     /// The state the block's latest fetch left.
@@ -197,8 +229,14 @@ impl CycleOutcomes {
     /// `None` when its memo has no outcome from the state that fetch left.
     #[inline]
     pub(super) fn next(&mut self, block: usize, since: u64) -> Option<u32> {
-        let after = self.blocks[self.last].as_ref()?.latest_after()?;
-        let stall = self.blocks.get_mut(block)?.as_mut()?.next_from(&after, since)?;
+        let (last, outcome) = (self.last, self.blocks[self.last].as_ref()?.latest);
+        let stall = match self.blocks.get_mut(block)?.as_mut()?.found_after(last, outcome, since) {
+            Some(stall) => stall,
+            None => {
+                let after = self.blocks[last].as_ref()?.latest_after()?;
+                self.blocks[block].as_mut()?.find_after(last, outcome, &after, since)?
+            }
+        };
         self.last = block;
         Some(stall)
     }
@@ -408,7 +446,7 @@ impl Accelerator {
     pub(super) fn loop_outcomes(memo: &FetchMemo) -> Option<LoopOutcomes> {
         let latest = memo.latest?;
         let fill = memo.outcomes[latest].as_ref()?.fill;
-        Some(LoopOutcomes { outcomes: memo.outcomes, latest, fill })
+        Some(LoopOutcomes::new(memo.outcomes, latest, fill))
     }
 
     /// The state after the replayed loop's last fetch, entered at cycle `entry`.
