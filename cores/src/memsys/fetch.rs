@@ -60,14 +60,15 @@ impl LoopFetch {
 /// nothing but data accesses comes between them ([`MemorySystem::cycle_fetch`]);
 /// [`MemorySystem::end_cycle_fetch`] then leaves the memory system as those fetches
 /// would have.
-// On the stack, one at a time: boxing the accelerator's outcomes would allocate per run.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum CycleFetch {
     /// Through the I-cache with every line of the loop's blocks present: each fetch hits.
     Hits(CycleHits),
-    /// Through a flash accelerator, from the blocks' memoised outcomes.
-    Accelerator(CycleOutcomes),
+    /// Through a flash accelerator, from the blocks' memoised outcomes. Boxed: one
+    /// allocation per run of a loop of several blocks costs less than moving these
+    /// outcomes with every replay state, self-loops' included (the replay's copies were
+    /// 20 M host instructions of aot_kws_mimxrt1011).
+    Accelerator(Box<CycleOutcomes>),
 }
 
 /// What [`MemorySystem::end_cycle_fetch`] needs of a loop's I-cache hits: how many line
@@ -288,7 +289,7 @@ impl MemorySystem {
                 }
                 Some(CycleFetch::Hits(CycleHits { lines, last, fetches: 0, accesses: 0 }))
             }
-            FetchPath::Accelerator => CycleOutcomes::new(plans.map(|p| &p.accel_memo), last).map(CycleFetch::Accelerator),
+            FetchPath::Accelerator => CycleOutcomes::new(plans.map(|p| &p.accel_memo), last).map(|o| CycleFetch::Accelerator(Box::new(o))),
             _ => None,
         }
     }

@@ -152,8 +152,6 @@ pub(super) struct SkippedLoop {
 }
 
 /// How a run of a loop's skipped entries is timed without the memory system.
-// On the stack, one at a time: boxing the large variant would allocate per run.
-#[allow(clippy::large_enum_variant)]
 enum FastFetch {
     One(LoopFetch),
     Cycle(CycleFetch),
@@ -527,14 +525,17 @@ impl State {
                     run.stalls[pos] += fetch as u64;
                     continue;
                 }
-                self.end_fast_run(s, fast.take(), done - 1);
+                self.end_fast_run(s, run, done - 1);
+                fast = None;
             }
             self.replay_timed_entry(m.idx, m.edge, m.fetch);
             if self.stalls.is_none() && done < n {
                 fast = self.start_fast_run(s, pos, done);
             }
         }
-        self.end_fast_run(s, fast, done);
+        if let Some(run) = &fast {
+            self.end_fast_run(s, run, done);
+        }
         for e in &entries[next..] {
             self.time_logged(e, ranges);
         }
@@ -574,8 +575,7 @@ impl State {
     /// The accounting of the entries after `run.from` up to `to` that `run` timed (their
     /// cycles, block entry and dynamic stalls are already counted), and the memory system
     /// left as their fetches would have.
-    fn end_fast_run(&mut self, s: &SkippedLoop, run: Option<FastRun>, to: u64) {
-        let Some(run) = run else { return };
+    fn end_fast_run(&mut self, s: &SkippedLoop, run: &FastRun, to: u64) {
         for (j, m) in s.members().iter().enumerate() {
             if run.entered[j] > 0 {
                 self.count_entries(m.idx, run.entered[j], run.stalls[j]);
@@ -585,17 +585,17 @@ impl State {
         let last = s.member_of(to).idx;
         self.cur = last;
         self.insns_before_block = self.instructions - self.hot[last].insns as u64;
-        match run.fetch {
+        match &run.fetch {
             FastFetch::One(lf) => {
                 let idx = s.members[0].idx;
                 let (region, plan) = (self.hot[idx].region as usize, &mut self.plans[idx]);
-                self.mem.end_loop_fetch(region, plan, &lf, run.entered[0], self.block_entry);
+                self.mem.end_loop_fetch(region, plan, lf, run.entered[0], self.block_entry);
             }
             FastFetch::Cycle(cf) => {
                 for (j, m) in s.members().iter().enumerate() {
                     cf.leave_plan(j, &mut self.plans[m.idx]);
                 }
-                self.mem.end_cycle_fetch(&cf, s.members().iter().map(|m| &self.plans[m.idx]), self.block_entry);
+                self.mem.end_cycle_fetch(cf, s.members().iter().map(|m| &self.plans[m.idx]), self.block_entry);
             }
         }
     }
