@@ -142,10 +142,10 @@ impl Cache {
     }
 
     /// `access` on each of `slots`' lines in order, each present in its slot (found at
-    /// the current `generation`), without searching their sets. Each access makes its line the most
-    /// recently used of its set, as `access_line` leaves it whether it restamps the line
-    /// or finds it already newest (`last`, `prev`), so every set's order, and with it
-    /// every later victim, is the same.
+    /// the current `generation`), without searching their sets. Each access makes its
+    /// line the most recently used of its set, as `access_line` leaves it whether it
+    /// restamps the line or finds it already newest (`last`, `prev`), so every set's
+    /// order, and with it every later victim, is the same.
     #[inline]
     pub(super) fn hit_slots(&mut self, slots: &[(u32, u32)]) {
         for &(line, slot) in slots {

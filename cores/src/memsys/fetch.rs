@@ -196,6 +196,7 @@ impl MemorySystem {
     /// `block` only when the plan must be built: the simulator calls this on every block
     /// entry, and its plans sit apart from the rest of what it knows about a block, which
     /// then stays out of the host's caches.
+    ///
     /// The common case, a fetch through an I-cache that its plan remembers, is inlined
     /// into the callers; the rest is not (inlining the accelerator's memo the same way
     /// changed host instructions by under 1 %).

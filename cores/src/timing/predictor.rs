@@ -95,7 +95,15 @@ impl BranchPredictor {
     pub fn with_ways(entries: usize, ways: usize) -> BranchPredictor {
         let entries = entries.next_power_of_two().max(1);
         let ways = ways.next_power_of_two().clamp(1, entries);
-        BranchPredictor { entries: vec![Entry::default(); entries], pcs: vec![NO_BRANCH; entries], ways, set_mask: entries / ways - 1, clock: 0, lookups: 0, mispredictions: 0 }
+        BranchPredictor {
+            entries: vec![Entry::default(); entries],
+            pcs: vec![NO_BRANCH; entries],
+            ways,
+            set_mask: entries / ways - 1,
+            clock: 0,
+            lookups: 0,
+            mispredictions: 0,
+        }
     }
 
     #[inline]
@@ -112,13 +120,19 @@ impl BranchPredictor {
 
     /// `lookup`, trying slot `hint` (where the branch was found last time, from
     /// [`Lookup::slot`]) before searching the set: a branch has at most one entry, so
-    /// a valid entry for `pc` there is its entry.
+    /// an entry for `pc` there is its entry.
     #[inline(always)]
     pub fn lookup_at(&self, pc: u32, hint: usize) -> Lookup {
         let found = match self.pcs.get(hint) {
             Some(&p) if p == pc => Some(hint),
             _ => self.find(pc),
         };
+        self.looked_up(pc, found)
+    }
+
+    /// The lookup of the branch at `pc`, whose entry is `found`.
+    #[inline(always)]
+    fn looked_up(&self, pc: u32, found: Option<usize>) -> Lookup {
         let prediction = found.map(|i| {
             let e = self.entries[i];
             Prediction { taken: e.counter >= 2, target: e.target }
@@ -135,12 +149,7 @@ impl BranchPredictor {
     /// prediction first and records the outcome after, with one search of the set).
     #[inline(always)]
     pub fn lookup(&self, pc: u32) -> Lookup {
-        let found = self.find(pc);
-        let prediction = found.map(|i| {
-            let e = self.entries[i];
-            Prediction { taken: e.counter >= 2, target: e.target }
-        });
-        Lookup { pc, found, prediction }
+        self.looked_up(pc, self.find(pc))
     }
 
     /// Record the outcome of the branch at `pc`; returns whether it was predicted
