@@ -12,9 +12,7 @@ fn good_elf() -> Vec<u8> {
 }
 
 fn write_tmp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("simbench-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+    let p = scratch_dir("errors-and-limits").join(name);
     std::fs::write(&p, bytes).unwrap();
     p
 }

@@ -79,7 +79,7 @@ fn wait_states_add_exactly_their_cycles() {
     // unchanged, so the difference is the hand count, nothing else. Both runs stop at
     // the same instruction (before the firmware prints its cycle count, whose digits
     // would change the instruction stream).
-    let board = std::env::temp_dir().join(format!("simbench-ws-{}.toml", std::process::id()));
+    let board = scratch_dir("system-and-boards").join("ws.toml");
     std::fs::write(
         &board,
         "name='ws'\ncore='m4'\nclock_mhz=100\n\

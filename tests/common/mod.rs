@@ -13,6 +13,15 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
+/// A directory of this test process's own for files a test writes, under the target
+/// directory cargo keeps for integration tests (`CARGO_TARGET_TMPDIR`), so that nothing is
+/// left in the system's temporary directory.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
