@@ -168,10 +168,7 @@ impl Cache {
 
     /// Whether the line holding `addr` is present (no state change).
     pub fn contains(&self, addr: u32) -> bool {
-        let line = addr >> self.line_shift;
-        let set = self.set_of(line);
-        let ways = self.ways as usize;
-        self.tags[set * ways..set * ways + ways].contains(&line)
+        self.slot_of(addr).is_some()
     }
 
     pub fn invalidate(&mut self) {

@@ -249,7 +249,7 @@ impl MemorySystem {
                 _ => plain_wait,
             };
         }
-        if let (Some(c), true) = (self.icache.as_ref(), path != FetchPath::Plain) {
+        if let (Some(c), FetchPath::ICache | FetchPath::SharedICache) = (self.icache.as_ref(), path) {
             plan.icache_slots.clear();
             plan.icache_slots.extend(plan.lines.iter().map_while(|&(line, _)| Some((line, c.slot_of(line << shift)?))));
             plan.icache_generation = (plan.icache_slots.len() == plan.lines.len()).then(|| c.generation());

@@ -57,7 +57,6 @@ struct Entry {
     target: u32,
     /// 0–1 predict not taken, 2–3 predict taken.
     counter: u8,
-    valid: bool,
     /// Last use, for least-recently-used replacement within a set.
     used: u64,
 }
@@ -73,8 +72,9 @@ impl Entry {
 #[derive(Clone, Debug)]
 pub struct BranchPredictor {
     entries: Vec<Entry>,
-    /// Each entry's branch address (`NO_BRANCH` while empty), apart from the entries so
-    /// that a set's search reads four words (every block entry after a branch asks).
+    /// Each entry's branch address, `NO_BRANCH` while it is empty: kept apart from the
+    /// entries so that a set's search reads four words (every block entry after a branch
+    /// asks).
     pcs: Vec<u32>,
     ways: usize,
     /// Sets - 1 (a power of two).
@@ -178,8 +178,9 @@ impl BranchPredictor {
             }
             None if taken => {
                 let s = self.set_start(pc);
-                let victim = (s..s + self.ways).min_by_key(|&i| (self.entries[i].valid, self.entries[i].used)).unwrap_or(s);
-                self.entries[victim] = Entry { target, counter: 2, valid: true, used: self.clock };
+                // An empty way first, else the least recently used.
+                let victim = (s..s + self.ways).min_by_key(|&i| (self.pcs[i] != NO_BRANCH, self.entries[i].used)).unwrap_or(s);
+                self.entries[victim] = Entry { target, counter: 2, used: self.clock };
                 self.pcs[victim] = pc;
             }
             None => {}
